@@ -1,0 +1,11 @@
+"""seqnet: neural networks for sequences on Numba, with scikit-learn's face.
+
+Importing seqnet compiles nothing: kernels compile (or load from numba's
+on-disk cache) the first time they run.
+"""
+
+from .estimators import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

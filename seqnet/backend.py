@@ -1,0 +1,57 @@
+"""Backend choice (CPU or CUDA kernels) and thread-pool ownership.
+
+On a 2-core machine numba's threads and BLAS's threads must never compete: a
+prototype LSTM step ran 4-80x slower when prange regions alternated with
+multi-threaded BLAS calls.  So each estimator names ONE owner of the cores for
+its kernels: 'blas' (dense and recurrent kernels are serial loops around BLAS
+products) or 'numba' (convolution kernels use prange, so BLAS gets 1 thread).
+"""
+
+import contextlib
+import importlib
+
+from seqnet.kernels import cpu as _cpu
+
+
+def cuda_available():
+    """True when numba can see a CUDA GPU (never raises)."""
+    try:
+        from numba import cuda
+    except ImportError:  # pragma: no cover - numba always ships numba.cuda
+        return False
+    try:
+        return bool(cuda.is_available())
+    except Exception:
+        return False
+
+
+def get_backend(device):
+    """Kernel module for ``device`` in {'cpu', 'cuda', 'auto'}."""
+    if device == "cpu":
+        return _cpu
+    if device == "auto":
+        return _cuda_backend() if cuda_available() else _cpu
+    if not cuda_available():
+        raise RuntimeError(
+            "device='cuda' was requested but numba finds no usable CUDA GPU "
+            "(numba.cuda.is_available() is False: no NVIDIA driver or device, or "
+            "the numba-cuda extra is not installed). Use device='cpu', or "
+            "device='auto' to fall back to the CPU."
+        )
+    return _cuda_backend()
+
+
+def _cuda_backend():
+    return importlib.import_module("seqnet.kernels.cuda")
+
+
+@contextlib.contextmanager
+def thread_limits(owner):
+    """Give the cores to one pool for the duration of a fit/predict call."""
+    if owner != "numba":
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -1,0 +1,252 @@
+"""The scikit-learn face shared by every seqnet estimator.
+
+Subclasses supply three things: how to validate ``X`` (table, sequences or
+images), which layers to build for a given input shape, and the task
+(classification or regression, in ``classifier.py`` / ``regressor.py``).
+Everything else -- parameters, the flat weight buffer, the training loop,
+warm starts, ``partial_fit``, pickling -- lives here once.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from seqnet.backend import get_backend, thread_limits
+from seqnet.network.network import Network
+from seqnet.training.loop import TrainingState, batch_size_for, train_epochs
+from seqnet.training.optimizers import SOLVERS
+
+#: Rows per predict call: bounds memory on long inputs.
+PREDICT_CHUNK = 4096
+
+SHARED_CONSTRAINTS = {
+    "solver": [StrOptions(set(SOLVERS))],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cyclic"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "max_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
+    "cycle_length": [Interval(Integral, 1, None, closed="left")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "clip_norm": [None, StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    "init": [StrOptions({"glorot", "he", "orthogonal", "sparse"})],
+    "device": [StrOptions({"cpu", "cuda", "auto"})],
+    "dtype": [StrOptions({"float32", "float64"})],
+}
+
+SHARED_DEFAULTS = dict(
+    solver="adam", alpha=1e-4, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+    learning_rate="constant", learning_rate_init=1e-3, max_learning_rate=None,
+    cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+    tol=1e-4, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+    early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-8, n_iter_no_change=10, clip_norm=None, init="glorot",
+    device="cpu", dtype="float32",
+)
+
+#: numpydoc text of the shared parameters, appended to every estimator's docstring.
+SHARED_PARAMS_DOC = """
+    solver : {'adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta'}, default='adam'
+        Optimizer. rmsprop and adadelta use ``beta_2`` as their decay rate.
+    alpha : float, default=1e-4
+        Strength of the penalty on weights (not biases), divided by the
+        batch's total sample weight as in scikit-learn's MLP.
+    l1_ratio : float in [0, 1], default=0.0
+        Elastic-net mix: 0 is pure L2 (``0.5 * alpha * ||w||^2``), 1 pure L1.
+    dropout : float in [0, 1), default=0.0
+        Inverted-dropout rate after every hidden layer (between stacked
+        recurrent layers for recurrent models).
+    batch_size : int or 'auto', default='auto'
+        ``min(200, n_samples)`` when 'auto'.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
+        Schedule of the step size, for every solver. 'invscaling' and
+        'adaptive' follow scikit-learn; 'cyclic' is the triangular cyclical
+        rate between ``learning_rate_init`` and ``max_learning_rate``.
+    learning_rate_init : float, default=1e-3
+    max_learning_rate : float or None, default=None
+        Upper rate of the 'cyclic' schedule (None: 10 x learning_rate_init).
+    cycle_length : int, default=8
+        Epochs per full cycle of the 'cyclic' schedule.
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and the validation split.
+        The same value (and thread count) gives bitwise identical results.
+    tol : float, default=1e-4
+    verbose : int, default=0
+        1: a progress bar (tqdm if installed) or line per epoch; 2: per batch.
+    warm_start : bool, default=False
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score
+        stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2 : float, default=0.9, 0.999
+    epsilon : float, default=1e-8
+    n_iter_no_change : int, default=10
+    clip_norm : float, 'auto' or None
+        Rescale the whole gradient when its Euclidean norm exceeds this.
+        'auto' is 5.0 for recurrent models and no clipping otherwise.
+    init : {'glorot', 'he', 'orthogonal', 'sparse'}, default='glorot'
+        Initialiser of input and dense weights (recurrent weights are always
+        orthogonal).
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+    dtype : {'float32', 'float64'}, default='float32'
+        Compute dtype.
+"""
+
+
+class BaseSeqNet(BaseEstimator):
+    """Base class; not for direct use."""
+
+    _parameter_constraints = dict(SHARED_CONSTRAINTS)
+    _default_clip_norm = None
+    _is_sequence_model = False
+
+    # ------------------------------------------------------------ subclass API
+    def _validate_X(self, X, reset):
+        """Return ``(X, lengths)`` in the compute dtype."""
+        raise NotImplementedError
+
+    def _build_layers(self, in_shape, n_outputs):
+        """Return the list of layers for per-sample ``in_shape``."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def _dtype(self):
+        return np.dtype(self.dtype)
+
+    def _backend(self):
+        return get_backend(self.device)
+
+    def _init_network(self, in_shape, n_outputs, loss, rng):
+        net = Network(self._build_layers(in_shape, n_outputs), loss, self._dtype)
+        net.build(in_shape)
+        net.initialize(rng, self.init)
+        return net
+
+    def _fit_network(self, X, lengths, Y, sw, *, incremental, loss, n_outputs,
+                     validation=None):
+        """Initialise (unless warm/incremental), then run the training loop."""
+        first = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        in_shape = X.shape[1:] if lengths is None else (None,) + X.shape[2:]
+        if not first and self._network.in_shape != tuple(in_shape):
+            first = True
+        if first:
+            seed_rng = np.random.default_rng(_seed_of(self.random_state))
+            self._network = self._init_network(tuple(in_shape), n_outputs, loss, seed_rng)
+        if first or not incremental or not hasattr(self, "_training"):
+            n_batches = -(-X.shape[0] // batch_size_for(self, X.shape[0]))
+            prev = getattr(self, "_training", None) if not first else None
+            self._training = TrainingState(self, self._network.n_params, self._dtype,
+                                           n_batches)
+            if prev is not None and self.warm_start and not incremental:
+                _carry_history(prev, self._training)
+        state = self._training
+        with thread_limits(self._thread_owner()):
+            reason = train_epochs(self, self._network, state, (X, Y, sw, lengths),
+                                  validation, incremental, backend=self._backend())
+        self.weights_ = self._network.named_weights()
+        self.n_iter_ = state.n_iter_
+        self.t_ = state.t_
+        self.loss_curve_ = list(state.loss_curve_)
+        self.loss_ = state.loss_curve_[-1] if state.loss_curve_ else np.nan
+        self.best_loss_ = state.best_loss_
+        self.validation_scores_ = state.validation_scores_
+        self.best_validation_score_ = state.best_validation_score_
+        self.stop_reason_ = reason
+        return self
+
+    def _thread_owner(self):
+        """Which thread pool owns the cores: 'blas' (dense, recurrent) or 'numba' (conv)."""
+        return "blas"
+
+    def _forward_raw(self, X, lengths):
+        """Network outputs (logits) for validated input, in chunks."""
+        net = self._network
+        backend = self._backend()
+        outs = []
+        with thread_limits(self._thread_owner()):
+            for s in range(0, X.shape[0], PREDICT_CHUNK):
+                xb = X[s:s + PREDICT_CHUNK]
+                lb = None if lengths is None else lengths[s:s + PREDICT_CHUNK]
+                if lb is not None and int(lb.max()) < xb.shape[1]:
+                    xb = xb[:, : int(lb.max())]
+                outs.append(net.predict_raw(np.ascontiguousarray(xb), lb, backend))
+        if len(outs) == 1:
+            return outs[0]
+        if outs[0].ndim == 3:  # per-step outputs of chunks trimmed to different T
+            t = max(o.shape[1] for o in outs)
+            outs = [np.pad(o, ((0, 0), (0, t - o.shape[1]), (0, 0))) for o in outs]
+        return np.concatenate(outs, axis=0)
+
+    def _check_fitted(self):
+        check_is_fitted(self, "weights_")
+
+    # ------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("weights_", None)  # views into the flat buffer: rebuilt on load
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_network" in self.__dict__:
+            self.weights_ = self._network.named_weights()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self._is_sequence_model:
+            tags.input_tags.three_d_array = True
+        return tags
+
+
+def _seed_of(random_state):
+    """A numpy Generator seed from an sklearn-style ``random_state``."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    # a RandomState instance: draw from it (advances it, as sklearn does)
+    return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def _carry_history(prev, new):
+    new.n_iter_ = prev.n_iter_
+    new.t_ = prev.t_
+    new.loss_curve_ = list(prev.loss_curve_)
+    new.best_loss_ = prev.best_loss_
+    if prev.validation_scores_ is not None and new.validation_scores_ is not None:
+        new.validation_scores_ = list(prev.validation_scores_)
+        new.best_validation_score_ = prev.best_validation_score_
+
+
+def _set_params(obj, values):
+    """Store constructor arguments unchanged (scikit-learn's contract)."""
+    for key, value in values.items():
+        if key not in ("self", "__class__"):
+            setattr(obj, key, value)

@@ -1,0 +1,209 @@
+"""Classification: label encoding, class weights, probabilities.
+
+Binary targets use one logistic output, multiclass a softmax over classes,
+multilabel indicator targets one logistic output per label (as scikit-learn's
+MLP).  With ``return_sequences=True`` y is (n_samples, n_timesteps) labels and
+every valid step is classified.
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.base import _fit_context
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, column_or_1d
+
+from .task import TaskMixin
+
+CLASSIFIER_CONSTRAINTS = {"class_weight": [dict, StrOptions({"balanced"}), None]}
+
+
+class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
+    """fit / partial_fit / predict / predict_proba for every classifier family."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            See the class docstring for the accepted shapes.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a multilabel indicator matrix; (n_samples, n_timesteps)
+            labels with ``return_sequences=True``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss (a weight of 2 equals repeating
+            the sample).
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current weights.
+
+        ``classes`` (all labels that will ever be seen) is required on the
+        first call, as in scikit-learn.
+        """
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"`classes={np.unique(classes)}` is not the same as on the first call "
+                f"to partial_fit ({self.classes_})."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    # ---------------------------------------------------------------- targets
+    def _per_step(self):
+        return bool(getattr(self, "return_sequences", False))
+
+    def _validate_y(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y_arr = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False,
+                            input_name="y")
+        if self._per_step():
+            if y_arr.ndim != 2:
+                raise ValueError("With return_sequences=True, y must be labels of shape "
+                                 f"(n_samples, n_timesteps); got shape {y_arr.shape}.")
+            return y_arr
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = column_or_1d(y_arr, warn=True)
+        check_classification_targets(y_arr)
+        return y_arr
+
+    def _encode_targets(self, y, lengths, reset, classes=None):
+        flat = y.ravel() if self._per_step() else y
+        if self._per_step():
+            check_classification_targets(flat)
+        if reset:
+            lb = LabelBinarizer()
+            lb.fit(np.asarray(classes) if classes is not None else flat)
+            if len(lb.classes_) < 2 and lb.y_type_ != "multilabel-indicator":
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data; "
+                    f"got 1 class: {lb.classes_[0]!r}."
+                )
+            self._pending = {"_label_binarizer": lb, "classes_": lb.classes_}
+        else:
+            lb = self._label_binarizer
+            y_type = type_of_target(flat)
+            if (y_type == "multilabel-indicator") != (lb.y_type_ == "multilabel-indicator"):
+                raise ValueError(f"Target type {y_type} differs from the fitted {lb.y_type_}.")
+            if y_type != "multilabel-indicator":
+                unseen = np.setdiff1d(np.unique(flat), lb.classes_)
+                if unseen.size:
+                    raise ValueError(f"y has labels {unseen.tolist()} that are not in "
+                                     f"classes_ {lb.classes_.tolist()}.")
+            self._pending = {}
+        Y = lb.transform(flat).astype(self._dtype)
+        multilabel = lb.y_type_ == "multilabel-indicator"
+        loss = "logistic" if (multilabel or Y.shape[1] == 1) else "softmax"
+        if self._per_step():
+            Y = Y.reshape(y.shape[0], y.shape[1], -1)
+        sw_extra = None
+        if self.class_weight is not None and not self._per_step():
+            if isinstance(self.class_weight, str) and not reset:
+                raise ValueError("class_weight='balanced' is not supported by partial_fit; "
+                                 "pass a dict of weights.")
+            sw_extra = compute_sample_weight(self.class_weight, y)
+        if reset:
+            self._pending["n_outputs_"] = Y.shape[-1]
+            self._pending["out_activation_"] = loss
+        return np.ascontiguousarray(Y), loss, Y.shape[-1], sw_extra
+
+    def _stratify_labels(self, y):
+        if self._per_step() or (y.ndim == 2):
+            return None
+        return y
+
+    def _score_encoded(self, X, lengths, Y):
+        raw = self._forward_raw(X, lengths)
+        if self._label_binarizer.y_type_ == "multilabel-indicator" or raw.shape[-1] == 1:
+            hit = (raw > 0) == (Y > 0.5)
+            hit = hit.all(axis=-1)
+        else:
+            hit = raw.argmax(axis=-1) == Y.argmax(axis=-1)
+        if hit.ndim == 2:  # per step: ignore padding
+            valid = _valid_steps(hit.shape, lengths)
+            return float(hit[valid].mean())
+        return float(hit.mean())
+
+    # -------------------------------------------------------------- inference
+    def _decode(self, raw):
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return (raw > 0).astype(int)
+        if raw.shape[-1] == 1:
+            return self.classes_[(raw[..., 0] > 0).astype(int)]
+        return self.classes_[raw.argmax(axis=-1)]
+
+    def predict(self, X):
+        """Predicted labels: (n_samples,), (n_samples, n_labels) for multilabel,
+        or per step with ``return_sequences`` (a list for ragged input)."""
+        raw, lengths = self._predict_raw(X)
+        return unpad(self._decode(raw), lengths, self._per_step())
+
+    def predict_proba(self, X):
+        """Class probabilities: (n_samples, n_classes); per step with
+        ``return_sequences``. Multilabel: the probability of each label."""
+        raw, lengths = self._predict_raw(X)
+        raw = raw.astype(np.float64)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            proba = _sigmoid(raw)
+        elif raw.shape[-1] == 1:
+            p = _sigmoid(raw[..., 0])
+            proba = np.stack([1.0 - p, p], axis=-1)
+        else:
+            z = raw - raw.max(axis=-1, keepdims=True)
+            e = np.exp(z)
+            proba = e / e.sum(axis=-1, keepdims=True)
+        return unpad(proba, lengths, self._per_step())
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
+        if isinstance(proba, list):
+            return [np.log(p) for p in proba]
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (per valid step with ``return_sequences``)."""
+        if not self._per_step():
+            return super().score(X, y, sample_weight)
+        pred = self.predict(X)
+        y = np.asarray(y)
+        if isinstance(pred, list):
+            hits = np.concatenate([p == y[i, : len(p)] for i, p in enumerate(pred)])
+            return float(hits.mean())
+        return float(np.average(pred == y, weights=None))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = not self._per_step()
+        return tags
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _valid_steps(shape, lengths):
+    if lengths is None:
+        return np.ones(shape, dtype=bool)
+    return np.arange(shape[1])[None, :] < np.asarray(lengths)[:, None]
+
+
+def unpad(arr, lengths, per_step):
+    """Per-step outputs of a ragged batch come back as a list of unpadded arrays."""
+    if not per_step or lengths is None:
+        return arr
+    return [arr[i, : int(n)] for i, n in enumerate(lengths)]

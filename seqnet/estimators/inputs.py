@@ -1,0 +1,105 @@
+"""Input validation: tables, fixed-length sequences, ragged sequences.
+
+Everything goes through scikit-learn's own validators (NaN/inf, empty input,
+sparse matrices, object arrays all give scikit-learn's messages), then is cast
+to the compute dtype without copying when it already has it (read-only and
+memory-mapped inputs are only read).
+"""
+
+import numpy as np
+from sklearn.utils.validation import _check_feature_names, check_array
+
+
+def _is_ragged_list(X):
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(
+        hasattr(s, "__len__") and np.ndim(s) in (1, 2) for s in X
+    ) and len({np.shape(s) for s in X}) > 1
+
+
+def validate_table(est, X, dtype, reset):
+    """2-D X for dense models; higher-rank X is flattened per sample."""
+    if reset or hasattr(est, "feature_names_in_"):
+        _check_feature_names(est, X, reset=reset)
+    X = check_array(X, dtype=dtype, allow_nd=True, estimator=est)
+    if X.ndim > 2:
+        X = X.reshape(X.shape[0], -1)
+    _check_n_features(est, X.shape[1], reset)
+    return X
+
+
+def validate_sequences(est, X, dtype, reset):
+    """Return ``(X3, lengths)``: X3 (n, T, F) post-padded, lengths int64 or None.
+
+    Accepts a 3-D array (n, T, F), a 2-D array (n, T) of univariate series, or
+    a list of (T_i, F) / (T_i,) arrays of different lengths (padded here and
+    masked by the kernels, so padding never changes a result).
+
+    For a 2-D array ``n_features_in_`` is its number of columns (as scikit-learn
+    requires); for 3-D and ragged input it is the number of features per step.
+    """
+    if _is_ragged_list(X):
+        seqs = [check_array(np.asarray(s), dtype=dtype, ensure_2d=False, estimator=est,
+                            ensure_min_samples=1) for s in X]
+        seqs = [s.reshape(-1, 1) if s.ndim == 1 else s for s in seqs]
+        n_feat = {s.shape[1] for s in seqs}
+        if len(n_feat) != 1:
+            raise ValueError(
+                f"All sequences of a ragged batch must have the same number of features; "
+                f"got {sorted(n_feat)}."
+            )
+        lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
+        f = n_feat.pop()
+        X3 = np.zeros((len(seqs), int(lengths.max()), f), dtype=dtype)
+        for i, s in enumerate(seqs):
+            X3[i, : s.shape[0]] = s
+        _check_n_features(est, f, reset, ragged=True)
+        return X3, lengths
+    if reset or hasattr(est, "feature_names_in_"):
+        _check_feature_names(est, X, reset=reset)
+    X = check_array(X, dtype=dtype, allow_nd=True, estimator=est)
+    if X.ndim == 2:
+        _check_n_features(est, X.shape[1], reset)
+        if not reset and getattr(est, "_input_rank", 2) == 3:
+            raise ValueError(
+                f"{type(est).__name__} was fitted on 3-D sequences with "
+                f"{est.n_features_in_} features; got a 2-D array of shape {X.shape}."
+            )
+        if reset:
+            est._input_rank = 2
+        return X.reshape(X.shape[0], X.shape[1], 1), None
+    if X.ndim != 3:
+        raise ValueError(
+            f"Expected sequences of shape (n_samples, n_timesteps, n_features) or "
+            f"(n_samples, n_timesteps); got an array of shape {X.shape}."
+        )
+    if X.shape[1] == 0:
+        raise ValueError("Sequences of length 0 cannot be used: X has 0 time steps.")
+    _check_n_features(est, X.shape[2], reset, rank=3)
+    return X, None
+
+
+def _check_n_features(est, n_features, reset, ragged=False, rank=2):
+    if reset:
+        est.n_features_in_ = int(n_features)
+        if ragged or rank == 3:
+            est._input_rank = 3
+        return
+    if not hasattr(est, "n_features_in_"):
+        return
+    if n_features != est.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input."
+        )
+    if (ragged or rank == 3) and getattr(est, "_input_rank", 3) == 2:
+        raise ValueError(
+            f"{type(est).__name__} was fitted on a 2-D array of {est.n_features_in_} "
+            "univariate time steps; predict with the same 2-D layout."
+        )
+
+
+def check_lengths_positive(lengths):
+    if lengths is not None and np.any(lengths <= 0):
+        bad = int(np.flatnonzero(lengths <= 0)[0])
+        raise ValueError(f"Sequence {bad} of the ragged batch has length 0; "
+                         "every sequence needs at least one time step.")

@@ -1,0 +1,150 @@
+"""Multi-layer perceptrons: ``MLPClassifier`` and ``MLPRegressor``."""
+
+from sklearn.utils._param_validation import StrOptions
+
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
+from seqnet.network.dense import DenseLayer, DropoutLayer
+
+from .base import (
+    SHARED_CONSTRAINTS,
+    SHARED_DEFAULTS,
+    SHARED_PARAMS_DOC,
+    BaseSeqNet,
+    _set_params,
+)
+from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .inputs import validate_table
+from .regressor import SeqNetRegressorMixin
+
+D = SHARED_DEFAULTS
+
+
+class _BaseMLP(BaseSeqNet):
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATION_CODES))],
+    }
+
+    def _validate_X(self, X, reset):
+        return validate_table(self, X, self._dtype, reset), None
+
+    def _build_layers(self, in_shape, n_outputs):
+        sizes = _as_sizes(self.hidden_layer_sizes)
+        code = ACTIVATION_CODES[self.activation]
+        layers = []
+        for i, units in enumerate(sizes):
+            layers.append(DenseLayer(units, f"dense.{i}", code))
+            if self.dropout > 0:
+                layers.append(DropoutLayer(self.dropout, f"dropout.{i}"))
+        layers.append(DenseLayer(n_outputs, "out", IDENTITY))
+        return layers
+
+
+def _as_sizes(hidden_layer_sizes):
+    if isinstance(hidden_layer_sizes, (int,)) or hasattr(hidden_layer_sizes, "__index__"):
+        hidden_layer_sizes = [hidden_layer_sizes]
+    sizes = [int(s) for s in hidden_layer_sizes]
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {list(hidden_layer_sizes)}.")
+    return sizes
+
+
+_MLP_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Units of each hidden dense layer (weights ``dense.{i}.weight``).
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', \
+'lecun_tanh'}, default='relu'
+        Hidden-layer activation; 'lecun_tanh' is 1.7159 tanh(2x/3).
+""" + SHARED_PARAMS_DOC
+
+
+class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
+    __doc__ = """Multi-layer perceptron classifier on Numba kernels.
+
+    Binary, multiclass and multilabel-indicator targets; ``X`` of rank > 2 is
+    flattened per sample.
+""" + _MLP_DOC + """    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_features_in_ : int
+    n_outputs_ : int
+    n_iter_, t_ : int
+        Epochs run and samples seen.
+    loss_, loss_curve_, best_loss_ : float, list, float
+    validation_scores_, best_validation_score_ : list, float
+        With ``early_stopping`` only (else None).
+    weights_ : dict of str -> ndarray
+        Named views into the single parameter buffer, PyTorch layout
+        (``"dense.0.weight"`` is (out, in)); writing into them changes predictions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from seqnet import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _parameter_constraints = {**_BaseMLP._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver=D["solver"],
+                 alpha=D["alpha"], l1_ratio=D["l1_ratio"], dropout=D["dropout"],
+                 batch_size=D["batch_size"], learning_rate=D["learning_rate"],
+                 learning_rate_init=D["learning_rate_init"],
+                 max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
+                 power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
+                 random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
+                 warm_start=D["warm_start"], momentum=D["momentum"],
+                 nesterovs_momentum=D["nesterovs_momentum"],
+                 early_stopping=D["early_stopping"],
+                 validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
+                 beta_2=D["beta_2"], epsilon=D["epsilon"],
+                 n_iter_no_change=D["n_iter_no_change"], clip_norm=D["clip_norm"],
+                 init=D["init"], device=D["device"], dtype=D["dtype"], class_weight=None):
+        _set_params(self, locals())
+
+
+class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
+    __doc__ = """Multi-layer perceptron regressor on Numba kernels (multi-output).
+""" + _MLP_DOC + """
+    Attributes
+    ----------
+    n_features_in_, n_outputs_, n_iter_, t_ : int
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
+        As on :class:`MLPClassifier`.
+    weights_ : dict of str -> ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqnet import MLPRegressor
+    >>> X = np.random.default_rng(0).normal(size=(64, 3))
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> reg.fit(X, X.sum(axis=1)).predict(X).shape
+    (64,)
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver=D["solver"],
+                 alpha=D["alpha"], l1_ratio=D["l1_ratio"], dropout=D["dropout"],
+                 batch_size=D["batch_size"], learning_rate=D["learning_rate"],
+                 learning_rate_init=D["learning_rate_init"],
+                 max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
+                 power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
+                 random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
+                 warm_start=D["warm_start"], momentum=D["momentum"],
+                 nesterovs_momentum=D["nesterovs_momentum"],
+                 early_stopping=D["early_stopping"],
+                 validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
+                 beta_2=D["beta_2"], epsilon=D["epsilon"],
+                 n_iter_no_change=D["n_iter_no_change"], clip_norm=D["clip_norm"],
+                 init=D["init"], device=D["device"], dtype=D["dtype"]):
+        _set_params(self, locals())
+

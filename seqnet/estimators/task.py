@@ -1,0 +1,84 @@
+"""``fit`` / ``partial_fit`` orchestration shared by classifiers and regressors.
+
+Order matters for reliability: everything is validated and encoded BEFORE any
+fitted state is touched, so an error leaves a fitted estimator predicting
+exactly as before.
+"""
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+
+from .base import BaseSeqNet, _seed_of
+from .inputs import check_lengths_positive
+
+
+class TaskMixin:
+    """Subclasses implement ``_encode_targets`` and ``_score_encoded``."""
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        first = not incremental or not hasattr(self, "_network")
+        X, lengths = self._validate_X(X, reset=first)
+        check_lengths_positive(lengths)
+        y = self._validate_y(y)
+        check_consistent_length(X, y)
+        Y, loss, n_outputs, sw_extra = self._encode_targets(
+            y, lengths, reset=first, classes=classes
+        )
+        sw = _check_sample_weight(sample_weight, X, dtype=self._dtype, ensure_non_negative=True)
+        if sw_extra is not None:
+            sw = sw * sw_extra.astype(self._dtype)
+        if not np.any(sw > 0):
+            raise ValueError("sample_weight must not be all zero.")
+        validation = None
+        if self.early_stopping and not incremental:
+            X, lengths, Y, sw, validation = self._split_validation(X, lengths, Y, sw, y)
+        self._commit_targets()
+        return self._fit_network(X, lengths, Y, sw, incremental=incremental, loss=loss,
+                                 n_outputs=n_outputs, validation=validation)
+
+    def _split_validation(self, X, lengths, Y, sw, y):
+        idx = np.arange(X.shape[0])
+        stratify = self._stratify_labels(y)
+        try:
+            train, val = train_test_split(
+                idx, test_size=self.validation_fraction, stratify=stratify,
+                random_state=_seed_of(self.random_state),
+            )
+        except ValueError:  # too few members of a class to stratify
+            train, val = train_test_split(
+                idx, test_size=self.validation_fraction,
+                random_state=_seed_of(self.random_state),
+            )
+        if len(val) < 2 or len(train) < 1:
+            raise ValueError(
+                f"The validation split is too small: validation_fraction="
+                f"{self.validation_fraction} of {X.shape[0]} samples gives {len(val)}. "
+                "Provide more data, raise validation_fraction or set early_stopping=False."
+            )
+        lv = None if lengths is None else lengths[val]
+        Xv, Yv = X[val], Y[val]
+
+        def validate():
+            return self._score_encoded(Xv, lv, Yv)
+
+        lt = None if lengths is None else lengths[train]
+        return X[train], lt, Y[train], sw[train], validate
+
+    def _stratify_labels(self, y):
+        return None
+
+    def _commit_targets(self):
+        """Store target encodings prepared by ``_encode_targets`` (after validation)."""
+        for key, value in getattr(self, "_pending", {}).items():
+            setattr(self, key, value)
+        self._pending = {}
+
+    def _predict_raw(self, X):
+        self._check_fitted()
+        X, lengths = self._validate_X(X, reset=False)
+        check_lengths_positive(lengths)
+        return self._forward_raw(X, lengths), lengths
+
+
+__all__ = ["TaskMixin", "BaseSeqNet"]

@@ -1,0 +1,107 @@
+"""Fused optimizer updates over the ONE flat parameter buffer.
+
+Each kernel walks ``params``, ``grads`` and the optimizer state once.  Their
+equations (``g`` the gradient, ``lr`` the current learning rate):
+
+- sgd (scikit-learn's semantics): ``v = momentum v - lr g``;
+  ``p += momentum v - lr g`` if Nesterov else ``p += v``
+- adam (scikit-learn's form, bias correction folded into ``lr_t``):
+  ``m = b1 m + (1-b1) g``, ``s = b2 s + (1-b2) g^2``, ``p -= lr_t m / (sqrt(s) + eps)``
+- rmsprop: ``s = rho s + (1-rho) g^2``, ``p -= lr g / (sqrt(s) + eps)``
+- adagrad: ``s += g^2``, ``p -= lr g / (sqrt(s) + eps)``
+- adadelta (Zeiler 2012): ``s = rho s + (1-rho) g^2``,
+  ``d = sqrt(u + eps) / sqrt(s + eps) g``, ``u = rho u + (1-rho) d^2``, ``p -= lr d``
+
+plus the penalty and clipping helpers used before the update.
+"""
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True)
+def sgd_update(params, grads, velocity, lr, momentum, nesterov):
+    for i in range(params.shape[0]):
+        v = momentum * velocity[i] - lr * grads[i]
+        velocity[i] = v
+        if nesterov:
+            params[i] += momentum * v - lr * grads[i]
+        else:
+            params[i] += v
+
+
+@njit(cache=True)
+def adam_update(params, grads, m, s, lr_t, beta_1, beta_2, epsilon):
+    for i in range(params.shape[0]):
+        g = grads[i]
+        mi = beta_1 * m[i] + (1.0 - beta_1) * g
+        si = beta_2 * s[i] + (1.0 - beta_2) * g * g
+        m[i] = mi
+        s[i] = si
+        params[i] -= lr_t * mi / (math.sqrt(si) + epsilon)
+
+
+@njit(cache=True)
+def rmsprop_update(params, grads, s, lr, rho, epsilon):
+    for i in range(params.shape[0]):
+        g = grads[i]
+        si = rho * s[i] + (1.0 - rho) * g * g
+        s[i] = si
+        params[i] -= lr * g / (math.sqrt(si) + epsilon)
+
+
+@njit(cache=True)
+def adagrad_update(params, grads, s, lr, epsilon):
+    for i in range(params.shape[0]):
+        g = grads[i]
+        si = s[i] + g * g
+        s[i] = si
+        params[i] -= lr * g / (math.sqrt(si) + epsilon)
+
+
+@njit(cache=True)
+def adadelta_update(params, grads, s, u, lr, rho, epsilon):
+    for i in range(params.shape[0]):
+        g = grads[i]
+        si = rho * s[i] + (1.0 - rho) * g * g
+        s[i] = si
+        d = math.sqrt(u[i] + epsilon) / math.sqrt(si + epsilon) * g
+        u[i] = rho * u[i] + (1.0 - rho) * d * d
+        params[i] -= lr * d
+
+
+@njit(cache=True)
+def add_elastic_net(params, grads, reg_mask, alpha, l1_ratio):
+    """Add the elastic-net penalty's gradient to ``grads``; return the penalty.
+
+    penalty = alpha * (0.5 (1 - l1_ratio) ||w||^2 + l1_ratio ||w||_1) over the
+    entries with ``reg_mask`` set (weights, not biases).  ``alpha`` arrives
+    already divided by the batch's total sample weight (scikit-learn's scaling).
+    """
+    l2 = alpha * (1.0 - l1_ratio)
+    l1 = alpha * l1_ratio
+    penalty = 0.0
+    for i in range(params.shape[0]):
+        if reg_mask[i]:
+            p = params[i]
+            penalty += 0.5 * l2 * p * p + l1 * abs(p)
+            sign = 1.0 if p > 0 else (-1.0 if p < 0 else 0.0)
+            grads[i] += l2 * p + l1 * sign
+    return penalty
+
+
+@njit(cache=True)
+def global_norm(grads):
+    """Euclidean norm of the whole gradient (accumulated in float64)."""
+    total = 0.0
+    for i in range(grads.shape[0]):
+        g = float(grads[i])
+        total += g * g
+    return math.sqrt(total)
+
+
+@njit(cache=True)
+def scale_inplace(grads, factor):
+    for i in range(grads.shape[0]):
+        grads[i] *= factor

@@ -1,0 +1,150 @@
+"""A network: an ordered list of layers, one flat parameter buffer, one loss.
+
+All parameters live in ``params`` (1-D, compute dtype) and all gradients in
+``grads`` with the same layout, so optimizers and clipping are single fused
+passes.  Each layer sees a dict of named views (its local names); the public
+view ``named_weights()`` maps ``"{prefix}.{name}"`` to the same memory, which
+is what estimators expose as ``weights_``: writing into it changes predictions.
+"""
+
+import numpy as np
+
+from seqnet.kernels import cpu as _cpu
+
+from .init import initialize
+from .layers import Context
+
+#: Output nonlinearity + loss pairs, by the estimator's task.
+LOSS_KERNELS = {
+    "softmax": "softmax_cross_entropy",
+    "logistic": "sigmoid_cross_entropy",
+    "squared": "squared_error",
+}
+
+
+class Network:
+    """Layers plus a loss, with parameters in one flat buffer.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    loss : {'softmax', 'logistic', 'squared'}
+    dtype : numpy dtype
+    """
+
+    def __init__(self, layers, loss, dtype):
+        self.layers = list(layers)
+        self.loss = loss
+        self.dtype = np.dtype(dtype)
+
+    # ------------------------------------------------------------------ layout
+    def build(self, in_shape):
+        """Propagate per-sample shapes and lay out the flat buffers."""
+        shape = tuple(in_shape)
+        self.in_shape = shape
+        self.specs = []  # (layer index, spec, offset)
+        offset = 0
+        for i, layer in enumerate(self.layers):
+            shape = layer.build(shape)
+            for spec in layer.param_specs():
+                self.specs.append((i, spec, offset))
+                offset += int(np.prod(spec.shape))
+        self.out_shape = shape
+        self.n_params = offset
+        self.bind(np.zeros(offset, dtype=self.dtype))
+        return shape
+
+    def bind(self, params):
+        """Use ``params`` (1-D) as the parameter buffer and rebuild every view."""
+        self.params = params
+        self.grads = np.zeros_like(params)
+        self.reg_mask = np.zeros(self.n_params, dtype=np.uint8)
+        self._layer_params = [dict() for _ in self.layers]
+        self._layer_grads = [dict() for _ in self.layers]
+        for i, spec, offset in self.specs:
+            size = int(np.prod(spec.shape))
+            sl = slice(offset, offset + size)
+            self._layer_params[i][spec.name] = params[sl].reshape(spec.shape)
+            self._layer_grads[i][spec.name] = self.grads[sl].reshape(spec.shape)
+            if spec.regularize:
+                self.reg_mask[sl] = 1
+
+    def initialize(self, rng, default_init):
+        for i, spec, _ in self.specs:
+            initialize(self._layer_params[i][spec.name], spec, rng, default_init)
+
+    def named_weights(self):
+        """``{"{prefix}.{name}": view}`` over the parameter buffer."""
+        return {
+            f"{self.layers[i].prefix}.{spec.name}": self._layer_params[i][spec.name]
+            for i, spec, _ in self.specs
+        }
+
+    def named_grads(self):
+        return {
+            f"{self.layers[i].prefix}.{spec.name}": self._layer_grads[i][spec.name]
+            for i, spec, _ in self.specs
+        }
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for key in ("grads", "reg_mask", "_layer_params", "_layer_grads"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "params" in state:
+            self.bind(self.params)
+
+    # ------------------------------------------------------------- computation
+    def forward(self, x, ctx):
+        """Run every layer; return the raw output (logits) and the caches."""
+        caches = []
+        for i, layer in enumerate(self.layers):
+            x, cache = layer.forward(self._layer_params[i], x, ctx)
+            caches.append(cache)
+        return x, caches
+
+    def backward(self, caches, d_out, ctx):
+        """Back-propagate ``d_out``; fills ``self.grads`` (overwriting)."""
+        d = d_out
+        for i in range(len(self.layers) - 1, -1, -1):
+            ctx.need_input_grad = i > 0
+            d = self.layers[i].backward(
+                self._layer_params[i], self._layer_grads[i], caches[i], d, ctx
+            )
+        ctx.need_input_grad = True
+
+    def loss_and_grad(self, x, y, sample_weight, ctx):
+        """Weighted mean data loss of one batch; fills ``self.grads``.
+
+        ``y`` has the network's output shape; for per-step outputs
+        (batch, T, K) the padded steps get weight 0 through ``ctx.lengths``.
+        """
+        out, caches = self.forward(x, ctx)
+        k = out.shape[-1]
+        out2 = out.reshape(-1, k)
+        y2 = y.reshape(-1, k)
+        sw = step_weights(sample_weight, out.shape, ctx.lengths, out.dtype)
+        d_out = np.empty_like(out2)
+        backend = ctx.backend if ctx.backend is not None else _cpu
+        loss = getattr(backend, LOSS_KERNELS[self.loss])(out2, y2, sw, d_out)
+        self.backward(caches, d_out.reshape(out.shape), ctx)
+        return float(loss)
+
+    def predict_raw(self, x, lengths=None, backend=None):
+        ctx = Context(training=False, lengths=lengths, backend=backend)
+        out, _ = self.forward(x, ctx)
+        return out
+
+
+def step_weights(sample_weight, out_shape, lengths, dtype):
+    """Per-row loss weights: sample weights, repeated and masked per time step."""
+    if len(out_shape) == 2:
+        return np.ascontiguousarray(sample_weight, dtype=dtype)
+    n, t = out_shape[0], out_shape[1]
+    sw = np.repeat(np.asarray(sample_weight, dtype=dtype)[:, None], t, axis=1)
+    if lengths is not None:
+        sw[np.arange(t)[None, :] >= np.asarray(lengths)[:, None]] = 0.0
+    return sw.reshape(-1)

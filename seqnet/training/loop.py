@@ -1,0 +1,214 @@
+"""The one training loop shared by every estimator.
+
+The epoch loop stays in Python (stopping rules, history, progress, Ctrl-C);
+each batch is a handful of compiled kernel calls.  Stopping follows
+scikit-learn's MLP: with ``early_stopping`` the validation score must improve
+by ``tol`` within ``n_iter_no_change`` epochs, otherwise the training loss must
+fall by ``tol``; the best weights are restored at the end of early stopping.
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from seqnet.kernels import cpu as _cpu
+from seqnet.network.layers import Context
+
+from .optimizers import Optimizer
+from .progress import EpochProgress
+from .schedules import LearningRateSchedule
+
+
+class TrainingState:
+    """Everything that persists between ``fit`` / ``partial_fit`` calls."""
+
+    def __init__(self, est, n_params, dtype, n_batches_per_epoch):
+        self.optimizer = Optimizer(
+            est.solver, n_params, dtype, est.momentum, est.nesterovs_momentum,
+            est.beta_1, est.beta_2, est.epsilon,
+        )
+        self.schedule = LearningRateSchedule(
+            est.learning_rate, est.learning_rate_init, est.power_t,
+            est.max_learning_rate, est.cycle_length * n_batches_per_epoch,
+        )
+        self.t_ = 0
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if est.early_stopping else None
+        self.best_loss_ = np.inf if not est.early_stopping else None
+        self.best_validation_score_ = -np.inf if est.early_stopping else None
+        self.no_improvement_count = 0
+        self.best_params = None
+
+
+class Batch:
+    __slots__ = ("x", "y", "sw", "lengths")
+
+    def __init__(self, x, y, sw, lengths):
+        self.x, self.y, self.sw, self.lengths = x, y, sw, lengths
+
+
+def take_batch(X, Y, sw, lengths, idx):
+    """Gather rows ``idx``; trim post-padding to the batch's longest sequence."""
+    lb = None
+    if lengths is not None:
+        lb = lengths[idx]
+        t_max = int(lb.max())
+        if t_max < X.shape[1]:
+            xb = np.ascontiguousarray(X[idx, :t_max])
+            yb = Y[idx, :t_max] if Y.ndim == 3 else Y[idx]
+            return Batch(xb, np.ascontiguousarray(yb), sw[idx], lb)
+    return Batch(np.ascontiguousarray(X[idx]), np.ascontiguousarray(Y[idx]), sw[idx], lb)
+
+
+def batch_size_for(est, n_samples):
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    return int(np.clip(est.batch_size, 1, n_samples))
+
+
+def train_epochs(est, net, state, data, validate, incremental, backend=None):
+    """Run epochs until stopping; returns the reason training ended.
+
+    Parameters
+    ----------
+    est : estimator (read for hyperparameters only)
+    net : Network
+    state : TrainingState
+    data : (X, Y, sw, lengths) arrays in the compute dtype
+    validate : callable() -> float or None
+        Validation score of the current weights (early stopping).
+    incremental : bool
+        ``partial_fit``: exactly one pass over ``data``.
+    """
+    X, Y, sw, lengths = data
+    backend = backend if backend is not None else _cpu
+    n = X.shape[0]
+    bs = batch_size_for(est, n)
+    rng = np.random.default_rng(_epoch_seed(est.random_state, state.n_iter_))
+    max_iter = 1 if incremental else est.max_iter
+    progress = EpochProgress(est.verbose, max_iter, n_batches=-(-n // bs))
+    reason = "max_iter"
+    last_finite = net.params.copy()
+    try:
+        for _ in range(max_iter):
+            start = time.perf_counter()
+            order = rng.permutation(n) if est.shuffle else np.arange(n)
+            total_loss, total_w = 0.0, 0.0
+            diverged = False
+            for b0 in range(0, n, bs):
+                idx = order[b0:b0 + bs]
+                batch = take_batch(X, Y, sw, lengths, idx)
+                loss = _train_step(est, net, state, batch, rng, backend)
+                if not np.isfinite(loss):
+                    diverged = True
+                    break
+                w = float(batch.sw.sum())
+                total_loss += loss * w
+                total_w += w
+                progress.batch(loss)
+            if diverged:
+                net.params[...] = last_finite
+                warnings.warn(
+                    f"{type(est).__name__}: the training loss became NaN or infinite in "
+                    f"epoch {state.n_iter_ + 1}; the weights were restored to the end "
+                    "of the last finite epoch. Lower learning_rate_init or set "
+                    "clip_norm (e.g. clip_norm=1.0).",
+                    ConvergenceWarning,
+                )
+                reason = "diverged"
+                break
+            last_finite[...] = net.params
+            state.n_iter_ += 1
+            epoch_loss = total_loss / max(total_w, 1e-300)
+            state.loss_curve_.append(epoch_loss)
+            stop = _update_stopping(est, net, state, epoch_loss, validate)
+            progress.epoch(state.n_iter_, epoch_loss,
+                           state.validation_scores_[-1] if state.validation_scores_ else None,
+                           time.perf_counter() - start)
+            if stop:
+                reason = "converged"
+                break
+            if incremental:
+                reason = "incremental"
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        warnings.warn(
+            f"{type(est).__name__}: training interrupted after {state.n_iter_} epochs; "
+            "keeping the best weights so far.",
+            UserWarning,
+        )
+    finally:
+        progress.close()
+    if est.early_stopping and state.best_params is not None:
+        net.params[...] = state.best_params
+    return reason
+
+
+def _epoch_seed(random_state, n_iter):
+    """Shuffling/dropout seed derived from ``random_state`` and the epoch count."""
+    if random_state is None:
+        return None
+    base = random_state if isinstance(random_state, (int, np.integer)) else 0
+    return [int(base) & 0xFFFFFFFF, int(n_iter), 7]
+
+
+def _train_step(est, net, state, batch, rng, backend):
+    ctx = Context(training=True, lengths=batch.lengths, rng=rng, backend=backend)
+    loss = net.loss_and_grad(batch.x, batch.y, batch.sw, ctx)
+    if est.alpha > 0:
+        scale = est.alpha / max(float(batch.sw.sum()), 1e-300)
+        loss += backend.add_elastic_net(net.params, net.grads, net.reg_mask,
+                                        scale, est.l1_ratio)
+    clip = _clip_norm(est)
+    if clip is not None:
+        norm = backend.global_norm(net.grads)
+        if norm > clip:
+            backend.scale_inplace(net.grads, clip / (norm + 1e-12))
+    state.optimizer.step(net.params, net.grads, state.schedule.learning_rate, backend)
+    state.t_ += batch.x.shape[0]
+    state.schedule.batch_end(state.t_, state.optimizer.t)
+    return loss
+
+
+def _clip_norm(est):
+    clip = est.clip_norm
+    if isinstance(clip, str):  # 'auto': recurrent models clip at 5, others do not
+        return getattr(est, "_default_clip_norm", None)
+    return clip
+
+
+def _update_stopping(est, net, state, epoch_loss, validate):
+    """scikit-learn's no-improvement bookkeeping; returns True to stop."""
+    if est.early_stopping:
+        score = validate()
+        state.validation_scores_.append(score)
+        if score < state.best_validation_score_ + est.tol:
+            state.no_improvement_count += 1
+        else:
+            state.no_improvement_count = 0
+        if score > state.best_validation_score_:
+            state.best_validation_score_ = score
+            state.best_params = net.params.copy()
+    else:
+        if epoch_loss > state.best_loss_ - est.tol:
+            state.no_improvement_count += 1
+        else:
+            state.no_improvement_count = 0
+        if epoch_loss < state.best_loss_:
+            state.best_loss_ = epoch_loss
+    if state.no_improvement_count > est.n_iter_no_change:
+        if state.schedule.trigger_stopping(est.verbose):
+            return True
+        state.no_improvement_count = 0
+    return False

@@ -1,0 +1,58 @@
+"""Progress reporting: ``verbose=1`` one update per epoch, ``verbose=2`` per batch.
+
+Uses tqdm when it is installed (the ``progress`` extra) and plain lines
+otherwise, in scikit-learn's ``Iteration N, loss = ...`` format.
+"""
+
+import sys
+
+
+def _tqdm():
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+class EpochProgress:
+    def __init__(self, verbose, max_iter, n_batches):
+        self.verbose = int(verbose)
+        self.n_batches = n_batches
+        self.bar = None
+        self._batch_i = 0
+        tqdm = _tqdm() if self.verbose else None
+        if tqdm is not None:
+            total = max_iter * n_batches if self.verbose >= 2 else max_iter
+            unit = "batch" if self.verbose >= 2 else "epoch"
+            self.bar = tqdm(total=total, unit=unit, file=sys.stdout, leave=True)
+
+    def batch(self, loss):
+        if self.verbose < 2:
+            return
+        self._batch_i += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        else:
+            print(f"  batch {self._batch_i}, loss = {loss:.8f}")
+
+    def epoch(self, n_iter, loss, val_score, seconds):
+        if not self.verbose:
+            return
+        text = f"loss = {loss:.8f}"
+        if val_score is not None:
+            text += f", validation score = {val_score:.6f}"
+        if self.bar is not None:
+            if self.verbose == 1:
+                self.bar.update(1)
+            post = {"loss": f"{loss:.4f}", "s/epoch": f"{seconds:.2f}"}
+            if val_score is not None:
+                post["val"] = f"{val_score:.4f}"
+            self.bar.set_postfix(post)
+        else:
+            print(f"Iteration {n_iter}, {text}, time = {seconds:.3f}s")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
