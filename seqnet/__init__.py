@@ -4,8 +4,20 @@ Importing seqnet compiles nothing: kernels compile (or load from numba's
 on-disk cache) the first time they run.
 """
 
-from .estimators import MLPClassifier, MLPRegressor
+from .estimators import (
+    GRUClassifier,
+    GRURegressor,
+    LSTMClassifier,
+    LSTMRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    RNNClassifier,
+    RNNRegressor,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = [
+    "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
+    "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
+]

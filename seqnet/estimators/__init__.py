@@ -1,5 +1,16 @@
 """The scikit-learn face: one base class plus thin subclasses per family."""
 
 from .mlp import MLPClassifier, MLPRegressor
+from .recurrent import (
+    GRUClassifier,
+    GRURegressor,
+    LSTMClassifier,
+    LSTMRegressor,
+    RNNClassifier,
+    RNNRegressor,
+)
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = [
+    "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
+    "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
+]

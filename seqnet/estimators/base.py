@@ -209,7 +209,7 @@ class BaseSeqNet(BaseEstimator):
 
     # ------------------------------------------------------------- persistence
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # object.__getstate__ returns the live dict
         state.pop("weights_", None)  # views into the flat buffer: rebuilt on load
         return state
 

@@ -26,3 +26,28 @@ from .optim import (
 )
 
 NAME = "cpu"
+
+
+def _export_kernels(module):
+    """Re-export a kernel module's public compiled functions under their names,
+    so ``getattr(backend, name)`` finds every kernel on either backend."""
+    from numba.core.registry import CPUDispatcher
+
+    for name in dir(module):
+        obj = getattr(module, name)
+        if not name.startswith("_") and isinstance(obj, CPUDispatcher):
+            globals()[name] = obj
+
+
+def _export_optional(names):
+    import importlib
+
+    for name in names:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ImportError:  # a kernel family not present in this build
+            continue
+        _export_kernels(module)
+
+
+_export_optional(["recurrent", "conv", "pool"])

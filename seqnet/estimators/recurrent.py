@@ -1,0 +1,185 @@
+"""Recurrent estimators: RNN, LSTM and GRU classifiers and regressors.
+
+Network: stacked recurrent layers (``hidden_layer_sizes``), optional dropout
+between them, then either a pooling of the hidden states (``'last'``,
+``'mean'``, ``'max'``) into a dense output layer, or with
+``return_sequences=True`` the output layer applied at every time step.
+"""
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from seqnet.kernels.cpu.activations import IDENTITY
+from seqnet.network.dense import DenseLayer, DropoutLayer
+from seqnet.network.recurrent import RecurrentLayer, SequencePooling
+
+from .base import SHARED_CONSTRAINTS, SHARED_DEFAULTS, SHARED_PARAMS_DOC, BaseSeqNet, _set_params
+from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .inputs import validate_sequences
+from .mlp import _as_sizes
+from .regressor import SeqNetRegressorMixin
+
+D = SHARED_DEFAULTS
+
+#: Default gradient-norm clip of recurrent models (``clip_norm='auto'``).
+RECURRENT_CLIP_NORM = 5.0
+
+
+class _BaseRecurrent(BaseSeqNet):
+    _cell = None
+    _is_sequence_model = True
+    _default_clip_norm = RECURRENT_CLIP_NORM
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "hidden_layer_sizes": ["array-like"],
+        "bidirectional": ["boolean"],
+        "bptt_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"last", "mean", "max"})],
+        "return_sequences": ["boolean"],
+    }
+
+    def _validate_X(self, X, reset):
+        return validate_sequences(self, X, self._dtype, reset)
+
+    def _build_layers(self, in_shape, n_outputs):
+        sizes = _as_sizes(self.hidden_layer_sizes)
+        nonlinearity = getattr(self, "activation", "tanh")
+        layers = []
+        for i, units in enumerate(sizes):
+            if i > 0 and self.dropout > 0:
+                layers.append(DropoutLayer(self.dropout, f"dropout.{i - 1}"))
+            layers.append(RecurrentLayer(self._cell, units, i, self.bidirectional,
+                                         nonlinearity, self.bptt_steps, self._dtype))
+        if not self.return_sequences:
+            layers.append(SequencePooling(self.pooling, 2 if self.bidirectional else 1))
+        layers.append(DenseLayer(n_outputs, "out", IDENTITY))
+        return layers
+
+
+_RECURRENT_DOC = """
+    Input ``X``: an array (n_samples, n_timesteps, n_features); a 2-D array
+    (n_samples, n_timesteps) of univariate series; or a list of
+    (n_timesteps_i, n_features) arrays of different lengths (a ragged batch:
+    padded internally and masked, so each sequence is predicted exactly as
+    if it were alone).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(64,)
+        Hidden units of each stacked recurrent layer
+        (weights ``rnn.{l}.weight_ih`` etc., PyTorch's layout and gate order).
+{activation}    bidirectional : bool, default=False
+        Add a reverse-time direction to every layer (``*_reverse`` weights).
+    bptt_steps : int or None, default=None
+        Truncated backpropagation through time: gradients are cut every
+        ``bptt_steps`` steps (the state is still carried forward). None is
+        full BPTT.
+    pooling : {'last', 'mean', 'max'}, default='last'
+        How the hidden states feed the output layer: the final state of each
+        direction, or the mean / max over valid steps.
+    return_sequences : bool, default=False
+        One output per time step (sequence labelling / per-step regression);
+        then ``y`` is (n_samples, n_timesteps[, n_outputs]).
+""" + SHARED_PARAMS_DOC.replace(
+    "'auto' is 5.0 for recurrent models", "Default 'auto': 5.0 for recurrent models"
+)
+
+_RNN_ACTIVATION_DOC = """    activation : {'tanh', 'relu'}, default='tanh'
+        Nonlinearity of the Elman cell.
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features per time step (for 2-D input: the number of time steps).
+    n_outputs_, n_iter_, t_ : int
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
+    weights_ : dict of str -> ndarray
+        Named views into the single parameter buffer; ``rnn.0.weight_ih`` is
+        PyTorch's ``weight_ih_l0``, so a ``state_dict`` maps one to one.
+"""
+
+
+def _doc(title, cell_text, classifier):
+    act = _RNN_ACTIVATION_DOC if cell_text == "RNN" else ""
+    extra = """    class_weight : dict, 'balanced' or None, default=None
+""" if classifier else ""
+    classes = "    classes_ : ndarray\n" if classifier else ""
+    return title + "\n" + _RECURRENT_DOC.replace("{activation}", act) + extra + \
+        _ATTRS_DOC.replace("    n_features_in_", classes + "    n_features_in_")
+
+
+def _recurrent_init(with_activation, classifier):
+    """Build an ``__init__`` with an explicit signature (scikit-learn reads it)."""
+    act = 'activation="tanh", ' if with_activation else ""
+    cw = ", class_weight=None" if classifier else ""
+    src = f"""
+def __init__(self, hidden_layer_sizes=(64,), {act}*, bidirectional=False, bptt_steps=None,
+             pooling="last", return_sequences=False, solver=D["solver"], alpha=D["alpha"],
+             l1_ratio=D["l1_ratio"], dropout=D["dropout"], batch_size=D["batch_size"],
+             learning_rate=D["learning_rate"], learning_rate_init=D["learning_rate_init"],
+             max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
+             power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
+             random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
+             warm_start=D["warm_start"], momentum=D["momentum"],
+             nesterovs_momentum=D["nesterovs_momentum"], early_stopping=D["early_stopping"],
+             validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
+             beta_2=D["beta_2"], epsilon=D["epsilon"], n_iter_no_change=D["n_iter_no_change"],
+             clip_norm="auto", init=D["init"], device=D["device"], dtype=D["dtype"]{cw}):
+    _set_params(self, locals())
+"""
+    namespace = {"D": D, "_set_params": _set_params}
+    exec(src, namespace)  # noqa: S102 - a fixed template, evaluated once at import
+    return namespace["__init__"]
+
+
+_RNN_CONSTRAINTS = {"activation": [StrOptions({"tanh", "relu"})]}
+
+
+class RNNClassifier(SeqNetClassifierMixin, _BaseRecurrent):
+    _cell = "rnn"
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
+                              **CLASSIFIER_CONSTRAINTS}
+    __init__ = _recurrent_init(True, True)
+    __doc__ = _doc("Elman recurrent network classifier (tanh or relu cell).", "RNN", True)
+
+
+class RNNRegressor(SeqNetRegressorMixin, _BaseRecurrent):
+    _cell = "rnn"
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS}
+    __init__ = _recurrent_init(True, False)
+    __doc__ = _doc("Elman recurrent network regressor (tanh or relu cell).", "RNN", False)
+
+
+class LSTMClassifier(SeqNetClassifierMixin, _BaseRecurrent):
+    _cell = "lstm"
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
+                              **CLASSIFIER_CONSTRAINTS}
+    __init__ = _recurrent_init(False, True)
+    __doc__ = _doc("Long short-term memory classifier (gates i, f, g, o; forget bias 1).",
+                   "LSTM", True)
+
+
+class LSTMRegressor(SeqNetRegressorMixin, _BaseRecurrent):
+    _cell = "lstm"
+    _parameter_constraints = dict(_BaseRecurrent._parameter_constraints)
+    __init__ = _recurrent_init(False, False)
+    __doc__ = _doc("Long short-term memory regressor (direct multi-step forecasts with "
+                   "y of shape (n, horizon)).", "LSTM", False)
+
+
+class GRUClassifier(SeqNetClassifierMixin, _BaseRecurrent):
+    _cell = "gru"
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
+                              **CLASSIFIER_CONSTRAINTS}
+    __init__ = _recurrent_init(False, True)
+    __doc__ = _doc("Gated recurrent unit classifier (gates r, z, n as PyTorch).", "GRU", True)
+
+
+class GRURegressor(SeqNetRegressorMixin, _BaseRecurrent):
+    _cell = "gru"
+    _parameter_constraints = dict(_BaseRecurrent._parameter_constraints)
+    __init__ = _recurrent_init(False, False)
+    __doc__ = _doc("Gated recurrent unit regressor.", "GRU", False)
