@@ -5,6 +5,8 @@ on-disk cache) the first time they run.
 """
 
 from .estimators import (
+    ConvClassifier,
+    ConvRegressor,
     GRUClassifier,
     GRURegressor,
     LSTMClassifier,
@@ -20,4 +22,5 @@ __version__ = "0.1.0"
 __all__ = [
     "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
+    "ConvClassifier", "ConvRegressor",
 ]

@@ -1,5 +1,6 @@
 """The scikit-learn face: one base class plus thin subclasses per family."""
 
+from .conv import ConvClassifier, ConvRegressor
 from .mlp import MLPClassifier, MLPRegressor
 from .recurrent import (
     GRUClassifier,
@@ -13,4 +14,5 @@ from .recurrent import (
 __all__ = [
     "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
+    "ConvClassifier", "ConvRegressor",
 ]

@@ -7,16 +7,15 @@ from seqnet.network.dense import DenseLayer, DropoutLayer
 
 from .base import (
     SHARED_CONSTRAINTS,
-    SHARED_DEFAULTS,
     SHARED_PARAMS_DOC,
     BaseSeqNet,
-    _set_params,
+    make_init,
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_table
 from .regressor import SeqNetRegressorMixin
 
-D = SHARED_DEFAULTS
+_MLP_LEADING = "hidden_layer_sizes=(100,), activation='relu', *"
 
 
 class _BaseMLP(BaseSeqNet):
@@ -95,21 +94,7 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver=D["solver"],
-                 alpha=D["alpha"], l1_ratio=D["l1_ratio"], dropout=D["dropout"],
-                 batch_size=D["batch_size"], learning_rate=D["learning_rate"],
-                 learning_rate_init=D["learning_rate_init"],
-                 max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
-                 power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
-                 random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
-                 warm_start=D["warm_start"], momentum=D["momentum"],
-                 nesterovs_momentum=D["nesterovs_momentum"],
-                 early_stopping=D["early_stopping"],
-                 validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
-                 beta_2=D["beta_2"], epsilon=D["epsilon"],
-                 n_iter_no_change=D["n_iter_no_change"], clip_norm=D["clip_norm"],
-                 init=D["init"], device=D["device"], dtype=D["dtype"], class_weight=None):
-        _set_params(self, locals())
+    __init__ = make_init(_MLP_LEADING, ", class_weight=None")
 
 
 class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
@@ -132,19 +117,5 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
     (64,)
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver=D["solver"],
-                 alpha=D["alpha"], l1_ratio=D["l1_ratio"], dropout=D["dropout"],
-                 batch_size=D["batch_size"], learning_rate=D["learning_rate"],
-                 learning_rate_init=D["learning_rate_init"],
-                 max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
-                 power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
-                 random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
-                 warm_start=D["warm_start"], momentum=D["momentum"],
-                 nesterovs_momentum=D["nesterovs_momentum"],
-                 early_stopping=D["early_stopping"],
-                 validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
-                 beta_2=D["beta_2"], epsilon=D["epsilon"],
-                 n_iter_no_change=D["n_iter_no_change"], clip_norm=D["clip_norm"],
-                 init=D["init"], device=D["device"], dtype=D["dtype"]):
-        _set_params(self, locals())
+    __init__ = make_init(_MLP_LEADING)
 

@@ -14,13 +14,11 @@ from seqnet.kernels.cpu.activations import IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
 
-from .base import SHARED_CONSTRAINTS, SHARED_DEFAULTS, SHARED_PARAMS_DOC, BaseSeqNet, _set_params
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_sequences
 from .mlp import _as_sizes
 from .regressor import SeqNetRegressorMixin
-
-D = SHARED_DEFAULTS
 
 #: Default gradient-norm clip of recurrent models (``clip_norm='auto'``).
 RECURRENT_CLIP_NORM = 5.0
@@ -112,27 +110,10 @@ def _doc(title, cell_text, classifier):
 
 
 def _recurrent_init(with_activation, classifier):
-    """Build an ``__init__`` with an explicit signature (scikit-learn reads it)."""
     act = 'activation="tanh", ' if with_activation else ""
-    cw = ", class_weight=None" if classifier else ""
-    src = f"""
-def __init__(self, hidden_layer_sizes=(64,), {act}*, bidirectional=False, bptt_steps=None,
-             pooling="last", return_sequences=False, solver=D["solver"], alpha=D["alpha"],
-             l1_ratio=D["l1_ratio"], dropout=D["dropout"], batch_size=D["batch_size"],
-             learning_rate=D["learning_rate"], learning_rate_init=D["learning_rate_init"],
-             max_learning_rate=D["max_learning_rate"], cycle_length=D["cycle_length"],
-             power_t=D["power_t"], max_iter=D["max_iter"], shuffle=D["shuffle"],
-             random_state=D["random_state"], tol=D["tol"], verbose=D["verbose"],
-             warm_start=D["warm_start"], momentum=D["momentum"],
-             nesterovs_momentum=D["nesterovs_momentum"], early_stopping=D["early_stopping"],
-             validation_fraction=D["validation_fraction"], beta_1=D["beta_1"],
-             beta_2=D["beta_2"], epsilon=D["epsilon"], n_iter_no_change=D["n_iter_no_change"],
-             clip_norm="auto", init=D["init"], device=D["device"], dtype=D["dtype"]{cw}):
-    _set_params(self, locals())
-"""
-    namespace = {"D": D, "_set_params": _set_params}
-    exec(src, namespace)  # noqa: S102 - a fixed template, evaluated once at import
-    return namespace["__init__"]
+    leading = (f"hidden_layer_sizes=(64,), {act}*, bidirectional=False, bptt_steps=None, "
+               "pooling='last', return_sequences=False")
+    return make_init(leading, ", class_weight=None" if classifier else "", "'auto'")
 
 
 _RNN_CONSTRAINTS = {"activation": [StrOptions({"tanh", "relu"})]}

@@ -109,6 +109,9 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
                 total_loss += loss * w
                 total_w += w
                 progress.batch(loss)
+            # a step with a finite loss can still overflow the weights
+            if not diverged and not np.isfinite(net.params).all():
+                diverged = True
             if diverged:
                 net.params[...] = last_finite
                 warnings.warn(

@@ -1,0 +1,158 @@
+"""Convolutional estimators: ``ConvClassifier`` and ``ConvRegressor``.
+
+Network: for each entry of ``filters`` a convolution (fused activation) and,
+when ``pool_size > 1``, a max pooling; then flatten, the dense hidden layers
+of ``hidden_layer_sizes`` (with dropout) and the output layer.
+Input rank picks the convolution: (n, T, C) -> 1-D over time,
+(n, H, W, C) -> 2-D; flat rows are reshaped by ``input_shape``.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names, check_array
+
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
+from seqnet.network.conv import (
+    Conv1DLayer,
+    Conv2DLayer,
+    FlattenLayer,
+    MaxPool1DLayer,
+    MaxPool2DLayer,
+)
+from seqnet.network.dense import DenseLayer, DropoutLayer
+
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
+from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .mlp import _as_sizes
+from .regressor import SeqNetRegressorMixin
+
+
+class _BaseConv(BaseSeqNet):
+    _is_sequence_model = True
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple],
+        "strides": [Interval(Integral, 1, None, closed="left"), tuple],
+        "padding": [StrOptions({"same", "valid"}), Interval(Integral, 0, None, closed="left")],
+        "pool_size": [Interval(Integral, 1, None, closed="left"), tuple],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATION_CODES))],
+        "input_shape": [None, tuple],
+    }
+
+    def _thread_owner(self):
+        return "numba"  # conv kernels run prange over the batch
+
+    def _validate_X(self, X, reset):
+        if reset or hasattr(self, "feature_names_in_"):
+            _check_feature_names(self, X, reset=reset)
+        X = check_array(X, dtype=self._dtype, allow_nd=True, estimator=self)
+        if X.ndim == 2:
+            n_features = X.shape[1]
+            if self.input_shape is not None:
+                shape = tuple(int(s) for s in self.input_shape)
+                if int(np.prod(shape)) != n_features:
+                    raise ValueError(f"input_shape={shape} holds {int(np.prod(shape))} values "
+                                     f"but X has {n_features} features per row.")
+                X = X.reshape((X.shape[0],) + shape)
+            else:
+                X = X.reshape(X.shape[0], n_features, 1)  # univariate sequences
+        elif X.ndim in (3, 4):
+            n_features = X.shape[-1]
+        else:
+            raise ValueError(f"Expected X of shape (n, T, C), (n, H, W, C) or flat rows; "
+                             f"got an array of shape {X.shape}.")
+        if reset:
+            self.n_features_in_ = n_features
+            self._sample_shape = X.shape[1:]
+        else:
+            if n_features != self.n_features_in_:
+                raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input.")
+            if X.shape[1:] != self._sample_shape:
+                raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
+                                 f"{type(self).__name__} was fitted on {self._sample_shape}.")
+        return np.ascontiguousarray(X), None
+
+    def _build_layers(self, in_shape, n_outputs):
+        two_d = len(in_shape) == 3
+        conv, pool = (Conv2DLayer, MaxPool2DLayer) if two_d else (Conv1DLayer, MaxPool1DLayer)
+        kernel, strides, pool_size = (self.kernel_size, self.strides, self.pool_size)
+        if not two_d:
+            kernel, strides, pool_size = (_first(kernel), _first(strides), _first(pool_size))
+        layers = []
+        for i, n_filters in enumerate(_as_sizes(self.filters)):
+            layers.append(conv(n_filters, kernel, i, strides, self.padding, self.activation,
+                               self._dtype))
+            if np.max(pool_size) > 1:
+                layers.append(pool(pool_size))
+        layers.append(FlattenLayer())
+        code = ACTIVATION_CODES[self.activation]
+        for i, units in enumerate(_as_sizes(self.hidden_layer_sizes or ())):
+            layers.append(DenseLayer(units, f"dense.{i}", code))
+            if self.dropout > 0:
+                layers.append(DropoutLayer(self.dropout, f"dropout.{i}"))
+        layers.append(DenseLayer(n_outputs, "out", IDENTITY))
+        return layers
+
+
+def _first(value):
+    return value[0] if isinstance(value, tuple) else value
+
+
+_CONV_DOC = """
+    Input ``X``: (n_samples, T, C) sequences (1-D convolution over time),
+    (n_samples, H, W, C) images (2-D convolution), or flat rows reshaped by
+    ``input_shape``; without ``input_shape`` a 2-D X is read as univariate
+    sequences (n_samples, T).
+
+    Parameters
+    ----------
+    filters : array-like of int, default=(16, 32)
+        Output channels of each convolution (weights ``conv.{i}.weight`` in
+        PyTorch's (out, in, k[, k]) layout).
+    kernel_size : int or tuple, default=3
+    strides : int or tuple, default=1
+    padding : {'same', 'valid'} or int, default='same'
+    pool_size : int or tuple, default=2
+        Max-pooling window (and stride) after each convolution; 1 disables it.
+    hidden_layer_sizes : array-like of int, default=(64,)
+        Dense layers between the flattened features and the output.
+    activation : str, default='relu'
+        Activation of the convolutions and dense layers.
+    input_shape : tuple or None, default=None
+        Per-sample shape to read flat rows as, e.g. (8, 8, 1) for load_digits.
+""" + SHARED_PARAMS_DOC
+
+_CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same', pool_size=2, "
+                 "hidden_layer_sizes=(64,), activation='relu', input_shape=None")
+
+
+def _conv_init(classifier):
+    return make_init(_CONV_LEADING, ", class_weight=None" if classifier else "")
+
+
+class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
+    __doc__ = "Convolutional classifier (1-D over time or 2-D over images).\n" + _CONV_DOC + \
+        """    class_weight : dict, 'balanced' or None, default=None
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from seqnet import ConvClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = ConvClassifier(input_shape=(8, 8, 1), filters=(8,), max_iter=2, random_state=0)
+    >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:2] / 16).shape
+    (2,)
+    """
+    _parameter_constraints = {**_BaseConv._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
+    __init__ = _conv_init(True)
+
+
+class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
+    __doc__ = "Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
+    _parameter_constraints = dict(_BaseConv._parameter_constraints)
+    __init__ = _conv_init(False)

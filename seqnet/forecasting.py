@@ -1,0 +1,373 @@
+"""Forecasting a univariate series with any seqnet (or scikit-learn) regressor.
+
+:class:`Forecaster` turns a regressor into a forecaster: it cuts the series into
+windows (:func:`seqnet.preprocessing.make_windows`), optionally differences and
+standardises it, fits the regressor, and continues the series after its end.
+
+It is a scikit-learn estimator whose ``X`` *is the series*, so that
+``GridSearchCV(Forecaster(...), grid, cv=TimeSeriesSplit(k)).fit(series)``
+works: TimeSeriesSplit hands ``fit`` the head of the series and ``score`` the
+fold that directly follows it, and ``score`` forecasts exactly that many steps
+from the end of the training part.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+
+from .preprocessing import make_windows
+
+__all__ = ["Forecaster", "seasonal_naive"]
+
+
+def _as_1d_series(series, name="X"):
+    """A 1-D or (T, 1) finite series as a 1-D float64 array."""
+    arr = check_array(
+        series, ensure_2d=False, dtype=np.float64, ensure_min_samples=1, input_name=name
+    )
+    if arr.ndim == 2:
+        if arr.shape[1] != 1:
+            raise ValueError(
+                f"Forecaster is univariate: expected a series of shape (n_timesteps,) "
+                f"or (n_timesteps, 1), got {name} with shape {arr.shape}."
+            )
+        arr = arr[:, 0]
+    return arr
+
+
+def seasonal_naive(series, steps, period=1):
+    """Seasonal-naive forecast: repeat the last observed season.
+
+    The forecast for ``h`` steps after the end is the last value observed at the
+    same phase of the season, ``series[T + h - period * ceil(h / period)]``.
+    With ``period=1`` it is the naive (last-value) forecast.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,)
+        Observed history.
+    steps : int
+        Number of steps to forecast.
+    period : int, default=1
+        Season length; must not exceed the length of the series.
+
+    Returns
+    -------
+    forecast : ndarray of shape (steps,)
+        The forecast.
+
+    Examples
+    --------
+    >>> from seqnet.forecasting import seasonal_naive
+    >>> seasonal_naive([1, 2, 3, 4, 5, 6], steps=4, period=3)
+    array([4., 5., 6., 4.])
+    """
+    y = _as_1d_series(series, "series")
+    period = int(period)
+    if not 1 <= period <= len(y):
+        raise ValueError(f"period must be in [1, {len(y)}], got {period}.")
+    last_season = y[-period:]
+    return last_season[np.arange(int(steps)) % period].copy()
+
+
+class Forecaster(RegressorMixin, BaseEstimator):
+    """Forecast a univariate series with a windowed regressor.
+
+    ``fit`` learns to map ``window`` past values to the next value(s);
+    ``predict`` continues the series after the end of the training data.
+
+    Parameters
+    ----------
+    estimator : estimator object or None, default=None
+        Regressor taking ``X`` of shape (n_windows, window) (univariate
+        sequences, as seqnet's sequence models and every scikit-learn
+        regressor read it) and ``y`` of shape (n_windows,) or, for the direct
+        strategy with ``horizon > 1``, (n_windows, horizon). It is cloned.
+        None means ``seqnet.LSTMRegressor()`` with its defaults.
+    window : int, default=12
+        Number of past (transformed) values the regressor sees.
+    horizon : int, default=1
+        Steps forecast by one call of ``predict()`` without arguments. With
+        ``strategy="direct"`` it is also the number of outputs of the regressor.
+    strategy : {"recursive", "direct"}, default="recursive"
+        "recursive": the regressor is trained one step ahead and fed its own
+        forecasts to go further. "direct": the regressor is trained on
+        ``horizon`` outputs at once (one multi-output model) and predicts whole
+        blocks; longer forecasts chain blocks.
+    difference : int, default=0
+        Order of differencing applied before windowing (0: none, 1: model the
+        changes ``y[t] - y[t-1]``, which removes a trend). Undone on predict.
+    scale : bool, default=True
+        Standardise the (differenced) series to zero mean and unit variance
+        before windowing; undone on predict. Neural networks train much better
+        on unit-scale inputs.
+    step : int, default=1
+        Distance between the starts of consecutive training windows.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+    mean_ : float
+        Mean of the (differenced) training series, 0.0 when ``scale=False``.
+    scale_ : float
+        Standard deviation of the (differenced) training series (1.0 if it is
+        constant or ``scale=False``).
+    last_window_ : ndarray of shape (window,)
+        The last ``window`` transformed training values: the context that
+        ``predict`` starts from.
+    last_values_ : ndarray of shape (difference,)
+        Last value of the series at each differencing level 0..difference-1,
+        used to integrate the forecast back.
+    n_train_ : int
+        Length of the training series.
+    n_windows_ : int
+        Number of training windows.
+    n_features_in_ : int
+        Always 1 (univariate series).
+
+    See Also
+    --------
+    seqnet.preprocessing.make_windows : The windowing used here.
+    seasonal_naive : A baseline to compare against.
+
+    Notes
+    -----
+    **What X means.** ``X`` is the series itself, shape (n_timesteps,) or
+    (n_timesteps, 1). In :meth:`predict` and :meth:`score`, only the *length*
+    of ``X`` matters: ``predict(X)`` forecasts ``len(X)`` steps after the end
+    of the training series (the values of ``X`` are never used as inputs, so a
+    test fold cannot leak into its own forecast). ``predict`` also takes an int
+    number of steps.
+
+    **Model selection.** With ``cv=TimeSeriesSplit(...)`` every test fold
+    directly follows its training fold, so forecasting ``len(test)`` steps
+    ahead is exactly the right evaluation::
+
+        search = GridSearchCV(Forecaster(est), {"window": [6, 12]},
+                              cv=TimeSeriesSplit(3))
+        search.fit(series)                      # ranks by score(): R^2
+        search = GridSearchCV(..., scoring="neg_mean_absolute_error")
+        search.fit(series, series)              # scorers need y: pass it twice
+
+    Do not use a shuffling or non-time-ordered splitter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from seqnet.forecasting import Forecaster
+    >>> t = np.arange(120)
+    >>> series = np.sin(2 * np.pi * t / 12)
+    >>> fc = Forecaster(Ridge(alpha=1e-3), window=12, horizon=6).fit(series)
+    >>> fc.predict().shape
+    (6,)
+    >>> bool(np.allclose(fc.predict(12), series[:12], atol=1e-2))
+    True
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"recursive", "direct"})],
+        "difference": [Interval(Integral, 0, None, closed="left")],
+        "scale": ["boolean"],
+        "step": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        window=12,
+        horizon=1,
+        strategy="recursive",
+        difference=0,
+        scale=True,
+        step=1,
+    ):
+        self.estimator = estimator
+        self.window = window
+        self.horizon = horizon
+        self.strategy = strategy
+        self.difference = difference
+        self.scale = scale
+        self.step = step
+
+    # -- transforms -----------------------------------------------------------
+
+    def _difference(self, y):
+        """Difference ``y`` ``self.difference`` times; return it and the level tails."""
+        tails = []
+        for _ in range(self.difference):
+            tails.append(y[-1])
+            y = np.diff(y)
+        return y, np.array(tails, dtype=np.float64)
+
+    def _integrate(self, d, tails):
+        """Invert :meth:`_difference` for values that follow the series end."""
+        for tail in tails[::-1]:
+            d = tail + np.cumsum(d)
+        return d
+
+    def _context(self, history):
+        """Transformed context window and level tails for a given history."""
+        z, tails = self._difference(history)
+        if len(z) < self.window:
+            raise ValueError(
+                f"history has {len(history)} values; with difference="
+                f"{self.difference} and window={self.window} it needs at least "
+                f"{self.window + self.difference}."
+            )
+        return (z[-self.window :] - self.mean_) / self.scale_, tails
+
+    # -- estimator API --------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the regressor on windows of the series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_timesteps,) or (n_timesteps, 1)
+            The training series, oldest value first. Must be finite.
+        y : array-like of shape (n_timesteps,) or None, default=None
+            Not used for fitting. Accepted so that scikit-learn scorers that
+            compare against ``y`` work in model selection: pass the series as
+            both ``X`` and ``y`` (see Notes of the class). If given, it must
+            have the same length as ``X``.
+
+        Returns
+        -------
+        self : Forecaster
+            Fitted forecaster.
+        """
+        series = _as_1d_series(X)
+        if y is not None:
+            check_consistent_length(series, y)
+        z, self.last_values_ = self._difference(series)
+
+        out = self.horizon if self.strategy == "direct" else 1
+        need = self.window + out + 1  # at least two training windows
+        if len(z) < need:
+            raise ValueError(
+                f"The series has {len(series)} values (after differencing of order "
+                f"{self.difference}: {len(z)}); window={self.window} with "
+                f"{out} output step(s) needs at least {need + self.difference}."
+            )
+
+        if self.scale:
+            self.mean_ = float(z.mean())
+            std = float(z.std())
+            # A constant series has nothing to scale; avoid dividing by ~0.
+            self.scale_ = std if std > 1e-12 * max(1.0, abs(self.mean_)) else 1.0
+        else:
+            self.mean_, self.scale_ = 0.0, 1.0
+        z = (z - self.mean_) / self.scale_
+
+        Xw, yw = make_windows(z, self.window, horizon=out, step=self.step)
+        Xw = Xw[:, :, 0]  # univariate: (n, window) is what every regressor reads
+        if out == 1:
+            yw = yw[:, 0]
+
+        if self.estimator is None:
+            from . import LSTMRegressor  # lazy: estimators import heavy kernels
+
+            estimator = LSTMRegressor()
+        else:
+            estimator = self.estimator
+        self.estimator_ = clone(estimator).fit(Xw, yw)
+        self.last_window_ = z[-self.window :].copy()
+        self.n_train_ = len(series)
+        self.n_windows_ = len(Xw)
+        self.n_features_in_ = 1
+        return self
+
+    def _n_steps(self, X):
+        if X is None:
+            return self.horizon
+        if isinstance(X, Integral) and not isinstance(X, bool):
+            if X < 1:
+                raise ValueError(f"steps must be >= 1, got {X}.")
+            return int(X)
+        return len(_as_1d_series(X))
+
+    def predict(self, X=None, history=None):
+        """Forecast the steps that follow the end of the series.
+
+        Parameters
+        ----------
+        X : int, array-like of shape (n_steps,) or (n_steps, 1), or None, \
+                default=None
+            How far to forecast: an int number of steps, or an array whose
+            *length* is the number of steps (its values are ignored; this is
+            what model selection passes as the test fold). None means
+            ``horizon`` steps.
+        history : array-like of shape (n_timesteps,) or None, default=None
+            Start from the end of this series instead of the end of the
+            training series, without refitting (e.g. the full series after
+            fitting on its head). It must have at least
+            ``window + difference`` values and is transformed with the
+            statistics learned in ``fit``.
+
+        Returns
+        -------
+        forecast : ndarray of shape (n_steps,)
+            Forecast values, in the units of the series.
+        """
+        check_is_fitted(self)
+        steps = self._n_steps(X)
+        if history is None:
+            ctx, tails = self.last_window_, self.last_values_
+        else:
+            ctx, tails = self._context(_as_1d_series(history, "history"))
+
+        buf = np.empty(self.window + steps, dtype=np.float64)
+        buf[: self.window] = ctx
+        pos = self.window
+        while pos < self.window + steps:
+            pred = np.asarray(
+                self.estimator_.predict(buf[None, pos - self.window : pos]), dtype=np.float64
+            ).ravel()
+            # Recursive: one value per call; direct: a whole block of `horizon`.
+            n = min(len(pred), self.window + steps - pos)
+            buf[pos : pos + n] = pred[:n]
+            pos += n
+
+        z = buf[self.window :] * self.scale_ + self.mean_
+        return self._integrate(z, tails)
+
+    def score(self, X, y=None, sample_weight=None):
+        """R^2 of the forecast of ``len(X)`` steps after the training series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_steps,) or (n_steps, 1)
+            The values that follow the training series (e.g. a TimeSeriesSplit
+            test fold). Its length sets the number of steps; its values are the
+            truth when ``y`` is None.
+        y : array-like of shape (n_steps,) or None, default=None
+            The truth, if different from ``X``.
+        sample_weight : array-like of shape (n_steps,) or None, default=None
+            Weights per step.
+
+        Returns
+        -------
+        score : float
+            Coefficient of determination of the forecast (higher is better; 1
+            is perfect, 0 is as good as forecasting the test mean).
+        """
+        truth = _as_1d_series(X if y is None else y, "y")
+        return r2_score(truth, self.predict(len(truth)), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = False
+        return tags

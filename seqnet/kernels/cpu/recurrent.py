@@ -1,0 +1,156 @@
+"""Recurrent kernels: RNN, LSTM, GRU (one direction per call) and sequence pooling.
+
+The cell kernels live in ``recurrent_rnn``, ``recurrent_lstm`` and
+``recurrent_gru`` (shared conventions in ``recurrent_common``) and are
+re-exported here, so ``seqnet.kernels.cpu.recurrent`` is the one module the
+network layer needs::
+
+    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind) -> h
+    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind)
+        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
+    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse) -> (h, c, gates)
+    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt, need_dx)
+        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
+    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, gates, hn)
+    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx)
+        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
+
+Sequence pooling ((B, T, D*H) -> (B, D*H) over the valid steps of each sample)::
+
+    seqpool_last_forward(y, lengths, directions) -> out
+    seqpool_last_backward(dout, lengths, directions, T) -> dy
+    seqpool_mean_forward(y, lengths) -> out
+    seqpool_mean_backward(dout, lengths, T) -> dy
+    seqpool_max_forward(y, lengths) -> (out, argmax)
+    seqpool_max_backward(dout, argmax, T) -> dy
+
+A sample of length 0 pools to zeros and receives no gradient.
+"""
+
+import numpy as np
+from numba import njit
+
+from seqnet.kernels.cpu.recurrent_common import FTZ_THRESHOLD  # noqa: F401
+from seqnet.kernels.cpu.recurrent_gru import gru_backward, gru_forward  # noqa: F401
+from seqnet.kernels.cpu.recurrent_lstm import lstm_backward, lstm_forward  # noqa: F401
+from seqnet.kernels.cpu.recurrent_rnn import rnn_backward, rnn_forward  # noqa: F401
+
+__all__ = [
+    "rnn_forward", "rnn_backward",
+    "lstm_forward", "lstm_backward",
+    "gru_forward", "gru_backward",
+    "seqpool_last_forward", "seqpool_last_backward",
+    "seqpool_mean_forward", "seqpool_mean_backward",
+    "seqpool_max_forward", "seqpool_max_backward",
+]
+
+
+@njit(cache=True)
+def seqpool_last_forward(y, lengths, directions):
+    """Final state of each direction (PyTorch's ``h_n``).
+
+    With ``H = y.shape[2] // directions``: ``out[b, :H] = y[b, lengths[b] - 1, :H]``
+    (forward direction) and, for ``directions == 2``, ``out[b, H:] = y[b, 0, H:]``
+    (the reverse direction ends at t = 0).
+    """
+    B, T, C = y.shape
+    H = C // directions
+    out = np.zeros((B, C), dtype=y.dtype)
+    for b in range(B):
+        L = lengths[b]
+        if L <= 0:
+            continue
+        for k in range(H):
+            out[b, k] = y[b, L - 1, k]
+        for k in range(H, C):
+            out[b, k] = y[b, 0, k]
+    return out
+
+
+@njit(cache=True)
+def seqpool_last_backward(dout, lengths, directions, T):
+    """Scatter ``dout`` (B, C) back to the steps read by ``seqpool_last_forward``."""
+    B, C = dout.shape
+    H = C // directions
+    dy = np.zeros((B, T, C), dtype=dout.dtype)
+    for b in range(B):
+        L = lengths[b]
+        if L <= 0:
+            continue
+        for k in range(H):
+            dy[b, L - 1, k] = dout[b, k]
+        for k in range(H, C):
+            dy[b, 0, k] = dout[b, k]
+    return dy
+
+
+@njit(cache=True)
+def seqpool_mean_forward(y, lengths):
+    """``out[b] = sum_{t < lengths[b]} y[b, t] / lengths[b]``."""
+    B, T, C = y.shape
+    out = np.zeros((B, C), dtype=y.dtype)
+    for b in range(B):
+        L = lengths[b]
+        if L <= 0:
+            continue
+        for t in range(L):
+            for k in range(C):
+                out[b, k] += y[b, t, k]
+        inv = 1.0 / L
+        for k in range(C):
+            out[b, k] *= inv
+    return out
+
+
+@njit(cache=True)
+def seqpool_mean_backward(dout, lengths, T):
+    """``dy[b, t] = dout[b] / lengths[b]`` for valid t, 0 at padding."""
+    B, C = dout.shape
+    dy = np.zeros((B, T, C), dtype=dout.dtype)
+    for b in range(B):
+        L = lengths[b]
+        if L <= 0:
+            continue
+        inv = 1.0 / L
+        for t in range(L):
+            for k in range(C):
+                dy[b, t, k] = dout[b, k] * inv
+    return dy
+
+
+@njit(cache=True)
+def seqpool_max_forward(y, lengths):
+    """Max over valid steps; returns ``(out (B, C), argmax (B, C) int64)``.
+
+    Ties go to the first step; ``argmax`` is -1 for a sample of length 0.
+    """
+    B, T, C = y.shape
+    out = np.zeros((B, C), dtype=y.dtype)
+    arg = np.full((B, C), -1, dtype=np.int64)
+    for b in range(B):
+        L = lengths[b]
+        if L <= 0:
+            continue
+        for k in range(C):
+            out[b, k] = y[b, 0, k]
+            arg[b, k] = 0
+        for t in range(1, L):
+            for k in range(C):
+                v = y[b, t, k]
+                if v > out[b, k]:
+                    out[b, k] = v
+                    arg[b, k] = t
+    return out, arg
+
+
+@njit(cache=True)
+def seqpool_max_backward(dout, argmax, T):
+    """Route ``dout[b, k]`` to ``dy[b, argmax[b, k], k]``."""
+    B, C = dout.shape
+    dy = np.zeros((B, T, C), dtype=dout.dtype)
+    for b in range(B):
+        for k in range(C):
+            t = argmax[b, k]
+            if t >= 0:
+                dy[b, t, k] = dout[b, k]
+    return dy

@@ -1,0 +1,115 @@
+"""Helpers shared by the recurrent kernels (RNN, LSTM, GRU).
+
+Conventions of every recurrent kernel
+-------------------------------------
+* ``x``: (B, T, F) batch first, C-contiguous, float32 or float64.
+* ``lengths``: int64 (B,), valid steps of each post-padded sequence.  Steps
+  ``t >= lengths[b]`` are padding: outputs there are 0, the state is not
+  updated, and they receive no gradient.
+* Weights in PyTorch layout: ``w_ih`` (G*H, F), ``w_hh`` (G*H, H), biases (G*H,).
+* One kernel call runs ONE direction.  ``reverse=True`` processes sample b from
+  ``t = lengths[b] - 1`` down to 0 (PyTorch packed-sequence semantics).
+  Processing step ``s`` of sample ``b`` is at time ``t = s`` (forward) or
+  ``t = lengths[b] - 1 - s`` (reverse).
+* ``h0`` (and ``c0`` for the LSTM): (B, H) initial state (zeros for a layer).
+* Truncated BPTT: ``bptt`` = k > 0 cuts the gradient flowing into the carried
+  state when moving from processing step s to s-1 with ``s % k == 0``;
+  ``bptt <= 0`` is full BPTT.
+* Caches (gate activations, cell states, hidden outputs) are stored in TIME
+  layout (B, T, .), so the weight gradients are single large products after
+  the time loop, independent of the direction::
+
+      dW_ih = dZ(B*T, G*H)^T @ x(B*T, F)        dx = dZ @ W_ih
+      dW_hh = dZh(B*T, G*H)^T @ Hprev(B*T, H)   db = sum over rows of dZ
+
+  where ``Hprev[b, t]`` is the state the step at (b, t) read (h0 for s = 0).
+* Denormals: backward gate loops flush |v| < 1e-30 to zero (:func:`ftz`), so
+  decaying gradients never reach the slow denormal range.
+* No prange here: BLAS owns the cores (DESIGN.md §4).
+"""
+
+import numpy as np
+from numba import njit
+
+#: Magnitude below which backward values are flushed to zero (both dtypes).
+FTZ_THRESHOLD = 1e-30
+
+
+@njit(cache=True, inline="always")
+def ftz(v):
+    """Flush-to-zero: ``0`` if ``|v| < 1e-30`` else ``v`` (NaN passes through)."""
+    return 0.0 * v if abs(v) < 1e-30 else v
+
+
+@njit(cache=True)
+def max_length(lengths):
+    """Largest entry of ``lengths`` (0 for an empty batch)."""
+    m = 0
+    for b in range(lengths.shape[0]):
+        if lengths[b] > m:
+            m = lengths[b]
+    return m
+
+
+@njit(cache=True, inline="always")
+def time_index(s, length, reverse):
+    """Time index of processing step ``s`` of a sequence of ``length`` steps."""
+    if reverse:
+        return length - 1 - s
+    return s
+
+
+@njit(cache=True, inline="always")
+def prev_time_index(t, reverse):
+    """Time index of the previous processing step (valid only for s > 0)."""
+    if reverse:
+        return t + 1
+    return t - 1
+
+
+@njit(cache=True)
+def input_projection(x, w_ih):
+    """``Z[b, t] = W_ih x[b, t]`` for all steps at once: (B, T, G*H), one product."""
+    B, T, F = x.shape
+    GH = w_ih.shape[0]
+    return np.dot(x.reshape(B * T, F), w_ih.T).reshape(B, T, GH)
+
+
+@njit(cache=True)
+def row_sum(d2):
+    """Column sums of a 2-D array, accumulated in float64, returned in its dtype."""
+    n, m = d2.shape
+    acc = np.zeros(m, np.float64)
+    for i in range(n):
+        for j in range(m):
+            acc[j] += d2[i, j]
+    out = np.empty(m, d2.dtype)
+    for j in range(m):
+        out[j] = acc[j]
+    return out
+
+
+@njit(cache=True)
+def finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
+    """Weight, bias and input gradients from the stored gate gradients.
+
+    ``dzx`` (B, T, G*H): gradient w.r.t. the input-side pre-activations
+    ``W_ih x + b_ih``; ``dzh``: w.r.t. the hidden-side ``W_hh h + b_hh`` (the
+    same array for RNN and LSTM).  Padding rows are zero.  Returns
+    ``(dx, dw_ih, dw_hh, db_ih, db_hh)``; ``dx`` has shape (0, 0, 0) when
+    ``need_dx`` is False.
+    """
+    B, T, F = x.shape
+    GH = dzx.shape[2]
+    H = hprev.shape[2]
+    dzx2 = dzx.reshape(B * T, GH)
+    dzh2 = dzh.reshape(B * T, GH)
+    dw_ih = np.dot(dzx2.T, x.reshape(B * T, F))
+    dw_hh = np.dot(dzh2.T, hprev.reshape(B * T, H))
+    db_ih = row_sum(dzx2)
+    db_hh = row_sum(dzh2)
+    if need_dx:
+        dx = np.dot(dzx2, w_ih).reshape(B, T, F)
+    else:
+        dx = np.zeros((0, 0, 0), dtype=x.dtype)
+    return dx, dw_ih, dw_hh, db_ih, db_hh

@@ -1,0 +1,390 @@
+"""Convolution, max-pooling and flatten layers (channels-last).
+
+Shapes are per sample (no batch dimension): 1-D layers see ``(T, C)``, 2-D layers
+``(H, W, C)``.  Conv weights use PyTorch's layout (``(F, C, K)`` / ``(F, C, KH, KW)``)
+under the public names ``conv.{index}.weight`` and ``conv.{index}.bias``.
+
+Padding
+-------
+``'valid'`` (no padding), an int ``P`` (``P`` zeros on both sides; a pair
+``(P_h, P_w)`` for 2-D) or ``'same'``: output size ``ceil(n / stride)`` with the
+total padding ``max((out - 1) * stride + k - n, 0)`` split as TensorFlow/PyTorch
+do, the odd one on the end side.  For 'valid' and int padding the output size
+``(n - k + 2P) / stride + 1`` must be a positive integer, otherwise ``build``
+raises ``ValueError``.
+"""
+
+import numpy as np
+
+from seqnet.kernels.cpu import conv as _cpu_conv
+from seqnet.kernels.cpu import pool as _cpu_pool
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.network.layers import Layer, ParamSpec, as_contiguous
+
+
+def _kernel(ctx, name):
+    """Kernel ``name`` from ``ctx.backend``; the CPU modules when it is None.
+
+    The CPU package may not re-export the conv/pool names, so for it (or no
+    backend) the kernel is taken from ``seqnet.kernels.cpu.conv`` / ``.pool``.
+    """
+    backend = None if ctx is None else ctx.backend
+    if backend is not None:
+        fn = getattr(backend, name, None)
+        if fn is not None:
+            return fn
+        if getattr(backend, "NAME", None) != "cpu":
+            raise AttributeError(f"backend {getattr(backend, '__name__', backend)!r} "
+                                 f"has no kernel {name!r}")
+    module = _cpu_pool if name.startswith("maxpool") else _cpu_conv
+    return getattr(module, name)
+
+
+def _pair(value, what, layer):
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise ValueError(f"{layer}: {what} must be an int or a pair of ints, got {value!r}")
+    return int(a), int(b)
+
+
+def _check_positive(value, what, layer):
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def conv_output_size(n, kernel, stride, padding, layer="conv"):
+    """Output size and leading pad of one spatial axis.
+
+    Parameters
+    ----------
+    n, kernel, stride : int
+        Input size, kernel size and stride along the axis.
+    padding : {'same', 'valid'} or int
+    layer : str
+        Layer name used in error messages.
+
+    Returns
+    -------
+    (out, pad_before) : tuple of int
+
+    Raises
+    ------
+    ValueError
+        If ``(n - kernel + 2 P) / stride + 1`` is not a positive integer.
+    """
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "same":
+            out = -(-n // stride)
+            total = max((out - 1) * stride + kernel - n, 0)
+            return out, total // 2
+        if mode != "valid":
+            raise ValueError(
+                f"{layer}: padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+        pad = 0
+    elif isinstance(padding, (int, np.integer)) and padding >= 0:
+        pad = int(padding)
+    else:
+        raise ValueError(
+            f"{layer}: padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+    span = n - kernel + 2 * pad
+    if span < 0 or span % stride != 0:
+        raise ValueError(
+            f"{layer}: invalid output size for input size {n}, kernel {kernel}, "
+            f"stride {stride}, padding {padding!r}: (input - kernel + 2*padding) / stride "
+            f"+ 1 = ({n} - {kernel} + 2*{pad}) / {stride} + 1 must be a positive "
+            f"integer; change the padding, stride or kernel size")
+    return span // stride + 1, pad
+
+
+def _check_padding(padding, layer):
+    """'same' / 'valid' (any case) or an int >= 0; raises ValueError otherwise."""
+    ok = (isinstance(padding, str) and padding.lower() in ("same", "valid")) or (
+        isinstance(padding, (int, np.integer)) and not isinstance(padding, bool)
+        and padding >= 0)
+    if not ok:
+        raise ValueError(
+            f"{layer}: padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+    return padding
+
+
+def _activation_code(activation, layer):
+    try:
+        return ACTIVATION_CODES[activation]
+    except (KeyError, TypeError):
+        raise ValueError(f"{layer}: unknown activation {activation!r}; expected one of "
+                         f"{sorted(ACTIVATION_CODES)}")
+
+
+class Conv2DLayer(Layer):
+    """2-D convolution with a fused activation, input ``(H, W, C)``.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels ``F``.
+    kernel_size : int or (int, int)
+    index : int
+        Position among the conv layers; public names are ``conv.{index}.weight``
+        ``(F, C, KH, KW)`` and ``conv.{index}.bias`` ``(F,)``.
+    strides : int or (int, int), default=1
+    padding : {'same', 'valid'}, int or (int, int), default='valid'
+    activation : str, default='relu'
+        A name from ``seqnet.kernels.cpu.activations.ACTIVATION_CODES``.
+    dtype : numpy dtype, default=np.float32
+    """
+
+    def __init__(self, filters, kernel_size, index, strides=1, padding="valid",
+                 activation="relu", dtype=np.float32):
+        self.index = index
+        self.prefix = f"conv.{index}"
+        self.filters = _check_positive(filters, "filters", self.prefix)
+        self.kernel_size = _pair(kernel_size, "kernel_size", self.prefix)
+        self.strides = _pair(strides, "strides", self.prefix)
+        for v in self.kernel_size:
+            _check_positive(v, "kernel_size", self.prefix)
+        for v in self.strides:
+            _check_positive(v, "strides", self.prefix)
+        if isinstance(padding, str):
+            self.padding = (padding, padding)
+        else:
+            self.padding = _pair(padding, "padding", self.prefix)
+        for v in self.padding:
+            _check_padding(v, self.prefix)
+        self.activation = activation
+        self.kind = _activation_code(activation, self.prefix)
+        self.dtype = np.dtype(dtype)
+
+    def build(self, in_shape):
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) != 3:
+            raise ValueError(f"{self.prefix}: Conv2D expects per-sample input (H, W, C), "
+                             f"got shape {in_shape}")
+        H, W, C = in_shape
+        (KH, KW), (SH, SW) = self.kernel_size, self.strides
+        Ho, self.pad_h = conv_output_size(H, KH, SH, self.padding[0], self.prefix + " (height)")
+        Wo, self.pad_w = conv_output_size(W, KW, SW, self.padding[1], self.prefix + " (width)")
+        self.in_channels = C
+        self.in_shape = in_shape
+        self.out_shape = (Ho, Wo, self.filters)
+        return self.out_shape
+
+    def param_specs(self):
+        KH, KW = self.kernel_size
+        F, C = self.filters, self.in_channels
+        return [
+            ParamSpec("weight", (F, C, KH, KW), init="default",
+                      fan_in=C * KH * KW, fan_out=F * KH * KW),
+            ParamSpec("bias", (F,), init="zeros", regularize=False),
+        ]
+
+    def forward(self, p, x, ctx):
+        x = as_contiguous(x, self.dtype)
+        y = np.empty((x.shape[0],) + self.out_shape, dtype=self.dtype)
+        _kernel(ctx, "conv2d_forward")(x, p["weight"], p["bias"], self.strides[0],
+                                       self.strides[1], self.pad_h, self.pad_w, self.kind, y)
+        return y, (x, y)
+
+    def backward(self, p, g, cache, dy, ctx):
+        x, y = cache
+        dy = as_contiguous(dy, self.dtype)
+        need_dx = bool(ctx.need_input_grad)
+        dx = np.empty_like(x) if need_dx else np.empty((0, 0, 0, 0), dtype=self.dtype)
+        _kernel(ctx, "conv2d_backward")(x, p["weight"], y, dy, self.strides[0], self.strides[1],
+                                        self.pad_h, self.pad_w, self.kind, need_dx, dx,
+                                        g["weight"], g["bias"])
+        return dx if need_dx else None
+
+
+class Conv1DLayer(Layer):
+    """1-D convolution with a fused activation, input ``(T, C)``.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels ``F``.
+    kernel_size : int
+    index : int
+        Position among the conv layers; public names are ``conv.{index}.weight``
+        ``(F, C, K)`` and ``conv.{index}.bias`` ``(F,)``.
+    strides : int, default=1
+    padding : {'same', 'valid'} or int, default='valid'
+    activation : str, default='relu'
+    dtype : numpy dtype, default=np.float32
+    """
+
+    def __init__(self, filters, kernel_size, index, strides=1, padding="valid",
+                 activation="relu", dtype=np.float32):
+        self.index = index
+        self.prefix = f"conv.{index}"
+        self.filters = _check_positive(filters, "filters", self.prefix)
+        self.kernel_size = _check_positive(kernel_size, "kernel_size", self.prefix)
+        self.strides = _check_positive(strides, "strides", self.prefix)
+        self.padding = _check_padding(padding, self.prefix)
+        self.activation = activation
+        self.kind = _activation_code(activation, self.prefix)
+        self.dtype = np.dtype(dtype)
+
+    def build(self, in_shape):
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) != 2:
+            raise ValueError(f"{self.prefix}: Conv1D expects per-sample input (T, C), "
+                             f"got shape {in_shape}")
+        T, C = in_shape
+        To, self.pad = conv_output_size(T, self.kernel_size, self.strides, self.padding,
+                                        self.prefix)
+        self.in_channels = C
+        self.in_shape = in_shape
+        self.out_shape = (To, self.filters)
+        return self.out_shape
+
+    def param_specs(self):
+        K, F, C = self.kernel_size, self.filters, self.in_channels
+        return [
+            ParamSpec("weight", (F, C, K), init="default", fan_in=C * K, fan_out=F * K),
+            ParamSpec("bias", (F,), init="zeros", regularize=False),
+        ]
+
+    def forward(self, p, x, ctx):
+        x = as_contiguous(x, self.dtype)
+        y = np.empty((x.shape[0],) + self.out_shape, dtype=self.dtype)
+        _kernel(ctx, "conv1d_forward")(x, p["weight"], p["bias"], self.strides, self.pad,
+                                       self.kind, y)
+        return y, (x, y)
+
+    def backward(self, p, g, cache, dy, ctx):
+        x, y = cache
+        dy = as_contiguous(dy, self.dtype)
+        need_dx = bool(ctx.need_input_grad)
+        dx = np.empty_like(x) if need_dx else np.empty((0, 0, 0), dtype=self.dtype)
+        _kernel(ctx, "conv1d_backward")(x, p["weight"], y, dy, self.strides, self.pad,
+                                        self.kind, need_dx, dx, g["weight"], g["bias"])
+        return dx if need_dx else None
+
+
+def _pool_output_size(n, pool, stride, layer, axis):
+    if pool > n:
+        raise ValueError(f"{layer}: pooling window {pool} is larger than the input "
+                         f"size {n}{axis}")
+    return (n - pool) // stride + 1
+
+
+class MaxPool2DLayer(Layer):
+    """2-D max pooling over ``(H, W, C)``, no padding, floor output size.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int)
+    strides : int or (int, int) or None, default=None
+        None means ``pool_size``.
+    """
+
+    prefix = "maxpool2d"
+
+    def __init__(self, pool_size, strides=None):
+        self.pool_size = _pair(pool_size, "pool_size", self.prefix)
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides",
+                                                                     self.prefix)
+        for v in self.pool_size:
+            _check_positive(v, "pool_size", self.prefix)
+        for v in self.strides:
+            _check_positive(v, "strides", self.prefix)
+
+    def build(self, in_shape):
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) != 3:
+            raise ValueError(f"{self.prefix}: MaxPool2D expects per-sample input "
+                             f"(H, W, C), got shape {in_shape}")
+        H, W, C = in_shape
+        Ho = _pool_output_size(H, self.pool_size[0], self.strides[0], self.prefix, " (height)")
+        Wo = _pool_output_size(W, self.pool_size[1], self.strides[1], self.prefix, " (width)")
+        self.in_shape = in_shape
+        self.out_shape = (Ho, Wo, C)
+        return self.out_shape
+
+    def forward(self, p, x, ctx):
+        x = np.ascontiguousarray(x)
+        shape = (x.shape[0],) + self.out_shape
+        y = np.empty(shape, dtype=x.dtype)
+        argmax = np.empty(shape, dtype=np.int64)
+        _kernel(ctx, "maxpool2d_forward")(x, self.pool_size[0], self.pool_size[1],
+                                          self.strides[0], self.strides[1], y, argmax)
+        return y, (x.shape, argmax)
+
+    def backward(self, p, g, cache, dy, ctx):
+        if not ctx.need_input_grad:
+            return None
+        x_shape, argmax = cache
+        dy = np.ascontiguousarray(dy)
+        dx = np.empty(x_shape, dtype=dy.dtype)
+        _kernel(ctx, "maxpool2d_backward")(dy, argmax, dx)
+        return dx
+
+
+class MaxPool1DLayer(Layer):
+    """1-D max pooling over ``(T, C)``, no padding, floor output size.
+
+    Parameters
+    ----------
+    pool_size : int
+    strides : int or None, default=None
+        None means ``pool_size``.
+    """
+
+    prefix = "maxpool1d"
+
+    def __init__(self, pool_size, strides=None):
+        self.pool_size = _check_positive(pool_size, "pool_size", self.prefix)
+        self.strides = self.pool_size if strides is None else _check_positive(
+            strides, "strides", self.prefix)
+
+    def build(self, in_shape):
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) != 2:
+            raise ValueError(f"{self.prefix}: MaxPool1D expects per-sample input (T, C), "
+                             f"got shape {in_shape}")
+        T, C = in_shape
+        To = _pool_output_size(T, self.pool_size, self.strides, self.prefix, "")
+        self.in_shape = in_shape
+        self.out_shape = (To, C)
+        return self.out_shape
+
+    def forward(self, p, x, ctx):
+        x = np.ascontiguousarray(x)
+        shape = (x.shape[0],) + self.out_shape
+        y = np.empty(shape, dtype=x.dtype)
+        argmax = np.empty(shape, dtype=np.int64)
+        _kernel(ctx, "maxpool1d_forward")(x, self.pool_size, self.strides, y, argmax)
+        return y, (x.shape, argmax)
+
+    def backward(self, p, g, cache, dy, ctx):
+        if not ctx.need_input_grad:
+            return None
+        x_shape, argmax = cache
+        dy = np.ascontiguousarray(dy)
+        dx = np.empty(x_shape, dtype=dy.dtype)
+        _kernel(ctx, "maxpool1d_backward")(dy, argmax, dx)
+        return dx
+
+
+class FlattenLayer(Layer):
+    """Reshape ``(B, ...)`` to ``(B, prod(...))``; backward reshapes back."""
+
+    prefix = "flatten"
+
+    def build(self, in_shape):
+        self.in_shape = tuple(int(s) for s in in_shape)
+        self.out_shape = (int(np.prod(self.in_shape, dtype=np.int64)),)
+        return self.out_shape
+
+    def forward(self, p, x, ctx):
+        return x.reshape((x.shape[0],) + self.out_shape), None
+
+    def backward(self, p, g, cache, dy, ctx):
+        if not ctx.need_input_grad:
+            return None
+        return dy.reshape((dy.shape[0],) + self.in_shape)

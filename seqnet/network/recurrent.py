@@ -1,0 +1,243 @@
+"""Recurrent layers (RNN / LSTM / GRU, optionally bidirectional) and sequence pooling.
+
+Parameters use PyTorch's layout and gate order (LSTM i, f, g, o; GRU r, z, n),
+so ``rnn.{index}.weight_ih`` equals PyTorch's ``weight_ih_l{index}`` and the
+``_reverse`` suffix the backward direction.  All math runs in kernels of
+``ctx.backend`` (``seqnet.kernels.cpu.recurrent`` when ``ctx.backend`` is None).
+"""
+
+import numpy as np
+
+from seqnet.kernels.cpu import recurrent as _cpu_recurrent
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.network.layers import Layer, ParamSpec, as_contiguous
+
+CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+RNN_NONLINEARITIES = ("tanh", "relu")
+POOLING_MODES = ("last", "mean", "max")
+
+
+def _kernel(ctx, name):
+    """Kernel ``name`` of ``ctx.backend``, or of the CPU recurrent module."""
+    backend = None if ctx is None else ctx.backend
+    if backend is None:
+        return getattr(_cpu_recurrent, name)
+    return getattr(backend, name)
+
+
+def sequence_lengths(ctx, batch, steps):
+    """``ctx.lengths`` as a validated int64 array, or all ``steps`` when None."""
+    lengths = None if ctx is None else ctx.lengths
+    if lengths is None:
+        return np.full(batch, steps, dtype=np.int64)
+    lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+    if lengths.shape != (batch,):
+        raise ValueError(f"lengths has shape {lengths.shape}, expected ({batch},)")
+    if batch and (lengths.min() < 0 or lengths.max() > steps):
+        raise ValueError(f"lengths must lie in [0, {steps}]")
+    return lengths
+
+
+def _lstm_bias_ih_init(rng, shape, dtype):
+    """bias_ih of an LSTM: forget-gate slice 1, the rest 0 (total forget bias 1)."""
+    b = np.zeros(shape, dtype=dtype)
+    h = shape[0] // 4
+    b[h:2 * h] = 1
+    return b
+
+
+class RecurrentLayer(Layer):
+    """One recurrent layer (both directions when ``bidirectional``).
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+    hidden_size : int
+        H, per direction.  Output features are ``D * H`` (D = 2 if bidirectional).
+    index : int
+        Layer index; public parameter names are ``f"rnn.{index}.weight_ih"`` etc.
+    bidirectional : bool
+        Adds a reverse direction; output is ``[forward H, reverse H]``.
+    nonlinearity : {"tanh", "relu"}
+        For ``cell="rnn"`` only.
+    bptt_steps : int or None
+        Truncated BPTT chunk length k (None = full BPTT).
+    dtype : numpy dtype
+        Compute dtype (float32 or float64); inputs are cast to it.
+    """
+
+    is_sequence_layer = True
+
+    def __init__(self, cell, hidden_size, index, bidirectional=False,
+                 nonlinearity="tanh", bptt_steps=None, dtype=np.float32):
+        if cell not in CELL_GATES:
+            raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}")
+        if nonlinearity not in RNN_NONLINEARITIES:
+            raise ValueError(
+                f"nonlinearity must be one of {RNN_NONLINEARITIES}, got {nonlinearity!r}")
+        if int(hidden_size) < 1:
+            raise ValueError(f"hidden_size must be >= 1, got {hidden_size!r}")
+        if bptt_steps is not None and int(bptt_steps) < 1:
+            raise ValueError(f"bptt_steps must be None or >= 1, got {bptt_steps!r}")
+        self.cell = cell
+        self.hidden_size = int(hidden_size)
+        self.index = int(index)
+        self.bidirectional = bool(bidirectional)
+        self.nonlinearity = nonlinearity
+        self.bptt_steps = None if bptt_steps is None else int(bptt_steps)
+        self.dtype = np.dtype(dtype)
+        self.prefix = f"rnn.{self.index}"
+        self.gates = CELL_GATES[cell]
+        self.directions = 2 if self.bidirectional else 1
+        self.kind = ACTIVATION_CODES[nonlinearity]
+
+    @property
+    def suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def build(self, in_shape):
+        in_shape = tuple(in_shape)
+        if len(in_shape) != 2:
+            raise ValueError(f"RecurrentLayer expects (T, F) input, got {in_shape}")
+        self.in_shape = in_shape
+        self.input_size = int(in_shape[1])
+        self.out_shape = (in_shape[0], self.directions * self.hidden_size)
+        return self.out_shape
+
+    def param_specs(self):
+        G, H, F = self.gates, self.hidden_size, self.input_size
+        bias_ih_init = _lstm_bias_ih_init if self.cell == "lstm" else "zeros"
+        specs = []
+        for sfx in self.suffixes:
+            specs += [
+                ParamSpec("weight_ih" + sfx, (G * H, F), init="default",
+                          fan_in=F, fan_out=H, gates=G),
+                ParamSpec("weight_hh" + sfx, (G * H, H), init="orthogonal",
+                          fan_in=H, fan_out=H, gates=G),
+                ParamSpec("bias_ih" + sfx, (G * H,), init=bias_ih_init,
+                          fan_in=F, fan_out=H, regularize=False, gates=G),
+                ParamSpec("bias_hh" + sfx, (G * H,), init="zeros",
+                          fan_in=H, fan_out=H, regularize=False, gates=G),
+            ]
+        return specs
+
+    # -- forward / backward -------------------------------------------------
+
+    def _run_forward(self, ctx, p, sfx, x, lengths, reverse):
+        B, H = x.shape[0], self.hidden_size
+        h0 = np.zeros((B, H), dtype=x.dtype)
+        w = [as_contiguous(p[n + sfx], x.dtype)
+             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        if self.cell == "lstm":
+            h, c, gates = _kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
+            return h, (h0, h, c, gates)
+        if self.cell == "gru":
+            h, gates, hn = _kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
+            return h, (h0, h, gates, hn)
+        h = _kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
+        return h, (h0, h)
+
+    def forward(self, p, x, ctx):
+        x = as_contiguous(x, self.dtype)
+        if x.ndim != 3:
+            raise ValueError(f"RecurrentLayer expects (B, T, F) input, got shape {x.shape}")
+        B, T, _ = x.shape
+        lengths = sequence_lengths(ctx, B, T)
+        outs, states = [], []
+        for d, sfx in enumerate(self.suffixes):
+            h, state = self._run_forward(ctx, p, sfx, x, lengths, d == 1)
+            outs.append(h)
+            states.append(state)
+        y = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        return y, (x, lengths, states)
+
+    def backward(self, p, g, cache, dy, ctx):
+        x, lengths, states = cache
+        H = self.hidden_size
+        need_dx = True if ctx is None else bool(ctx.need_input_grad)
+        bptt = 0 if self.bptt_steps is None else self.bptt_steps
+        dy = as_contiguous(dy, x.dtype)
+        dx = None
+        for d, sfx in enumerate(self.suffixes):
+            dh = dy if self.directions == 1 else np.ascontiguousarray(dy[:, :, d * H:(d + 1) * H])
+            w_ih = as_contiguous(p["weight_ih" + sfx], x.dtype)
+            w_hh = as_contiguous(p["weight_hh" + sfx], x.dtype)
+            reverse = d == 1
+            if self.cell == "lstm":
+                h0, h, c, gates = states[d]
+                grads = _kernel(ctx, "lstm_backward")(
+                    dh, x, lengths, w_ih, w_hh, h0, h0, h, c, gates, reverse, bptt, need_dx)
+            elif self.cell == "gru":
+                h0, h, gates, hn = states[d]
+                grads = _kernel(ctx, "gru_backward")(
+                    dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx)
+            else:
+                h0, h = states[d]
+                grads = _kernel(ctx, "rnn_backward")(
+                    dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, self.kind)
+            ddx, dw_ih, dw_hh, db_ih, db_hh = grads
+            g["weight_ih" + sfx][...] = dw_ih
+            g["weight_hh" + sfx][...] = dw_hh
+            g["bias_ih" + sfx][...] = db_ih
+            g["bias_hh" + sfx][...] = db_hh
+            if need_dx:
+                dx = ddx if dx is None else dx + ddx
+        return dx
+
+
+class SequencePooling(Layer):
+    """Pool (B, T, D*H) sequences to (B, D*H) over the valid steps of each sample.
+
+    Parameters
+    ----------
+    mode : {"last", "mean", "max"}
+        ``"last"``: each direction's final state (forward half at
+        ``t = lengths[b] - 1``, reverse half at ``t = 0``, as PyTorch's ``h_n``);
+        ``"mean"``: average of valid steps; ``"max"``: max over valid steps
+        (gradient to the argmax).
+    directions : int
+        1, or 2 for the output of a bidirectional layer (used by ``"last"``).
+    """
+
+    is_sequence_layer = True
+    prefix = "seqpool"
+
+    def __init__(self, mode="last", directions=1):
+        if mode not in POOLING_MODES:
+            raise ValueError(f"pooling mode must be one of {POOLING_MODES}, got {mode!r}")
+        if directions not in (1, 2):
+            raise ValueError(f"directions must be 1 or 2, got {directions!r}")
+        self.mode = mode
+        self.directions = int(directions)
+
+    def build(self, in_shape):
+        in_shape = tuple(in_shape)
+        if len(in_shape) != 2:
+            raise ValueError(f"SequencePooling expects (T, C) input, got {in_shape}")
+        if in_shape[1] % self.directions:
+            raise ValueError(f"{in_shape[1]} features do not split into {self.directions} directions")
+        self.in_shape = in_shape
+        self.out_shape = (in_shape[1],)
+        return self.out_shape
+
+    def forward(self, p, x, ctx):
+        x = np.ascontiguousarray(x)
+        B, T, _ = x.shape
+        lengths = sequence_lengths(ctx, B, T)
+        if self.mode == "last":
+            out = _kernel(ctx, "seqpool_last_forward")(x, lengths, self.directions)
+            return out, (lengths, T, None)
+        if self.mode == "mean":
+            out = _kernel(ctx, "seqpool_mean_forward")(x, lengths)
+            return out, (lengths, T, None)
+        out, arg = _kernel(ctx, "seqpool_max_forward")(x, lengths)
+        return out, (lengths, T, arg)
+
+    def backward(self, p, g, cache, dy, ctx):
+        lengths, T, arg = cache
+        dy = np.ascontiguousarray(dy)
+        if self.mode == "last":
+            return _kernel(ctx, "seqpool_last_backward")(dy, lengths, self.directions, T)
+        if self.mode == "mean":
+            return _kernel(ctx, "seqpool_mean_backward")(dy, lengths, T)
+        return _kernel(ctx, "seqpool_max_backward")(dy, arg, T)

@@ -1,0 +1,161 @@
+"""Tests for seqnet.forecasting and seqnet.datasets."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
+
+from seqnet.datasets import load_lynx, load_sunspots
+from seqnet.forecasting import Forecaster, seasonal_naive
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def tiny_regressor():
+    """A tiny seqnet LSTM if the estimators are importable, else Ridge."""
+    try:
+        from seqnet import LSTMRegressor
+    except ImportError:
+        return Ridge(alpha=1.0)
+    return LSTMRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+
+
+def exact_linear():
+    # An almost unregularised linear AR model reproduces a noiseless sine (and
+    # its differences) exactly, so exactness checks are independent of training.
+    return Ridge(alpha=1e-8)
+
+
+T = np.arange(150)
+SINE = np.sin(2 * np.pi * T / 12)
+TRENDED = SINE + 0.05 * T + 3.0
+TWO_SINES = SINE + 0.5 * np.sin(2 * np.pi * T / 7)  # needs 4 lags, not 3
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+@pytest.mark.parametrize("difference", [0, 1, 2])
+def test_exact_on_linear_recurrence(strategy, difference):
+    fc = Forecaster(exact_linear(), window=24, horizon=5, strategy=strategy,
+                    difference=difference).fit(TRENDED[:120])
+    # 30 steps: 6 direct blocks / 30 recursive steps, with differencing undone
+    np.testing.assert_allclose(fc.predict(30), TRENDED[120:], atol=1e-5)
+    assert fc.predict().shape == (5,)  # default: horizon steps
+    assert fc.predict(7).shape == (7,)  # direct: a partial last block
+
+
+def test_fitted_attributes_and_output_shapes():
+    fc = Forecaster(exact_linear(), window=12, horizon=4, strategy="direct").fit(SINE[:100])
+    assert fc.n_train_ == 100 and fc.n_features_in_ == 1
+    assert fc.n_windows_ == 100 - 12 - 4 + 1
+    assert fc.last_window_.shape == (12,)
+    assert fc.estimator_.coef_.shape == (4, 12)  # one multi-output model
+    rec = Forecaster(exact_linear(), window=12, horizon=4, step=2).fit(SINE[:100])
+    assert rec.estimator_.coef_.shape == (12,)  # one step ahead
+    assert rec.n_windows_ == (100 - 12 - 1) // 2 + 1
+
+
+def test_predict_accepts_int_array_and_history():
+    fc = Forecaster(exact_linear(), window=12).fit(SINE[:100].reshape(-1, 1))
+    by_int = fc.predict(10)
+    np.testing.assert_array_equal(fc.predict(np.zeros(10)), by_int)  # length only
+    np.testing.assert_array_equal(fc.predict(np.empty((10, 1))), by_int)
+    np.testing.assert_allclose(fc.predict(5, history=SINE[:130]), SINE[130:135], atol=1e-6)
+    with pytest.raises(ValueError, match="at least"):
+        fc.predict(3, history=SINE[:5])
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        fc.predict(0)
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_scaling_is_undone():
+    big = 1e4 + 500.0 * SINE
+    for scale in (True, False):
+        fc = Forecaster(exact_linear(), window=12, scale=scale).fit(big[:120])
+        np.testing.assert_allclose(fc.predict(12), big[120:132], rtol=1e-6)
+    fc = Forecaster(exact_linear(), window=12).fit(big[:120])
+    assert abs(fc.mean_ - big[:120].mean()) < 1e-6
+    const = Forecaster(Ridge(), window=4).fit(np.full(30, 7.0))
+    assert const.scale_ == 1.0
+    np.testing.assert_allclose(const.predict(3), 7.0)
+
+
+def test_neural_regressor_runs():
+    y = load_lynx()
+    fc = Forecaster(tiny_regressor(), window=10, horizon=3, strategy="direct").fit(y[:100])
+    pred = fc.predict(14)
+    assert pred.shape == (14,) and np.isfinite(pred).all()
+    fc = Forecaster(tiny_regressor(), window=10, difference=1).fit(y[:100])
+    assert np.isfinite(fc.predict(5)).all()
+
+
+def test_gridsearch_with_timeseriessplit():
+    # score() forecasts len(test fold) steps from the end of the training fold.
+    search = GridSearchCV(Forecaster(exact_linear()), {"window": [3, 12]},
+                          cv=TimeSeriesSplit(3)).fit(TWO_SINES)
+    assert search.best_params_ == {"window": 12}
+    assert search.best_score_ > 0.999
+    # string scorers need y: the series is passed twice
+    search = GridSearchCV(Forecaster(tiny_regressor()), {"window": [6, 12]},
+                          cv=TimeSeriesSplit(2), scoring="neg_mean_absolute_error")
+    search.fit(TRENDED, TRENDED)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict(4).shape == (4,)
+
+
+def test_cross_val_score_and_score():
+    scores = cross_val_score(Forecaster(exact_linear(), window=12), SINE, cv=TimeSeriesSplit(4))
+    assert np.all(scores > 0.999)
+    fc = Forecaster(exact_linear(), window=12).fit(SINE[:100])
+    assert fc.score(SINE[100:120]) == pytest.approx(1.0)
+    assert fc.score(np.zeros(20), SINE[100:120]) == pytest.approx(1.0)  # y is the truth
+
+
+def test_clone_and_pickle():
+    fc = Forecaster(Ridge(), window=6, horizon=2, strategy="direct", difference=1)
+    c = clone(fc)
+    assert c.get_params()["window"] == 6 and not hasattr(c, "estimator_")
+    fc.fit(TRENDED[:100])
+    fc2 = pickle.loads(pickle.dumps(fc))
+    np.testing.assert_array_equal(fc2.predict(8), fc.predict(8))
+    assert fc.estimator.__class__ is Ridge and not hasattr(fc.estimator, "coef_")
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"has 10 values.*needs at least"):
+        Forecaster(Ridge(), window=12).fit(np.arange(10.0))
+    with pytest.raises(ValueError, match="univariate"):
+        Forecaster(Ridge()).fit(np.zeros((50, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        Forecaster(Ridge(), window=2).fit([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    with pytest.raises(InvalidParameterError):
+        Forecaster(Ridge(), strategy="sideways").fit(SINE)
+    with pytest.raises(InvalidParameterError):
+        Forecaster(Ridge(), window=0).fit(SINE)
+    with pytest.raises(ValueError):
+        Forecaster(Ridge(), window=4).fit(SINE, SINE[:10])  # inconsistent y
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        Forecaster(Ridge()).predict(3)
+
+
+def test_seasonal_naive():
+    np.testing.assert_array_equal(seasonal_naive([1, 2, 3, 4, 5], 4, period=2), [4, 5, 4, 5])
+    np.testing.assert_array_equal(seasonal_naive([1, 2, 3], 2), [3, 3])
+    with pytest.raises(ValueError, match="period"):
+        seasonal_naive([1, 2, 3], 2, period=4)
+
+
+def test_datasets():
+    y, years = load_lynx(return_years=True)
+    assert y.shape == (114,) and y.dtype == np.float64
+    assert years[0] == 1821 and years[-1] == 1934
+    assert y[:5].tolist() == [269, 321, 585, 871, 1475] and y[-1] == 3396
+    assert y.sum() == 175334 and y.max() == 6991 and y.min() == 39
+    s, years = load_sunspots(return_years=True)
+    assert s.shape == (309,) and years[0] == 1700 and years[-1] == 2008
+    assert s[0] == 5.0 and s[-1] == pytest.approx(2.9)

@@ -1,0 +1,252 @@
+"""Kernel-level tests of seqnet.kernels.cpu.recurrent (float64 unless stated)."""
+
+import numpy as np
+import pytest
+
+from seqnet.kernels.cpu import recurrent as K
+from seqnet.kernels.cpu.activations import RELU, TANH
+
+try:
+    from tests import reference_recurrent as ref
+except ImportError:  # tests/ is not a package: pytest put tests/ on sys.path
+    import reference_recurrent as ref
+
+B, T, F, H = 3, 5, 2, 4
+LENGTHS = np.array([5, 2, 4], dtype=np.int64)
+CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+
+
+def split(cellname):
+    """'rnn_relu' -> ('rnn', 'relu'); 'lstm' -> ('lstm', 'tanh')."""
+    if cellname.startswith("rnn_"):
+        return "rnn", cellname[4:]
+    return cellname, "tanh"
+
+
+def make_params(cell, rng, dtype=np.float64, scale=0.5):
+    G = ref.GATES[cell]
+    return {
+        "weight_ih": (rng.normal(size=(G * H, F)) * scale).astype(dtype),
+        "weight_hh": (rng.normal(size=(G * H, H)) * scale).astype(dtype),
+        "bias_ih": (rng.normal(size=G * H) * scale).astype(dtype),
+        "bias_hh": (rng.normal(size=G * H) * scale).astype(dtype),
+    }
+
+
+def kfwd(cellname, x, lengths, P, h0, c0, reverse):
+    """Run a forward kernel; returns (h, cache tuple for kbwd)."""
+    cell, nl = split(cellname)
+    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
+    if cell == "lstm":
+        h, c, gates = K.lstm_forward(*args, h0, c0, reverse)
+        return h, (h, c, gates)
+    if cell == "gru":
+        h, gates, hn = K.gru_forward(*args, h0, reverse)
+        return h, (h, gates, hn)
+    kind = TANH if nl == "tanh" else RELU
+    h = K.rnn_forward(*args, h0, reverse, kind)
+    return h, (h,)
+
+
+def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
+    cell, nl = split(cellname)
+    w = (P["weight_ih"], P["weight_hh"])
+    if cell == "lstm":
+        h, c, gates = cache
+        return K.lstm_backward(dh, x, lengths, *w, h0, c0, h, c, gates, reverse, bptt, need_dx)
+    if cell == "gru":
+        h, gates, hn = cache
+        return K.gru_backward(dh, x, lengths, *w, h0, h, gates, hn, reverse, bptt, need_dx)
+    kind = TANH if nl == "tanh" else RELU
+    return K.rnn_backward(dh, x, lengths, *w, h0, cache[0], reverse, bptt, need_dx, kind)
+
+
+def numeric_grad(f, arr, eps=1e-6):
+    """Central differences of the scalar f() w.r.t. every entry of arr (in place)."""
+    g = np.zeros_like(arr)
+    flat, gflat = arr.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        fp = f()
+        flat[i] = old - eps
+        fm = f()
+        flat[i] = old
+        gflat[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else np.linalg.norm(a - b) / denom
+
+
+def setup(cellname, seed=0, h0_scale=0.0, T_=T, lengths=LENGTHS):
+    rng = np.random.default_rng(seed)
+    cell, _ = split(cellname)
+    P = make_params(cell, rng)
+    x = rng.normal(size=(B, T_, F))
+    h0 = rng.normal(size=(B, H)) * h0_scale
+    c0 = rng.normal(size=(B, H)) * h0_scale
+    dh = rng.normal(size=(B, T_, H))
+    return P, x, h0, c0, dh, lengths.copy()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_forward_matches_reference(cellname, reverse):
+    P, x, h0, c0, _, lengths = setup(cellname, h0_scale=0.7)
+    cell, nl = split(cellname)
+    h, _ = kfwd(cellname, x, lengths, P, h0, c0, reverse)
+    expect = ref.run_direction(cell, x, lengths, P["weight_ih"], P["weight_hh"],
+                               P["bias_ih"], P["bias_hh"], reverse, nl, h0, c0)
+    np.testing.assert_allclose(h, expect, rtol=1e-12, atol=1e-12)
+    for b in range(B):
+        assert np.all(h[b, lengths[b]:] == 0.0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_backward_finite_differences(cellname, reverse):
+    P, x, h0, c0, dh, lengths = setup(cellname, seed=1, h0_scale=0.7)
+
+    def loss():
+        h, _ = kfwd(cellname, x, lengths, P, h0, c0, reverse)
+        return float(np.sum(dh * h))
+
+    _, cache = kfwd(cellname, x, lengths, P, h0, c0, reverse)
+    dx, dw_ih, dw_hh, db_ih, db_hh = kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse)
+    analytic = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db_ih, "bias_hh": db_hh}
+    for name, arr in P.items():
+        assert rel_err(analytic[name], numeric_grad(loss, arr)) < 1e-6, name
+    assert rel_err(dx, numeric_grad(loss, x)) < 1e-6
+    for b in range(B):
+        assert np.all(dx[b, lengths[b]:] == 0.0)
+
+
+@pytest.mark.parametrize("cellname", CELLS)
+def test_float32_close_to_float64(cellname):
+    P, x, h0, c0, dh, lengths = setup(cellname, seed=2, h0_scale=0.5)
+    P32 = {k: v.astype(np.float32) for k, v in P.items()}
+    f32 = lambda a: a.astype(np.float32)  # noqa: E731
+    h64, cache64 = kfwd(cellname, x, lengths, P, h0, c0, True)
+    h32, cache32 = kfwd(cellname, f32(x), lengths, P32, f32(h0), f32(c0), True)
+    assert h32.dtype == np.float32
+    np.testing.assert_allclose(h32, h64, atol=1e-5)
+    g64 = kbwd(cellname, dh, x, lengths, P, h0, c0, cache64, True)
+    g32 = kbwd(cellname, f32(dh), f32(x), lengths, P32, f32(h0), f32(c0), cache32, True)
+    for a, b in zip(g32, g64):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("cellname", ["lstm", "gru", "rnn_tanh"])
+def test_need_dx_false_skips_dx(cellname):
+    P, x, h0, c0, dh, lengths = setup(cellname)
+    _, cache = kfwd(cellname, x, lengths, P, h0, c0, False)
+    full = kbwd(cellname, dh, x, lengths, P, h0, c0, cache, False, need_dx=True)
+    part = kbwd(cellname, dh, x, lengths, P, h0, c0, cache, False, need_dx=False)
+    assert part[0].size == 0
+    for a, b in zip(full[1:], part[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def chunked_grads(cellname, x, lengths, P, dh, reverse, k):
+    """Sum over chunks of k processing steps of each chunk's FULL gradients,
+    each chunk run separately from the state of the full forward pass."""
+    cell, _ = split(cellname)
+    zeros = np.zeros((B, H))
+    _, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
+    h_full = cache[0]
+    c_full = cache[1] if cell == "lstm" else None
+    totals = [np.zeros_like(P[n]) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    dx = np.zeros_like(x)
+    smax = int(lengths.max())
+    for s0 in range(0, smax, k):
+        lc = np.clip(lengths - s0, 0, k).astype(np.int64)
+        xc = np.zeros((B, k, F))
+        dhc = np.zeros((B, k, H))
+        h0c = np.zeros((B, H))
+        c0c = np.zeros((B, H))
+        starts = np.zeros(B, dtype=np.int64)
+        for b in range(B):
+            L, n = int(lengths[b]), int(lc[b])
+            if n == 0:
+                continue
+            start = L - s0 - n if reverse else s0
+            starts[b] = start
+            xc[b, :n] = x[b, start:start + n]
+            dhc[b, :n] = dh[b, start:start + n]
+            if s0 > 0:
+                tprev = L - s0 if reverse else s0 - 1
+                h0c[b] = h_full[b, tprev]
+                if c_full is not None:
+                    c0c[b] = c_full[b, tprev]
+        _, cc = kfwd(cellname, xc, lc, P, h0c, c0c, reverse)
+        dxc, *grads = kbwd(cellname, dhc, xc, lc, P, h0c, c0c, cc, reverse)
+        for tot, gr in zip(totals, grads):
+            tot += gr
+        for b in range(B):
+            n = int(lc[b])
+            dx[b, starts[b]:starts[b] + n] += dxc[b, :n]
+    return [dx] + totals
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_truncated_bptt(cellname, reverse):
+    T_ = 7
+    lengths = np.array([7, 3, 6], dtype=np.int64)
+    P, x, _, _, dh, _ = setup(cellname, seed=3, T_=T_)
+    zeros = np.zeros((B, H))
+    _, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
+    full = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse, bptt=0)
+    for k in (T_, T_ + 3):
+        same = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse, bptt=k)
+        for a, b in zip(full, same):
+            np.testing.assert_array_equal(a, b)
+    for k in (1, 2, 3):
+        trunc = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse, bptt=k)
+        expect = chunked_grads(cellname, x, lengths, P, dh, reverse, k)
+        for a, b in zip(trunc, expect):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert rel_err(trunc[2], full[2]) > 1e-6  # truncation really cuts something
+
+
+@pytest.mark.parametrize("cellname", CELLS)
+def test_tiny_gradients_flushed_to_zero(cellname):
+    P, x, h0, c0, dh, lengths = setup(cellname)
+    _, cache = kfwd(cellname, x, lengths, P, h0, c0, False)
+    grads = kbwd(cellname, dh * 1e-36, x, lengths, P, h0, c0, cache, False)
+    for a in grads:
+        assert np.all(a == 0.0)
+
+
+def test_pooling_kernels_match_reference():
+    rng = np.random.default_rng(4)
+    lengths = np.array([5, 1, 3], dtype=np.int64)
+    y = rng.normal(size=(B, T, 2 * H))
+    for b in range(B):
+        y[b, lengths[b]:] = 0.0
+    np.testing.assert_allclose(K.seqpool_mean_forward(y, lengths), ref.pool(y, lengths, "mean"))
+    out, arg = K.seqpool_max_forward(y, lengths)
+    np.testing.assert_allclose(out, ref.pool(y, lengths, "max"))
+    for d in (1, 2):
+        np.testing.assert_allclose(K.seqpool_last_forward(y, lengths, d),
+                                   ref.pool(y, lengths, "last", d))
+    dout = rng.normal(size=(B, 2 * H))
+    dmax = K.seqpool_max_backward(dout, arg, T)
+    np.testing.assert_allclose(dmax.sum(axis=1), dout)
+    dmean = K.seqpool_mean_backward(dout, lengths, T)
+    np.testing.assert_allclose(dmean.sum(axis=1), dout)
+    dlast = K.seqpool_last_backward(dout, lengths, 2, T)
+    np.testing.assert_allclose(dlast.sum(axis=1), dout)
+    for d in (dmax, dmean, dlast):
+        for b in range(B):
+            assert np.all(d[b, lengths[b]:] == 0.0)
+    # A sample of length 0 pools to zeros.
+    z = np.array([0, 5, 2], dtype=np.int64)
+    assert np.all(K.seqpool_mean_forward(y, z)[0] == 0)
+    assert np.all(K.seqpool_max_forward(y, z)[0][0] == 0)
+    assert np.all(K.seqpool_last_forward(y, z, 2)[0] == 0)
