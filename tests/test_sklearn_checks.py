@@ -5,7 +5,7 @@ checks that test learning (``check_classifiers_train``,
 ``check_regressors_train``) still pass with these settings.
 """
 
-import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import seqnet
@@ -50,6 +50,6 @@ def _check_name(check):
 @parametrize_with_checks(_estimators())
 def test_sklearn_compatible(estimator, check):
     params = PER_CHECK_PARAMS.get(_check_name(check))
-    if params:
-        estimator.set_params(**params)
+    if params:  # on a copy: the same instance is passed to every check
+        estimator = clone(estimator).set_params(**params)
     check(estimator)

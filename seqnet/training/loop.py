@@ -91,7 +91,10 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
     max_iter = 1 if incremental else est.max_iter
     progress = EpochProgress(est.verbose, max_iter, n_batches=-(-n // bs))
     reason = "max_iter"
-    last_finite = net.params.copy()
+    # Weights at which the most recent batch loss was finite, and a scratch
+    # copy of the weights a batch starts from: divergence restores the former.
+    last_good = net.params.copy()
+    trial = np.empty_like(last_good)
     try:
         for _ in range(max_iter):
             start = time.perf_counter()
@@ -101,10 +104,12 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
             for b0 in range(0, n, bs):
                 idx = order[b0:b0 + bs]
                 batch = take_batch(X, Y, sw, lengths, idx)
+                trial[...] = net.params
                 loss = _train_step(est, net, state, batch, rng, backend)
                 if not np.isfinite(loss):
                     diverged = True
                     break
+                last_good, trial = trial, last_good
                 w = float(batch.sw.sum())
                 total_loss += loss * w
                 total_w += w
@@ -113,17 +118,16 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
             if not diverged and not np.isfinite(net.params).all():
                 diverged = True
             if diverged:
-                net.params[...] = last_finite
+                net.params[...] = last_good
                 warnings.warn(
                     f"{type(est).__name__}: the training loss became NaN or infinite in "
-                    f"epoch {state.n_iter_ + 1}; the weights were restored to the end "
-                    "of the last finite epoch. Lower learning_rate_init or set "
-                    "clip_norm (e.g. clip_norm=1.0).",
+                    f"epoch {state.n_iter_ + 1}; training stopped and the weights were "
+                    "restored to the last ones with a finite loss. Lower "
+                    "learning_rate_init or set clip_norm (e.g. clip_norm=1.0).",
                     ConvergenceWarning,
                 )
                 reason = "diverged"
                 break
-            last_finite[...] = net.params
             state.n_iter_ += 1
             epoch_loss = total_loss / max(total_w, 1e-300)
             state.loss_curve_.append(epoch_loss)

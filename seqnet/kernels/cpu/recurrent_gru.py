@@ -4,15 +4,14 @@
 See :mod:`seqnet.kernels.cpu.recurrent_common` for the shared conventions.
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import sigmoid_scalar
 from seqnet.kernels.cpu.recurrent_common import (
     finish_grads,
     ftz,
+    gate_sigmoid,
+    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
@@ -54,10 +53,10 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
                 continue
             t = time_index(s, L, reverse)
             for j in range(H):
-                r = sigmoid_scalar(gates[b, t, j] + b_ih[j] + hh[b, j] + b_hh[j])
-                z = sigmoid_scalar(gates[b, t, H + j] + b_ih[H + j] + hh[b, H + j] + b_hh[H + j])
+                r = gate_sigmoid(gates[b, t, j] + b_ih[j] + hh[b, j] + b_hh[j])
+                z = gate_sigmoid(gates[b, t, H + j] + b_ih[H + j] + hh[b, H + j] + b_hh[H + j])
                 hnj = hh[b, 2 * H + j] + b_hh[2 * H + j]
-                n = math.tanh(gates[b, t, 2 * H + j] + b_ih[2 * H + j] + r * hnj)
+                n = gate_tanh(gates[b, t, 2 * H + j] + b_ih[2 * H + j] + r * hnj)
                 hnew = (1.0 - z) * n + z * hs[b, j]
                 gates[b, t, j] = r
                 gates[b, t, H + j] = z

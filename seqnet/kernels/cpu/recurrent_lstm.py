@@ -4,15 +4,14 @@ See :mod:`seqnet.kernels.cpu.recurrent_common` for the shared conventions
 (lengths / padding, reverse direction, truncated BPTT, cache layout).
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import sigmoid_scalar
 from seqnet.kernels.cpu.recurrent_common import (
     finish_grads,
     ftz,
+    gate_sigmoid,
+    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
@@ -63,12 +62,12 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
                 zf = gates[b, t, H + j] + hh[b, H + j] + bias[H + j]
                 zg = gates[b, t, 2 * H + j] + hh[b, 2 * H + j] + bias[2 * H + j]
                 zo = gates[b, t, 3 * H + j] + hh[b, 3 * H + j] + bias[3 * H + j]
-                ig = sigmoid_scalar(zi)
-                fg = sigmoid_scalar(zf)
-                gg = math.tanh(zg)
-                og = sigmoid_scalar(zo)
+                ig = gate_sigmoid(zi)
+                fg = gate_sigmoid(zf)
+                gg = gate_tanh(zg)
+                og = gate_sigmoid(zo)
                 cn = fg * cs[b, j] + ig * gg
-                hn = og * math.tanh(cn)
+                hn = og * gate_tanh(cn)
                 gates[b, t, j] = ig
                 gates[b, t, H + j] = fg
                 gates[b, t, 2 * H + j] = gg
@@ -135,7 +134,7 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt
                 fg = gates[b, t, H + j]
                 gg = gates[b, t, 2 * H + j]
                 og = gates[b, t, 3 * H + j]
-                tc = math.tanh(c[b, t, j])
+                tc = gate_tanh(c[b, t, j])
                 dH = ftz(dh[b, t, j] + dh_n[b, j])
                 dC = ftz(dc_n[b, j] + dH * og * (1.0 - tc * tc))
                 dzi = ftz(dC * gg * ig * (1.0 - ig))

@@ -8,10 +8,11 @@ for the shared conventions.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import activate_scalar, derivative_from_output
+from seqnet.kernels.cpu.activations import RELU, derivative_from_output
 from seqnet.kernels.cpu.recurrent_common import (
     finish_grads,
     ftz,
+    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
@@ -42,10 +43,17 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
             if s >= L:
                 continue
             t = time_index(s, L, reverse)
-            for j in range(H):
-                a = activate_scalar(zx[b, t, j] + hh[b, j] + bias[j], kind)
-                h[b, t, j] = a
-                hs[b, j] = a
+            if kind == RELU:
+                for j in range(H):
+                    z = zx[b, t, j] + hh[b, j] + bias[j]
+                    a = z if z > 0 else 0.0 * z
+                    h[b, t, j] = a
+                    hs[b, j] = a
+            else:
+                for j in range(H):
+                    a = gate_tanh(zx[b, t, j] + hh[b, j] + bias[j])
+                    h[b, t, j] = a
+                    hs[b, j] = a
     return h
 
 
