@@ -75,7 +75,7 @@ def run_demo(output_dir="seqnet_demo_output", quick=False):
     if gp is not None:
         g_tr, g_te, gy_tr, gy_te = gp
         tasks.append(("GunPoint (UCR, 150 steps)", g_tr, g_te, gy_tr, gy_te,
-                      seqnet.GRUClassifier(hidden_layer_sizes=(32,), max_iter=epochs * 2,
+                      seqnet.GRUClassifier(hidden_layer_sizes=(32,), pooling="max", max_iter=epochs * 2,
                                            learning_rate_init=0.01, random_state=0,
                                            verbose=verbose)))
     else:

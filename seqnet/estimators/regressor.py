@@ -73,6 +73,7 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         """Predicted targets, shaped like the ``y`` seen in fit (a list of
         per-step arrays for ragged input with ``return_sequences``)."""
         raw, lengths = self._predict_raw(X)
+        raw = raw.astype(np.float64, copy=False)  # scikit-learn expects float64 outputs
         base_ndim = 2 if self._per_step() else 1
         if self._y_ndim == base_ndim:
             raw = raw[..., 0]
