@@ -47,11 +47,27 @@ def _cuda_backend():
 
 @contextlib.contextmanager
 def thread_limits(owner):
-    """Give the cores to one pool for the duration of a fit/predict call."""
-    if owner != "numba":
-        yield
-        return
-    from threadpoolctl import threadpool_limits
+    """Give the cores to one pool for the duration of a fit/predict call.
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    The number of threads is ``seqnet.get_num_threads()`` (see
+    ``seqnet/threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
+    cores as limited by the environment, so a joblib/dask worker uses its share).
+
+    owner='blas':  BLAS limited to n threads (left alone while the user set
+                   nothing: BLAS already read the same environment limits);
+                   numba's pool is not used (not started, not resized).
+    owner='numba': numba runs n threads in this Python thread, BLAS 1.
+    """
+    # the submodule, not seqnet.threads (the context manager of that name)
+    from seqnet.threads import blas_limiter, get_num_threads, is_user_set, numba_threads
+
+    n = get_num_threads()
+    if owner != "numba":
+        if not is_user_set():
+            yield
+            return
+        with blas_limiter.limit(n):
+            yield
+        return
+    with blas_limiter.limit(1), numba_threads(n):
         yield

@@ -25,6 +25,7 @@ from seqnet.network.dense import DenseLayer, DropoutLayer
 
 from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .inputs import _is_ragged_list
 from .mlp import _as_sizes
 from .regressor import SeqNetRegressorMixin
 
@@ -44,11 +45,15 @@ class _BaseConv(BaseSeqNet):
     }
 
     def _thread_owner(self):
-        return "numba"  # conv kernels run prange over the batch
+        return "blas"  # conv kernels are im2col + BLAS products (serial loops otherwise)
 
     def _validate_X(self, X, reset):
         if reset or hasattr(self, "feature_names_in_"):
             _check_feature_names(self, X, reset=reset)
+        if _is_ragged_list(X):
+            raise ValueError(f"{type(self).__name__} needs samples of one shape; got a ragged "
+                             "list of sequences of different lengths (pad them, e.g. with "
+                             "seqnet.preprocessing.pad_sequences).")
         X = check_array(X, dtype=self._dtype, allow_nd=True, estimator=self)
         if X.ndim == 2:
             n_features = X.shape[1]
@@ -69,6 +74,9 @@ class _BaseConv(BaseSeqNet):
             self.n_features_in_ = n_features
             self._sample_shape = X.shape[1:]
         else:
+            if X.ndim != len(self._sample_shape) + 1:
+                raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
+                                 f"{type(self).__name__} was fitted on {self._sample_shape}.")
             if n_features != self.n_features_in_:
                 raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
                                  f"is expecting {self.n_features_in_} features as input.")

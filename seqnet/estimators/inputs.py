@@ -37,7 +37,12 @@ def validate_sequences(est, X, dtype, reset):
     For a 2-D array ``n_features_in_`` is its number of columns (as scikit-learn
     requires); for 3-D and ragged input it is the number of features per step.
     """
+    if isinstance(X, (list, tuple)) and len(X) == 0:
+        raise ValueError("X is an empty list: expected at least one sequence of shape "
+                         "(n_timesteps, n_features).")
     if _is_ragged_list(X):
+        # checked before check_array, whose "0 sample(s)" message names no sequence
+        check_lengths_positive(np.array([len(s) for s in X]))
         seqs = [check_array(np.asarray(s), dtype=dtype, ensure_2d=False, estimator=est,
                             ensure_min_samples=1) for s in X]
         seqs = [s.reshape(-1, 1) if s.ndim == 1 else s for s in seqs]

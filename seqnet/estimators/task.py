@@ -17,6 +17,20 @@ class TaskMixin:
     """Subclasses implement ``_encode_targets`` and ``_score_encoded``."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
+        # Validation resets n_features_in_ / feature names before y is checked, and
+        # a bad hyperparameter (hidden_layer_sizes=(0,)) only fails when the new
+        # network is built: on any error, put every fitted attribute back so the
+        # estimator predicts exactly as before (the weight buffer is only written
+        # by training, which starts after all of this succeeded).
+        saved = dict(self.__dict__)
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental, classes)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, classes=None):
         first = not incremental or not hasattr(self, "_network")
         X, lengths = self._validate_X(X, reset=first)
         check_lengths_positive(lengths)

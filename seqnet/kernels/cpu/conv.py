@@ -44,7 +44,14 @@ dimension), and the bias gradient is summed serially in row order.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import activate_scalar, derivative_from_output
+from seqnet.kernels.cpu.activations import (
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_SLOPE,
+    RELU,
+    activate_scalar,
+    derivative_from_output,
+)
 
 
 @njit(cache=True, inline="always")
@@ -76,7 +83,10 @@ def _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols):
                     inside_i = i_lo <= i < i_hi
                     for j in range(KW):
                         k0 = (i * KW + j) * C
-                        if inside_i and j_lo <= j < j_hi:
+                        inside = inside_i and j_lo <= j < j_hi
+                        if C == 1:
+                            cr[k0] = x[b, ih0 + i, iw0 + j, 0] if inside else 0.0
+                        elif inside:
                             xr = x[b, ih0 + i, iw0 + j]
                             for c in range(C):
                                 cr[k0 + c] = xr[c]
@@ -99,9 +109,65 @@ def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
                 for i in range(i_lo, i_hi):
                     for j in range(j_lo, j_hi):
                         k0 = (i * KW + j) * C
-                        dxr = dx[b, ih0 + i, iw0 + j]
-                        for c in range(C):
-                            dxr[c] += dr[k0 + c]
+                        if C == 1:
+                            dx[b, ih0 + i, iw0 + j, 0] += dr[k0]
+                        else:
+                            dxr = dx[b, ih0 + i, iw0 + j]
+                            for c in range(C):
+                                dxr[c] += dr[k0 + c]
+
+
+@njit(cache=True)
+def _bias_activation(z, bias, kind):
+    """``z[r, f] = act(z[r, f] + bias[f])`` in place (z is (R, F)).
+
+    ReLU, leaky ReLU and identity get branch-free loops that LLVM vectorizes (a
+    data-dependent branch per element costs more than the matrix product here);
+    same values as ``activate_scalar``.
+    """
+    R, F = z.shape
+    for r in range(R):
+        zr = z[r]
+        for f in range(F):
+            zr[f] += bias[f]
+    n = R * F
+    zf = z.reshape(n)
+    if kind == IDENTITY:
+        return
+    if kind == RELU:
+        for t in range(n):
+            v = zf[t]
+            zf[t] = v if v > 0 else 0.0 * v
+    elif kind == LEAKY_RELU:
+        for t in range(n):
+            v = zf[t]
+            zf[t] = v if v > 0 else LEAKY_SLOPE * v
+    else:
+        for t in range(n):
+            zf[t] = activate_scalar(zf[t], kind)
+
+
+@njit(cache=True)
+def _activation_grad(y, dy, kind, dz):
+    """``dz = dy * act'`` from the output ``y`` (all (R, F)); branch-free for ReLU."""
+    n = y.size
+    yf = y.reshape(n)
+    dyf = dy.reshape(n)
+    dzf = dz.reshape(n)
+    if kind == IDENTITY:
+        for t in range(n):
+            dzf[t] = dyf[t]
+    elif kind == RELU:
+        for t in range(n):
+            g = dyf[t]
+            dzf[t] = g if yf[t] > 0 else g * 0.0
+    elif kind == LEAKY_RELU:
+        for t in range(n):
+            g = dyf[t]
+            dzf[t] = g if yf[t] > 0 else g * LEAKY_SLOPE
+    else:
+        for t in range(n):
+            dzf[t] = dyf[t] * derivative_from_output(yf[t], kind)
 
 
 @njit(cache=True)
@@ -144,10 +210,7 @@ def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, kind, y):
     _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
     z = y.reshape((R, F))
     np.dot(cols, _weight_matrix(weight), z)
-    for r in range(R):
-        zr = z[r]
-        for f in range(F):
-            zr[f] = activate_scalar(zr[f] + bias[f], kind)
+    _bias_activation(z, bias, kind)
 
 
 @njit(cache=True)
@@ -180,14 +243,12 @@ def conv2d_backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, kind,
     y2 = y.reshape((R, F))
     dy2 = dy.reshape((R, F))
     dz = np.empty((R, F), dtype=y.dtype)
+    _activation_grad(y2, dy2, kind, dz)
     for f in range(F):
         dbias[f] = 0.0
     for r in range(R):
-        yr = y2[r]
-        dyr = dy2[r]
         dzr = dz[r]
         for f in range(F):
-            dzr[f] = dyr[f] * derivative_from_output(yr[f], kind)
             dbias[f] += dzr[f]
     cols = np.empty((R, KH * KW * C), dtype=x.dtype)
     _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)

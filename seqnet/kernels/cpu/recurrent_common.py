@@ -26,6 +26,8 @@ Conventions of every recurrent kernel
 * Denormals: backward gate loops flush |v| < 1e-30 to zero (:func:`ftz`), so
   decaying gradients never reach the slow denormal range.
 * No prange here: BLAS owns the cores (DESIGN.md §4).
+* Kernels use ``error_model="numpy"`` (IEEE division: no ZeroDivisionError
+  branch), so the simple per-row gate loops vectorize; no fastmath.
 * Gate nonlinearities go through :func:`gate_tanh` / :func:`gate_sigmoid`:
   libm in float64 (full accuracy); in float32 a branch-free rational
   approximation (Eigen's, |error| < 3e-7) that LLVM can vectorize and that is
@@ -42,10 +44,16 @@ from numba.extending import overload
 FTZ_THRESHOLD = 1e-30
 
 
-@njit(cache=True, inline="always")
+#: Float constants typed float32 so they never widen float32 arithmetic (both
+#: are exact in float32, and widen exactly in float64 kernels).
+ONE = np.float32(1.0)
+ZERO = np.float32(0.0)
+
+
+@njit(cache=True, error_model="numpy")
 def ftz(v):
     """Flush-to-zero: ``0`` if ``|v| < 1e-30`` else ``v`` (NaN passes through)."""
-    return 0.0 * v if abs(v) < 1e-30 else v
+    return ZERO if abs(v) < np.float32(1e-30) else v
 
 
 # Eigen's float32 tanh: x * P(x^2) / Q(x^2) on [-c, c], +-1 (to float32 precision) outside.
@@ -57,7 +65,7 @@ _B6, _B4, _B2 = 1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03
 _B0 = 4.89352518554385e-03
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh_f32(x):
     """Rational tanh for float32 arguments (branch free, NaN propagates)."""
     c = np.float32(_TANH_CLAMP)
@@ -102,7 +110,7 @@ def _gate_sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def max_length(lengths):
     """Largest entry of ``lengths`` (0 for an empty batch)."""
     m = 0
@@ -128,7 +136,7 @@ def prev_time_index(t, reverse):
     return t - 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def input_projection(x, w_ih):
     """``Z[b, t] = W_ih x[b, t]`` for all steps at once: (B, T, G*H), one product."""
     B, T, F = x.shape
@@ -136,7 +144,7 @@ def input_projection(x, w_ih):
     return np.dot(x.reshape(B * T, F), w_ih.T).reshape(B, T, GH)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def row_sum(d2):
     """Column sums of a 2-D array, accumulated in float64, returned in its dtype."""
     n, m = d2.shape
@@ -150,7 +158,7 @@ def row_sum(d2):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
     """Weight, bias and input gradients from the stored gate gradients.
 

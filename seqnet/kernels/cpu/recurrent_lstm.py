@@ -2,12 +2,15 @@
 
 See :mod:`seqnet.kernels.cpu.recurrent_common` for the shared conventions
 (lengths / padding, reverse direction, truncated BPTT, cache layout).
+Gate loops run over contiguous rows, one simple loop per quantity, so LLVM
+vectorizes them (float32 gate nonlinearities are branch-free rationals).
 """
 
 import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.recurrent_common import (
+    ONE,
     finish_grads,
     ftz,
     gate_sigmoid,
@@ -19,7 +22,7 @@ from seqnet.kernels.cpu.recurrent_common import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
     """One direction of an LSTM layer over a padded batch.
 
@@ -46,7 +49,6 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
     h = np.zeros((B, T, H), dtype=x.dtype)
     c = np.zeros((B, T, H), dtype=x.dtype)
     hs = h0.copy()
-    cs = c0.copy()
     hh = np.empty((B, GH), dtype=x.dtype)
     bias = b_ih + b_hh
     smax = max_length(lengths)
@@ -57,29 +59,30 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
             if s >= L:
                 continue
             t = time_index(s, L, reverse)
+            cp = c0[b] if s == 0 else c[b, prev_time_index(t, reverse)]
+            z = hh[b]
+            a = gates[b, t]
+            for k in range(GH):
+                z[k] += a[k] + bias[k]
+            for k in range(2 * H):
+                a[k] = gate_sigmoid(z[k])
+            for k in range(2 * H, 3 * H):
+                a[k] = gate_tanh(z[k])
+            for k in range(3 * H, GH):
+                a[k] = gate_sigmoid(z[k])
+            cr = c[b, t]
+            hr = h[b, t]
+            hsb = hs[b]
             for j in range(H):
-                zi = gates[b, t, j] + hh[b, j] + bias[j]
-                zf = gates[b, t, H + j] + hh[b, H + j] + bias[H + j]
-                zg = gates[b, t, 2 * H + j] + hh[b, 2 * H + j] + bias[2 * H + j]
-                zo = gates[b, t, 3 * H + j] + hh[b, 3 * H + j] + bias[3 * H + j]
-                ig = gate_sigmoid(zi)
-                fg = gate_sigmoid(zf)
-                gg = gate_tanh(zg)
-                og = gate_sigmoid(zo)
-                cn = fg * cs[b, j] + ig * gg
-                hn = og * gate_tanh(cn)
-                gates[b, t, j] = ig
-                gates[b, t, H + j] = fg
-                gates[b, t, 2 * H + j] = gg
-                gates[b, t, 3 * H + j] = og
-                c[b, t, j] = cn
-                h[b, t, j] = hn
-                cs[b, j] = cn
-                hs[b, j] = hn
+                cr[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j]
+            for j in range(H):
+                hr[j] = a[3 * H + j] * gate_tanh(cr[j])
+            for j in range(H):
+                hsb[j] = hr[j]
     return h, c, gates
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt, need_dx):
     """BPTT for one LSTM direction; ``dh`` (B, T, H) is dL/dh_t from above.
 
@@ -110,46 +113,45 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt
     dzs = np.zeros((B, GH), dtype=x.dtype)
     dh_n = np.zeros((B, H), dtype=x.dtype)
     dc_n = np.zeros((B, H), dtype=x.dtype)
+    tc = np.empty(H, dtype=x.dtype)
     smax = max_length(lengths)
     for s in range(smax - 1, -1, -1):
         for b in range(B):
             L = lengths[b]
+            dzb = dzs[b]
+            dcb = dc_n[b]
             if s >= L:
-                for k in range(GH):
-                    dzs[b, k] = 0.0
-                for j in range(H):
-                    dc_n[b, j] = 0.0
+                dzb[:] = 0.0
+                dcb[:] = 0.0
                 continue
             t = time_index(s, L, reverse)
             tp = prev_time_index(t, reverse)
+            hp = h0[b] if s == 0 else h[b, tp]
+            cp = c0[b] if s == 0 else c[b, tp]
+            hprev[b, t] = hp
+            a = gates[b, t]
+            cr = c[b, t]
+            dhr = dh[b, t]
+            dzr = dz[b, t]
+            dHb = dh_n[b]
             for j in range(H):
-                if s == 0:
-                    hp = h0[b, j]
-                    cp = c0[b, j]
-                else:
-                    hp = h[b, tp, j]
-                    cp = c[b, tp, j]
-                hprev[b, t, j] = hp
-                ig = gates[b, t, j]
-                fg = gates[b, t, H + j]
-                gg = gates[b, t, 2 * H + j]
-                og = gates[b, t, 3 * H + j]
-                tc = gate_tanh(c[b, t, j])
-                dH = ftz(dh[b, t, j] + dh_n[b, j])
-                dC = ftz(dc_n[b, j] + dH * og * (1.0 - tc * tc))
-                dzi = ftz(dC * gg * ig * (1.0 - ig))
-                dzf = ftz(dC * cp * fg * (1.0 - fg))
-                dzg = ftz(dC * ig * (1.0 - gg * gg))
-                dzo = ftz(dH * tc * og * (1.0 - og))
-                dzs[b, j] = dzi
-                dzs[b, H + j] = dzf
-                dzs[b, 2 * H + j] = dzg
-                dzs[b, 3 * H + j] = dzo
-                dz[b, t, j] = dzi
-                dz[b, t, H + j] = dzf
-                dz[b, t, 2 * H + j] = dzg
-                dz[b, t, 3 * H + j] = dzo
-                dc_n[b, j] = ftz(dC * fg)
+                dHb[j] = ftz(dhr[j] + dHb[j])
+            for j in range(H):
+                tc[j] = gate_tanh(cr[j])
+            for j in range(H):
+                o = a[3 * H + j]
+                dcb[j] = ftz(dcb[j] + dHb[j] * o * (ONE - tc[j] * tc[j]))
+                dzr[3 * H + j] = ftz(dHb[j] * tc[j] * o * (ONE - o))
+            for j in range(H):
+                ig = a[j]
+                fg = a[H + j]
+                gg = a[2 * H + j]
+                dC = dcb[j]
+                dzr[j] = ftz(dC * gg * ig * (ONE - ig))
+                dzr[H + j] = ftz(dC * cp[j] * fg * (ONE - fg))
+                dzr[2 * H + j] = ftz(dC * ig * (ONE - gg * gg))
+                dcb[j] = ftz(dC * fg)
+            dzb[:] = dzr
         if s == 0:
             break
         if bptt > 0 and s % bptt == 0:

@@ -1,5 +1,6 @@
 """Elman RNN kernels (PyTorch layout, one gate), tanh or relu.
 
+Gate loops run over contiguous rows so LLVM vectorizes them.
 ``kind`` is an activation code of :mod:`seqnet.kernels.cpu.activations`
 (``TANH`` = 2 or ``RELU`` = 3).  See :mod:`seqnet.kernels.cpu.recurrent_common`
 for the shared conventions.
@@ -8,8 +9,10 @@ for the shared conventions.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import RELU, derivative_from_output
+from seqnet.kernels.cpu.activations import RELU
 from seqnet.kernels.cpu.recurrent_common import (
+    ONE,
+    ZERO,
     finish_grads,
     ftz,
     gate_tanh,
@@ -20,7 +23,7 @@ from seqnet.kernels.cpu.recurrent_common import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
     """One direction of an Elman RNN over a padded batch::
 
@@ -43,21 +46,24 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
             if s >= L:
                 continue
             t = time_index(s, L, reverse)
+            zr = hh[b]
+            a = zx[b, t]
+            hr = h[b, t]
+            hsb = hs[b]
+            for j in range(H):
+                zr[j] += a[j] + bias[j]
             if kind == RELU:
                 for j in range(H):
-                    z = zx[b, t, j] + hh[b, j] + bias[j]
-                    a = z if z > 0 else 0.0 * z
-                    h[b, t, j] = a
-                    hs[b, j] = a
+                    hr[j] = zr[j] if zr[j] > ZERO else ZERO
             else:
                 for j in range(H):
-                    a = gate_tanh(zx[b, t, j] + hh[b, j] + bias[j])
-                    h[b, t, j] = a
-                    hs[b, j] = a
+                    hr[j] = gate_tanh(zr[j])
+            for j in range(H):
+                hsb[j] = hr[j]
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind):
     """BPTT for one RNN direction; ``dh`` (B, T, H) is dL/dh_t from above::
 
@@ -78,20 +84,23 @@ def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind
     for s in range(smax - 1, -1, -1):
         for b in range(B):
             L = lengths[b]
+            dzb = dzs[b]
             if s >= L:
-                for j in range(H):
-                    dzs[b, j] = 0.0
+                dzb[:] = 0.0
                 continue
             t = time_index(s, L, reverse)
-            tp = prev_time_index(t, reverse)
-            for j in range(H):
-                if s == 0:
-                    hprev[b, t, j] = h0[b, j]
-                else:
-                    hprev[b, t, j] = h[b, tp, j]
-                d = ftz((dh[b, t, j] + dh_n[b, j]) * derivative_from_output(h[b, t, j], kind))
-                dz[b, t, j] = d
-                dzs[b, j] = d
+            hp = h0[b] if s == 0 else h[b, prev_time_index(t, reverse)]
+            hprev[b, t] = hp
+            hr = h[b, t]
+            dhr = dh[b, t]
+            dHb = dh_n[b]
+            if kind == RELU:
+                for j in range(H):
+                    dzb[j] = ftz(dhr[j] + dHb[j]) if hr[j] > ZERO else ZERO
+            else:
+                for j in range(H):
+                    dzb[j] = ftz((dhr[j] + dHb[j]) * (ONE - hr[j] * hr[j]))
+            dz[b, t] = dzb
         if s == 0:
             break
         if bptt > 0 and s % bptt == 0:

@@ -1,0 +1,257 @@
+"""How many threads seqnet's fit / predict / partial_fit may use.
+
+``seqnet.set_num_threads(n)`` / ``seqnet.get_num_threads()`` and the context
+manager ``seqnet.threads(n)`` set one process-wide number of threads.  Inside
+every fit/predict call :func:`seqnet.backend.thread_limits` gives those threads
+to the one pool that owns the cores for the estimator's kernels
+(DESIGN.md section 4, "never run two thread pools at once"):
+
+* owner ``'blas'`` (dense, recurrent and im2col-convolution kernels: serial
+  loops around BLAS products): BLAS is limited to ``n`` threads and numba's
+  thread pool is not used;
+* owner ``'numba'`` (``prange`` kernels): numba runs ``n`` threads and BLAS 1.
+
+Default (``set_num_threads(None)``): all the cores this process may use,
+*as limited by the environment*: ``NUMBA_NUM_THREADS`` (numba's own
+``numba.config.NUMBA_NUM_THREADS``), ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``joblib.cpu_count()``
+(CPU affinity, cgroup quotas, ``LOKY_MAX_CPU_COUNT``).  joblib's loky workers
+get all of these variables set to ``max(1, cpu_count // n_jobs)`` (or to
+``joblib.parallel_config(inner_max_num_threads=...)``) and dask's nanny sets
+``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 in its
+worker processes, so ``GridSearchCV(n_jobs=k)`` never oversubscribes the cores.
+While nothing was set explicitly, owner ``'blas'`` leaves BLAS's own thread
+count alone (BLAS read the same variables when it loaded).
+
+The setting is process-wide (like numpy's BLAS threads): it is not copied into
+joblib / dask worker processes, which use their default as above.
+
+Numba threading layer
+---------------------
+numba's ``workqueue`` layer aborts the whole process when ``parallel=True``
+kernels are launched from several Python threads at once (concurrent
+``predict`` from a thread pool, joblib's threading backend, dask threads).
+Importing seqnet therefore selects numba's ``'threadsafe'`` layer (TBB when
+it loads, else OpenMP) unless the user chose a layer through
+``NUMBA_THREADING_LAYER`` or numba's thread pool was already started.  If the
+layer that ends up running is ``workqueue`` (chosen by the user, or no
+threadsafe layer could be loaded), seqnet serialises its ``'numba'``-owned
+kernel calls with a lock instead of crashing.
+"""
+
+import contextlib
+import os
+import threading
+from numbers import Integral
+
+__all__ = ["get_num_threads", "set_num_threads", "threads"]
+
+#: Threading layer requested at import when the user did not choose one.
+SAFE_THREADING_LAYER = "threadsafe"
+
+_ENV_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+_user_threads = None            # None: default; else the int given to set_num_threads
+_state_lock = threading.RLock()  # guards _user_threads and the BLAS limiter below
+
+
+# --------------------------------------------------------------- public API
+def set_num_threads(n):
+    """Set the threads every seqnet fit / predict call may use (process-wide).
+
+    Parameters
+    ----------
+    n : int >= 1 or None
+        ``None`` restores the default: every core this process may use, as
+        limited by ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS`` /
+        ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` and CPU affinity (so a
+        joblib worker of ``GridSearchCV(n_jobs=k)`` uses ``cores // k``).
+        Numba's share is capped at ``numba.config.NUMBA_NUM_THREADS``.
+    """
+    global _user_threads
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise ValueError(f"n must be an integer >= 1 or None, got {n!r}.")
+        n = int(n)
+    with _state_lock:
+        _user_threads = n
+
+
+def get_num_threads():
+    """The threads seqnet's fit / predict calls use now (an int >= 1)."""
+    n = _user_threads
+    return n if n is not None else default_num_threads()
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Context manager: ``set_num_threads(n)`` inside, the previous value after.
+
+    The previous setting is restored in ``finally``, also when the block
+    raises.  The setting is process-wide, so other Python threads see it too.
+
+    Examples
+    --------
+    >>> import seqnet
+    >>> with seqnet.threads(1):
+    ...     seqnet.get_num_threads()
+    1
+    """
+    previous = _user_threads
+    set_num_threads(n)
+    try:
+        yield get_num_threads()
+    finally:
+        set_num_threads(previous)
+
+
+def is_user_set():
+    """True when ``set_num_threads`` / ``threads`` chose an explicit number."""
+    return _user_threads is not None
+
+
+def default_num_threads():
+    """All usable cores, lowered by the environment's thread limits."""
+    import joblib
+    import numba
+
+    limits = [int(numba.config.NUMBA_NUM_THREADS), int(joblib.cpu_count())]
+    for var in _ENV_LIMITS:
+        value = os.environ.get(var, "")
+        try:
+            value = int(value.split(",")[0])  # OMP_NUM_THREADS may be a list
+        except ValueError:
+            continue
+        if value >= 1:
+            limits.append(value)
+    return max(1, min(limits))
+
+
+# --------------------------------------------------- numba's threading layer
+def _pool_started():
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:  # pragma: no cover
+        return False
+    return bool(getattr(parallel, "_is_initialized", False))
+
+
+def ensure_threading_layer():
+    """Select :data:`SAFE_THREADING_LAYER` unless the user chose a layer.
+
+    Called at ``import seqnet`` and again before seqnet first starts numba's
+    thread pool (numba re-reads ``NUMBA_*`` variables when the environment
+    changes, which would reset the choice).  Never starts the pool itself.
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    import numba
+
+    if _pool_started():
+        return
+    if str(numba.config.THREADING_LAYER).lower() == "default":
+        numba.config.THREADING_LAYER = SAFE_THREADING_LAYER
+
+
+_serial_numba_lock = threading.Lock()
+
+
+def _start_numba_pool():
+    """Start numba's pool (once); fall back to workqueue if nothing else loads."""
+    import numba
+
+    ensure_threading_layer()
+    try:
+        return numba.threading_layer() if _pool_started() else _launch()
+    except ValueError:
+        # e.g. macOS without intel-openmp and no TBB: fall back to workqueue,
+        # which thread_limits serialises with a lock.
+        if os.environ.get("NUMBA_THREADING_LAYER"):
+            raise
+        numba.config.THREADING_LAYER = "workqueue"
+        return _launch()
+
+
+def _launch():
+    import numba
+    from numba.np.ufunc import parallel
+
+    parallel._launch_threads()
+    return numba.threading_layer()
+
+
+@contextlib.contextmanager
+def numba_threads(n):
+    """Numba ``n`` threads in this Python thread (numba's setting is
+    thread-local), restored after; serialised if the layer is workqueue."""
+    import numba
+
+    layer = _start_numba_pool()
+    n = max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS)))
+    lock = _serial_numba_lock if layer == "workqueue" else contextlib.nullcontext()
+    with lock:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(n)
+        try:
+            yield n
+        finally:
+            numba.set_num_threads(previous)
+
+
+# ------------------------------------------------------------ BLAS threads
+class _BlasLimiter:
+    """Reference-counted, thread-safe BLAS thread limit.
+
+    threadpoolctl's limit is process-global, so two Python threads that each
+    saved and restored it (a conv predict with BLAS=1 overlapping an LSTM
+    predict with BLAS=n) could leave the wrong value behind.  Here the first
+    entry saves the original limits and the last exit restores them; an exit
+    while this Python thread still has an outer limit active re-applies that.
+    The ThreadpoolController is built once (scanning loaded libraries costs
+    milliseconds; applying a limit costs microseconds) after importing
+    scipy's BLAS, the one numba's ``np.dot`` calls.
+    """
+
+    def __init__(self):
+        self._controller = None
+        self._original = None
+        self._depth = 0
+        self._local = threading.local()
+
+    def _get_controller(self):
+        if self._controller is None:
+            import numpy  # noqa: F401 - load numpy's BLAS
+            try:
+                import scipy.linalg.cython_blas  # noqa: F401 - numba's np.dot BLAS
+            except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+                pass
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController().select(user_api="blas")
+        return self._controller
+
+    @contextlib.contextmanager
+    def limit(self, n):
+        stack = self._local.__dict__.setdefault("stack", [])
+        with _state_lock:
+            controller = self._get_controller()
+            if self._depth == 0:
+                self._original = controller.limit(limits=int(n))
+            else:
+                controller.limit(limits=int(n))
+            self._depth += 1
+            stack.append(int(n))
+        try:
+            yield
+        finally:
+            with _state_lock:
+                stack.pop()
+                self._depth -= 1
+                if self._depth == 0:
+                    self._original.restore_original_limits()
+                    self._original = None
+                elif stack:
+                    controller.limit(limits=stack[-1])
+
+
+blas_limiter = _BlasLimiter()
