@@ -1,0 +1,248 @@
+"""Scale-out on one machine: GridSearchCV(n_jobs=k), thread control, thread safety.
+
+Everything here is tiny: the CI machine has 2 cores shared with other jobs.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed
+from sklearn.model_selection import GridSearchCV, KFold
+from threadpoolctl import threadpool_info
+
+import seqnet
+from seqnet import ConvClassifier, GRURegressor, LSTMClassifier, MLPClassifier
+from seqnet.backend import thread_limits
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _data(n=48, t=10, f=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, t, f)).astype(np.float32)
+    y = (X[:, :, 0].mean(axis=1) > 0).astype(int)
+    return X, y
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.fixture(autouse=True)
+def _reset_threads():
+    seqnet.set_num_threads(None)
+    yield
+    seqnet.set_num_threads(None)
+
+
+# ------------------------------------------------------------- GridSearchCV
+def _search(n_jobs):
+    X, y = _data()
+    grid = GridSearchCV(
+        LSTMClassifier(hidden_layer_sizes=(6,), max_iter=3, batch_size=16, random_state=0),
+        {"learning_rate_init": [1e-3, 1e-2], "alpha": [1e-4, 1e-2]},
+        cv=KFold(2), n_jobs=n_jobs,
+    )
+    return grid.fit(X, y)
+
+
+def test_grid_search_n_jobs_2_equals_n_jobs_1():
+    serial = _search(1)
+    parallel = _search(2)
+    np.testing.assert_array_equal(serial.cv_results_["mean_test_score"],
+                                  parallel.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(serial.cv_results_["split0_test_score"],
+                                  parallel.cv_results_["split0_test_score"])
+    assert serial.best_params_ == parallel.best_params_
+
+
+def _worker_report():
+    import numba
+    import threadpoolctl
+
+    from seqnet.kernels import cpu
+
+    X, y = _data(n=20, t=6)
+    LSTMClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y).predict(X)
+    hits = misses = 0
+    for name in dir(cpu):
+        stats = getattr(getattr(cpu, name), "stats", None)
+        if stats is not None:
+            hits += sum(stats.cache_hits.values())
+            misses += sum(stats.cache_misses.values())
+    blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    return dict(hits=hits, misses=misses, seqnet=seqnet.get_num_threads(),
+                numba=int(numba.config.NUMBA_NUM_THREADS), blas=blas,
+                layer=str(numba.config.THREADING_LAYER))
+
+
+def test_loky_workers_load_cached_code_and_share_the_cores():
+    # warm the on-disk cache in this process first
+    _worker_report()
+    reports = Parallel(n_jobs=2)(delayed(_worker_report)() for _ in range(2))
+    share = max(1, os.cpu_count() // 2)
+    for rep in reports:
+        assert rep["hits"] > 0 and rep["misses"] == 0, rep  # loaded, not compiled
+        assert rep["seqnet"] <= share and rep["numba"] <= share, rep
+        assert all(b <= share for b in rep["blas"]), rep
+        assert rep["layer"] in ("threadsafe", "omp", "tbb"), rep
+
+
+def test_default_respects_environment_limits(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert seqnet.get_num_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    assert seqnet.get_num_threads() >= 1
+
+
+# ------------------------------------------------------- thread control API
+def test_set_get_num_threads():
+    default = seqnet.get_num_threads()
+    assert 1 <= default <= os.cpu_count()
+    seqnet.set_num_threads(1)
+    assert seqnet.get_num_threads() == 1
+    seqnet.set_num_threads(None)
+    assert seqnet.get_num_threads() == default
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError):
+            seqnet.set_num_threads(bad)
+
+
+def test_threads_context_restores_even_on_exception():
+    seqnet.set_num_threads(2)
+    with seqnet.threads(1) as n:
+        assert n == 1 and seqnet.get_num_threads() == 1
+        with seqnet.threads(3):
+            assert seqnet.get_num_threads() == 3
+        assert seqnet.get_num_threads() == 1
+    assert seqnet.get_num_threads() == 2
+    with pytest.raises(RuntimeError):
+        with seqnet.threads(1):
+            raise RuntimeError("boom")
+    assert seqnet.get_num_threads() == 2
+    seqnet.set_num_threads(None)
+    with pytest.raises(KeyError):
+        with seqnet.threads(1):
+            raise KeyError
+    from seqnet.threads import is_user_set
+    assert not is_user_set()
+
+
+def test_thread_limits_honours_the_setting():
+    import numba
+
+    before = _blas_threads()
+    with seqnet.threads(1):
+        with thread_limits("blas"):
+            assert _blas_threads() == [1] * len(before)
+        assert _blas_threads() == before
+        with thread_limits("numba"):
+            assert numba.get_num_threads() == 1
+            assert _blas_threads() == [1] * len(before)
+        assert _blas_threads() == before
+    n = seqnet.get_num_threads()
+    with thread_limits("numba"):
+        assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)
+        assert set(_blas_threads()) == {1}
+    with pytest.raises(ZeroDivisionError):
+        with thread_limits("numba"):
+            1 / 0
+    assert _blas_threads() == before
+
+
+def test_fit_predict_under_threads_1_match_default():
+    X, y = _data()
+    est = LSTMClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    p_default = est.fit(X, y).predict_proba(X)
+    with seqnet.threads(1):
+        p_one = est.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(p_default, p_one, rtol=1e-5, atol=1e-6)
+
+
+_LAYER_SCRIPT = textwrap.dedent("""
+    import threading
+    import numpy as np
+    import numba
+    from numba import njit, prange
+    import seqnet
+    from seqnet.threads import numba_threads
+
+    @njit(parallel=True)
+    def total(a):
+        s = 0.0
+        for i in prange(a.size):
+            s += a[i]
+        return s
+
+    a = np.ones(10000)
+    out = []
+    def work():
+        for _ in range(20):
+            with numba_threads(2):
+                out.append(total(a))
+    ts = [threading.Thread(target=work) for _ in range(4)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    assert out == [10000.0] * 80, out
+    print(numba.threading_layer())
+""")
+
+
+@pytest.mark.parametrize("layer", [None, "workqueue"])
+def test_threading_layer_survives_concurrent_parallel_kernels(layer):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    if layer is not None:
+        env["NUMBA_THREADING_LAYER"] = layer
+    res = subprocess.run([sys.executable, "-c", _LAYER_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    chosen = res.stdout.strip().splitlines()[-1]
+    if layer is None:
+        assert chosen in ("omp", "tbb")  # seqnet's default: a threadsafe layer
+    else:
+        assert chosen == "workqueue"  # the user's choice is kept, calls serialised
+
+
+# ------------------------------------------------------ concurrent predict
+def _fitted():
+    X, y = _data()
+    lstm = LSTMClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(X, y)
+    conv = ConvClassifier(filters=(4,), kernel_size=3, hidden_layer_sizes=(6,), max_iter=2,
+                          random_state=0).fit(X, y)
+    return X, y, lstm, conv
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_concurrent_predict_same_estimator(explicit):
+    X, _, lstm, conv = _fitted()
+    before = _blas_threads()
+    ctx = seqnet.threads(2) if explicit else seqnet.threads(seqnet.get_num_threads())
+    with ctx:
+        for est in (lstm, conv):
+            serial = est.predict_proba(X)
+            with ThreadPoolExecutor(4) as pool:
+                results = list(pool.map(lambda _: est.predict_proba(X), range(8)))
+            for r in results:
+                np.testing.assert_array_equal(r, serial)
+    assert _blas_threads() == before
+
+
+def test_concurrent_predict_different_estimators():
+    X, y, lstm, conv = _fitted()
+    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(X, y)
+    gru = GRURegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y * 1.0)
+    ests = [lstm, conv, mlp, gru]
+    serial = [e.predict(X) for e in ests]
+    before = _blas_threads()
+    with seqnet.threads(2), ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: ests[i % 4].predict(X), range(16)))
+    for i, r in enumerate(results):
+        np.testing.assert_array_equal(r, serial[i % 4])
+    assert _blas_threads() == before
