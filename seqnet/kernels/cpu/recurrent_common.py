@@ -110,6 +110,29 @@ def _gate_sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
+# Row helpers: tiny loops of their own so they vectorize whatever the caller's
+# inlining budget (the gate nonlinearities are never left as calls in a loop).
+@njit(cache=True, error_model="numpy")
+def sigmoid_range(v, start, stop):
+    """``v[k] = sigmoid(v[k])`` for ``start <= k < stop`` (1-D, in place)."""
+    for k in range(start, stop):
+        v[k] = gate_sigmoid(v[k])
+
+
+@njit(cache=True, error_model="numpy")
+def tanh_range(v, start, stop):
+    """``v[k] = tanh(v[k])`` for ``start <= k < stop`` (1-D, in place)."""
+    for k in range(start, stop):
+        v[k] = gate_tanh(v[k])
+
+
+@njit(cache=True, error_model="numpy")
+def tanh_copy(src, dst):
+    """``dst[k] = tanh(src[k])`` (1-D)."""
+    for k in range(src.shape[0]):
+        dst[k] = gate_tanh(src[k])
+
+
 @njit(cache=True, error_model="numpy")
 def max_length(lengths):
     """Largest entry of ``lengths`` (0 for an empty batch)."""

@@ -13,11 +13,11 @@ from seqnet.kernels.cpu.recurrent_common import (
     ONE,
     finish_grads,
     ftz,
-    gate_sigmoid,
-    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
+    sigmoid_range,
+    tanh_range,
     time_index,
 )
 
@@ -63,12 +63,13 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
             hsb = hs[b]
             for k in range(2 * H):
                 zr[k] += a[k] + b_ih[k] + b_hh[k]
-            for k in range(2 * H):
-                a[k] = gate_sigmoid(zr[k])
+            sigmoid_range(zr, 0, 2 * H)
             for j in range(H):
                 hnr[j] = zr[2 * H + j] + b_hh[2 * H + j]
             for j in range(H):
-                a[2 * H + j] = gate_tanh(a[2 * H + j] + b_ih[2 * H + j] + a[j] * hnr[j])
+                zr[2 * H + j] = a[2 * H + j] + b_ih[2 * H + j] + zr[j] * hnr[j]
+            tanh_range(zr, 2 * H, GH)
+            a[:] = zr
             for j in range(H):
                 hr[j] = (ONE - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
             for j in range(H):

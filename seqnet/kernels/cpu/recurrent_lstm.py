@@ -13,11 +13,12 @@ from seqnet.kernels.cpu.recurrent_common import (
     ONE,
     finish_grads,
     ftz,
-    gate_sigmoid,
-    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
+    sigmoid_range,
+    tanh_copy,
+    tanh_range,
     time_index,
 )
 
@@ -64,19 +65,19 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
             a = gates[b, t]
             for k in range(GH):
                 z[k] += a[k] + bias[k]
-            for k in range(2 * H):
-                a[k] = gate_sigmoid(z[k])
-            for k in range(2 * H, 3 * H):
-                a[k] = gate_tanh(z[k])
-            for k in range(3 * H, GH):
-                a[k] = gate_sigmoid(z[k])
+            # activations in place on the contiguous row (no aliasing: vectorizes)
+            sigmoid_range(z, 0, 2 * H)
+            tanh_range(z, 2 * H, 3 * H)
+            sigmoid_range(z, 3 * H, GH)
+            a[:] = z
             cr = c[b, t]
             hr = h[b, t]
             hsb = hs[b]
             for j in range(H):
-                cr[j] = a[H + j] * cp[j] + a[j] * a[2 * H + j]
+                cr[j] = z[H + j] * cp[j] + z[j] * z[2 * H + j]
+            tanh_copy(cr, hr)
             for j in range(H):
-                hr[j] = a[3 * H + j] * gate_tanh(cr[j])
+                hr[j] *= z[3 * H + j]
             for j in range(H):
                 hsb[j] = hr[j]
     return h, c, gates
@@ -136,8 +137,7 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt
             dHb = dh_n[b]
             for j in range(H):
                 dHb[j] = ftz(dhr[j] + dHb[j])
-            for j in range(H):
-                tc[j] = gate_tanh(cr[j])
+            tanh_copy(cr, tc)
             for j in range(H):
                 o = a[3 * H + j]
                 dcb[j] = ftz(dcb[j] + dHb[j] * o * (ONE - tc[j] * tc[j]))

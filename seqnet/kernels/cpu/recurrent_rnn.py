@@ -15,10 +15,10 @@ from seqnet.kernels.cpu.recurrent_common import (
     ZERO,
     finish_grads,
     ftz,
-    gate_tanh,
     input_projection,
     max_length,
     prev_time_index,
+    tanh_copy,
     time_index,
 )
 
@@ -56,8 +56,7 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
                 for j in range(H):
                     hr[j] = zr[j] if zr[j] > ZERO else ZERO
             else:
-                for j in range(H):
-                    hr[j] = gate_tanh(zr[j])
+                tanh_copy(zr, hr)
             for j in range(H):
                 hsb[j] = hr[j]
     return h
