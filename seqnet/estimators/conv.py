@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_array
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES
 from seqnet.network.conv import (
     Conv1DLayer,
     Conv2DLayer,
@@ -21,12 +21,11 @@ from seqnet.network.conv import (
     MaxPool1DLayer,
     MaxPool2DLayer,
 )
-from seqnet.network.dense import DenseLayer, DropoutLayer
 
 from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _is_ragged_list
-from .mlp import _as_sizes
+from .mlp import _as_sizes, dense_head
 from .regressor import SeqNetRegressorMixin
 
 
@@ -98,13 +97,8 @@ class _BaseConv(BaseSeqNet):
             if np.max(pool_size) > 1:
                 layers.append(pool(pool_size))
         layers.append(FlattenLayer())
-        code = ACTIVATION_CODES[self.activation]
-        for i, units in enumerate(_as_sizes(self.hidden_layer_sizes or ())):
-            layers.append(DenseLayer(units, f"dense.{i}", code))
-            if self.dropout > 0:
-                layers.append(DropoutLayer(self.dropout, f"dropout.{i}"))
-        layers.append(DenseLayer(n_outputs, "out", IDENTITY))
-        return layers
+        return layers + dense_head(self.hidden_layer_sizes, self.activation, self.dropout,
+                                   n_outputs)
 
 
 def _first(value):

@@ -29,15 +29,19 @@ class _BaseMLP(BaseSeqNet):
         return validate_table(self, X, self._dtype, reset), None
 
     def _build_layers(self, in_shape, n_outputs):
-        sizes = _as_sizes(self.hidden_layer_sizes)
-        code = ACTIVATION_CODES[self.activation]
-        layers = []
-        for i, units in enumerate(sizes):
-            layers.append(DenseLayer(units, f"dense.{i}", code))
-            if self.dropout > 0:
-                layers.append(DropoutLayer(self.dropout, f"dropout.{i}"))
-        layers.append(DenseLayer(n_outputs, "out", IDENTITY))
-        return layers
+        return dense_head(self.hidden_layer_sizes, self.activation, self.dropout, n_outputs)
+
+
+def dense_head(hidden_layer_sizes, activation, dropout, n_outputs):
+    """Hidden dense layers (each followed by dropout if > 0) and the output layer."""
+    code = ACTIVATION_CODES[activation]
+    layers = []
+    for i, units in enumerate(_as_sizes(hidden_layer_sizes or ())):
+        layers.append(DenseLayer(units, f"dense.{i}", code))
+        if dropout > 0:
+            layers.append(DropoutLayer(dropout, f"dropout.{i}"))
+    layers.append(DenseLayer(n_outputs, "out", IDENTITY))
+    return layers
 
 
 def _as_sizes(hidden_layer_sizes):

@@ -14,18 +14,21 @@ semantics):
 
 import math
 
-import numpy as np
 from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _total_weight(sw):
+    total = 0.0
+    for i in range(sw.shape[0]):
+        total += sw[i]
+    return total if total > 0.0 else 1.0
 
 
 @njit(cache=True)
 def softmax_cross_entropy(z, y, sw, d_out):
     n, k = z.shape
-    total_w = 0.0
-    for i in range(n):
-        total_w += sw[i]
-    if total_w <= 0.0:
-        total_w = 1.0
+    total_w = _total_weight(sw)
     loss = 0.0
     for i in range(n):
         zmax = z[i, 0]
@@ -48,11 +51,7 @@ def softmax_cross_entropy(z, y, sw, d_out):
 @njit(cache=True)
 def sigmoid_cross_entropy(z, y, sw, d_out):
     n, k = z.shape
-    total_w = 0.0
-    for i in range(n):
-        total_w += sw[i]
-    if total_w <= 0.0:
-        total_w = 1.0
+    total_w = _total_weight(sw)
     loss = 0.0
     for i in range(n):
         scale = sw[i] / total_w
@@ -74,11 +73,7 @@ def sigmoid_cross_entropy(z, y, sw, d_out):
 @njit(cache=True)
 def squared_error(z, y, sw, d_out):
     n, k = z.shape
-    total_w = 0.0
-    for i in range(n):
-        total_w += sw[i]
-    if total_w <= 0.0:
-        total_w = 1.0
+    total_w = _total_weight(sw)
     loss = 0.0
     for i in range(n):
         scale = sw[i] / (total_w * k)
