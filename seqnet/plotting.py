@@ -122,6 +122,9 @@ class LossCurveDisplay:
         loss_line, = ax.plot(epochs, self.loss_curve, **{"color": "C0", "label": "training loss",
                                                          **(loss_kw or {})})
         ax.set_xlabel("epoch")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5" ticks
         ax.set_ylabel("training loss")
         self.lines_ = [loss_line]
         self.ax_val_ = None
@@ -135,7 +138,10 @@ class LossCurveDisplay:
             )
             self.ax_val_.set_ylabel("validation score")
             self.lines_.append(val_line)
-            ax.legend(self.lines_, [ln.get_label() for ln in self.lines_], loc="best")
+            # On the twin axes so it is drawn above both lines; a falling loss and a
+            # rising score usually leave the middle of the right edge free.
+            self.ax_val_.legend(self.lines_, [ln.get_label() for ln in self.lines_],
+                                loc="center right")
         if title is None and self.estimator_name:
             title = self.estimator_name
         if title:

@@ -72,6 +72,11 @@ def batch_size_for(est, n_samples):
 def train_epochs(est, net, state, data, validate, incremental, backend=None):
     """Run epochs until stopping; returns the reason training ended.
 
+    On a device backend (CUDA) the parameters, gradients, ``reg_mask`` and the
+    optimizer state stay on the device for the whole call; each batch is
+    gathered on the host and copied there once, and the parameters come back
+    into the host buffer at the end (``weights_`` views stay valid).
+
     Parameters
     ----------
     est : estimator (read for hyperparameters only)
@@ -83,8 +88,19 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
     incremental : bool
         ``partial_fit``: exactly one pass over ``data``.
     """
-    X, Y, sw, lengths = data
     backend = backend if backend is not None else _cpu
+    with net.on_backend(backend):
+        state.optimizer.to_backend(backend)
+        try:
+            return _train_epochs(est, net, state, data, validate, incremental, backend)
+        finally:
+            state.optimizer.to_host(backend)
+            if state.best_params is not None:
+                state.best_params = backend.to_host(state.best_params)
+
+
+def _train_epochs(est, net, state, data, validate, incremental, backend):
+    X, Y, sw, lengths = data
     n = X.shape[0]
     bs = batch_size_for(est, n)
     rng = np.random.default_rng(_epoch_seed(est.random_state, state.n_iter_))
@@ -93,8 +109,8 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
     reason = "max_iter"
     # Weights at which the most recent batch loss was finite, and a scratch
     # copy of the weights a batch starts from: divergence restores the former.
-    last_good = net.params.copy()
-    trial = np.empty_like(last_good)
+    last_good = backend.copy(net.params)
+    trial = backend.empty(last_good.shape, last_good.dtype)
     try:
         for _ in range(max_iter):
             start = time.perf_counter()
@@ -104,7 +120,7 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
             for b0 in range(0, n, bs):
                 idx = order[b0:b0 + bs]
                 batch = take_batch(X, Y, sw, lengths, idx)
-                trial[...] = net.params
+                backend.copy_into(trial, net.params)
                 loss = _train_step(est, net, state, batch, rng, backend)
                 if not np.isfinite(loss):
                     diverged = True
@@ -115,10 +131,10 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
                 total_w += w
                 progress.batch(loss)
             # a step with a finite loss can still overflow the weights
-            if not diverged and not np.isfinite(net.params).all():
+            if not diverged and not backend.all_finite(net.params):
                 diverged = True
             if diverged:
-                net.params[...] = last_good
+                backend.copy_into(net.params, last_good)
                 warnings.warn(
                     f"{type(est).__name__}: the training loss became NaN or infinite in "
                     f"epoch {state.n_iter_ + 1}; training stopped and the weights were "
@@ -158,7 +174,7 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
     finally:
         progress.close()
     if est.early_stopping and state.best_params is not None:
-        net.params[...] = state.best_params
+        backend.copy_into(net.params, state.best_params)
     return reason
 
 
@@ -172,7 +188,9 @@ def _epoch_seed(random_state, n_iter):
 
 def _train_step(est, net, state, batch, rng, backend):
     ctx = Context(training=True, lengths=batch.lengths, rng=rng, backend=backend)
-    loss = net.loss_and_grad(batch.x, batch.y, batch.sw, ctx)
+    # one host-to-device copy of the batch (identity on the CPU)
+    loss = net.loss_and_grad(backend.to_device(batch.x), backend.to_device(batch.y),
+                             batch.sw, ctx)
     if est.alpha > 0:
         scale = est.alpha / max(float(batch.sw.sum()), 1e-300)
         loss += backend.add_elastic_net(net.params, net.grads, net.reg_mask,
@@ -197,7 +215,7 @@ def _clip_norm(est):
 
 def _update_stopping(est, net, state, epoch_loss, validate):
     """scikit-learn's no-improvement bookkeeping; returns True to stop."""
-    if est.early_stopping:
+    if est.early_stopping and validate is not None:
         score = validate()
         state.validation_scores_.append(score)
         if score < state.best_validation_score_ + est.tol:
@@ -206,8 +224,10 @@ def _update_stopping(est, net, state, epoch_loss, validate):
             state.no_improvement_count = 0
         if score > state.best_validation_score_:
             state.best_validation_score_ = score
-            state.best_params = net.params.copy()
-    else:
+            state.best_params = _copy_params(net)
+    else:  # also partial_fit with early_stopping, which (as in sklearn) ignores it
+        if state.best_loss_ is None:
+            state.best_loss_ = np.inf
         if epoch_loss > state.best_loss_ - est.tol:
             state.no_improvement_count += 1
         else:
@@ -219,3 +239,9 @@ def _update_stopping(est, net, state, epoch_loss, validate):
             return True
         state.no_improvement_count = 0
     return False
+
+
+def _copy_params(net):
+    """A copy of the parameters on the device they live on."""
+    backend = net.device_backend
+    return net.params.copy() if backend is None else backend.copy(net.params)
