@@ -13,7 +13,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import assert_all_finite, check_array, column_or_1d
 
 from .task import TaskMixin
 
@@ -70,6 +70,8 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y_arr = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False,
                             input_name="y")
+        if y_arr.dtype.kind == "f":  # before type_of_target, which warns casting NaN
+            assert_all_finite(y_arr, input_name="y")
         if self._per_step():
             if y_arr.ndim != 2:
                 raise ValueError("With return_sequences=True, y must be labels of shape "
@@ -95,6 +97,8 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             self._pending = {"_label_binarizer": lb, "classes_": lb.classes_}
         else:
             lb = self._label_binarizer
+            self._pending = {}
+        if not reset or classes is not None:  # also labels outside partial_fit's classes=
             y_type = type_of_target(flat)
             if (y_type == "multilabel-indicator") != (lb.y_type_ == "multilabel-indicator"):
                 raise ValueError(f"Target type {y_type} differs from the fitted {lb.y_type_}.")
@@ -103,7 +107,6 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
                 if unseen.size:
                     raise ValueError(f"y has labels {unseen.tolist()} that are not in "
                                      f"classes_ {lb.classes_.tolist()}.")
-            self._pending = {}
         Y = lb.transform(flat).astype(self._dtype)
         multilabel = lb.y_type_ == "multilabel-indicator"
         loss = "logistic" if (multilabel or Y.shape[1] == 1) else "softmax"
