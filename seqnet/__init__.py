@@ -3,11 +3,11 @@
 Importing seqnet compiles nothing: kernels compile (or load from numba's
 on-disk cache) the first time they run.  It does select numba's
 'threadsafe' threading layer (unless NUMBA_THREADING_LAYER is set), without
-starting any thread pool: see seqnet/threads.py.
+starting any thread pool: see seqnet/_threads.py.
 """
 
-from . import threads as _threads_module
-from .threads import get_num_threads, set_num_threads, threads
+from . import _threads as _threads_module
+from ._threads import get_num_threads, set_num_threads, threads
 
 _threads_module.ensure_threading_layer()
 

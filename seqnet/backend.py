@@ -50,7 +50,7 @@ def thread_limits(owner):
     """Give the cores to one pool for the duration of a fit/predict call.
 
     The number of threads is ``seqnet.get_num_threads()`` (see
-    ``seqnet/threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
+    ``seqnet/_threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
     cores as limited by the environment, so a joblib/dask worker uses its share).
 
     owner='blas':  BLAS limited to n threads (left alone while the user set
@@ -59,7 +59,7 @@ def thread_limits(owner):
     owner='numba': numba runs n threads in this Python thread, BLAS 1.
     """
     # the submodule, not seqnet.threads (the context manager of that name)
-    from seqnet.threads import blas_limiter, get_num_threads, is_user_set, numba_threads
+    from seqnet._threads import blas_limiter, get_num_threads, is_user_set, numba_threads
 
     n = get_num_threads()
     if owner != "numba":

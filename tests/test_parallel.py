@@ -131,7 +131,7 @@ def test_threads_context_restores_even_on_exception():
     with pytest.raises(KeyError):
         with seqnet.threads(1):
             raise KeyError
-    from seqnet.threads import is_user_set
+    from seqnet._threads import is_user_set
     assert not is_user_set()
 
 
@@ -172,7 +172,7 @@ _LAYER_SCRIPT = textwrap.dedent("""
     import numba
     from numba import njit, prange
     import seqnet
-    from seqnet.threads import numba_threads
+    from seqnet._threads import numba_threads
 
     @njit(parallel=True)
     def total(a):

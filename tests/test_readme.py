@@ -47,6 +47,8 @@ def test_readme_block_runs(code, tmp_path, monkeypatch):
     except ImportError:
         if "matplotlib" in code or "seqnet.plotting" in code:
             pytest.skip("matplotlib is not installed")
+    if "import dask" in code or "from dask" in code:
+        pytest.importorskip("dask.distributed")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__readme__"}
     with warnings.catch_warnings():

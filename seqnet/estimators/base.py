@@ -19,8 +19,9 @@ from seqnet.network.network import Network
 from seqnet.training.loop import TrainingState, batch_size_for, train_epochs
 from seqnet.training.optimizers import SOLVERS
 
-#: Rows per predict call: bounds memory on long inputs.
-PREDICT_CHUNK = 4096
+#: Rows per predict call: bounds memory (recurrent caches grow with T x H per
+#: row) and keeps the working set in cache; 512 measured ~2x faster than 4096.
+PREDICT_CHUNK = 512
 
 SHARED_CONSTRAINTS = {
     "solver": [StrOptions(set(SOLVERS))],
@@ -190,7 +191,9 @@ class BaseSeqNet(BaseEstimator):
         net = self._network
         backend = self._backend()
         outs = []
-        with thread_limits(self._thread_owner()):
+        # on a device backend the weights are copied there once per call (a
+        # no-op during fit, where they already are), and never copied back
+        with thread_limits(self._thread_owner()), net.on_backend(backend, copy_back=False):
             for s in range(0, X.shape[0], PREDICT_CHUNK):
                 xb = X[s:s + PREDICT_CHUNK]
                 lb = None if lengths is None else lengths[s:s + PREDICT_CHUNK]
