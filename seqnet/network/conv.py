@@ -19,7 +19,7 @@ import numpy as np
 from seqnet.kernels.cpu import conv as _cpu_conv
 from seqnet.kernels.cpu import pool as _cpu_pool
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
-from seqnet.network.layers import Layer, ParamSpec, as_contiguous
+from seqnet.network.layers import Layer, ParamSpec, backend_of
 
 
 def _kernel(ctx, name):
@@ -183,17 +183,19 @@ class Conv2DLayer(Layer):
         ]
 
     def forward(self, p, x, ctx):
-        x = as_contiguous(x, self.dtype)
-        y = np.empty((x.shape[0],) + self.out_shape, dtype=self.dtype)
+        B = backend_of(ctx)
+        x = B.ascontiguous(x, self.dtype)
+        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
         _kernel(ctx, "conv2d_forward")(x, p["weight"], p["bias"], self.strides[0],
                                        self.strides[1], self.pad_h, self.pad_w, self.kind, y)
         return y, (x, y)
 
     def backward(self, p, g, cache, dy, ctx):
         x, y = cache
-        dy = as_contiguous(dy, self.dtype)
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy, self.dtype)
         need_dx = bool(ctx.need_input_grad)
-        dx = np.empty_like(x) if need_dx else np.empty((0, 0, 0, 0), dtype=self.dtype)
+        dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0, 0, 0, 0), self.dtype)
         _kernel(ctx, "conv2d_backward")(x, p["weight"], y, dy, self.strides[0], self.strides[1],
                                         self.pad_h, self.pad_w, self.kind, need_dx, dx,
                                         g["weight"], g["bias"])
@@ -250,17 +252,19 @@ class Conv1DLayer(Layer):
         ]
 
     def forward(self, p, x, ctx):
-        x = as_contiguous(x, self.dtype)
-        y = np.empty((x.shape[0],) + self.out_shape, dtype=self.dtype)
+        B = backend_of(ctx)
+        x = B.ascontiguous(x, self.dtype)
+        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
         _kernel(ctx, "conv1d_forward")(x, p["weight"], p["bias"], self.strides, self.pad,
                                        self.kind, y)
         return y, (x, y)
 
     def backward(self, p, g, cache, dy, ctx):
         x, y = cache
-        dy = as_contiguous(dy, self.dtype)
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy, self.dtype)
         need_dx = bool(ctx.need_input_grad)
-        dx = np.empty_like(x) if need_dx else np.empty((0, 0, 0), dtype=self.dtype)
+        dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0, 0, 0), self.dtype)
         _kernel(ctx, "conv1d_backward")(x, p["weight"], y, dy, self.strides, self.pad,
                                         self.kind, need_dx, dx, g["weight"], g["bias"])
         return dx if need_dx else None
@@ -307,10 +311,11 @@ class MaxPool2DLayer(Layer):
         return self.out_shape
 
     def forward(self, p, x, ctx):
-        x = np.ascontiguousarray(x)
+        B = backend_of(ctx)
+        x = B.ascontiguous(x)
         shape = (x.shape[0],) + self.out_shape
-        y = np.empty(shape, dtype=x.dtype)
-        argmax = np.empty(shape, dtype=np.int64)
+        y = B.empty(shape, x.dtype)
+        argmax = B.empty(shape, np.int64)
         _kernel(ctx, "maxpool2d_forward")(x, self.pool_size[0], self.pool_size[1],
                                           self.strides[0], self.strides[1], y, argmax)
         return y, (x.shape, argmax)
@@ -319,8 +324,9 @@ class MaxPool2DLayer(Layer):
         if not ctx.need_input_grad:
             return None
         x_shape, argmax = cache
-        dy = np.ascontiguousarray(dy)
-        dx = np.empty(x_shape, dtype=dy.dtype)
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy)
+        dx = B.empty(x_shape, dy.dtype)
         _kernel(ctx, "maxpool2d_backward")(dy, argmax, dx)
         return dx
 
@@ -354,10 +360,11 @@ class MaxPool1DLayer(Layer):
         return self.out_shape
 
     def forward(self, p, x, ctx):
-        x = np.ascontiguousarray(x)
+        B = backend_of(ctx)
+        x = B.ascontiguous(x)
         shape = (x.shape[0],) + self.out_shape
-        y = np.empty(shape, dtype=x.dtype)
-        argmax = np.empty(shape, dtype=np.int64)
+        y = B.empty(shape, x.dtype)
+        argmax = B.empty(shape, np.int64)
         _kernel(ctx, "maxpool1d_forward")(x, self.pool_size, self.strides, y, argmax)
         return y, (x.shape, argmax)
 
@@ -365,8 +372,9 @@ class MaxPool1DLayer(Layer):
         if not ctx.need_input_grad:
             return None
         x_shape, argmax = cache
-        dy = np.ascontiguousarray(dy)
-        dx = np.empty(x_shape, dtype=dy.dtype)
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy)
+        dx = B.empty(x_shape, dy.dtype)
         _kernel(ctx, "maxpool1d_backward")(dy, argmax, dx)
         return dx
 

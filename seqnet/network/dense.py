@@ -1,10 +1,8 @@
 """Dense and dropout layers (any input rank: they act on the last axis)."""
 
-import numpy as np
-
 from seqnet.kernels import cpu as _cpu
 
-from .layers import Layer, ParamSpec
+from .layers import Layer, ParamSpec, backend_of
 
 
 def _kernel(ctx, name):
@@ -33,18 +31,18 @@ class DenseLayer(Layer):
         ]
 
     def forward(self, p, x, ctx):
-        x2 = x.reshape(-1, x.shape[-1])
-        out = np.empty((x2.shape[0], self.units), dtype=x.dtype)
+        n_in = x.shape[x.ndim - 1]  # (device arrays' shapes refuse negative indices)
+        x2 = x.reshape(x.size // n_in, n_in)
+        out = backend_of(ctx).empty((x2.shape[0], self.units), x.dtype)
         _kernel(ctx, "dense_forward")(x2, p["weight"], p["bias"], self.activation_code, out)
         return out.reshape(x.shape[:-1] + (self.units,)), (x2, out, x.shape)
 
     def backward(self, p, g, cache, dy, ctx):
         x2, out, x_shape = cache
-        d_a = np.ascontiguousarray(dy.reshape(out.shape))
-        if d_a is dy or np.shares_memory(d_a, dy):
-            d_a = d_a.copy()  # the kernel overwrites d_a with dZ
+        B = backend_of(ctx)
+        d_a = B.copy(dy.reshape(out.shape))  # the kernel overwrites d_a with dZ
         need_dx = ctx.need_input_grad
-        d_x = np.empty_like(x2) if need_dx else np.empty((1, 1), dtype=x2.dtype)
+        d_x = B.empty(x2.shape, x2.dtype) if need_dx else B.empty((1, 1), x2.dtype)
         _kernel(ctx, "dense_backward")(
             x2, p["weight"], out, d_a, self.activation_code,
             g["weight"], g["bias"], d_x, need_dx,
@@ -62,17 +60,19 @@ class DropoutLayer(Layer):
     def forward(self, p, x, ctx):
         if not ctx.training or self.rate <= 0.0:
             return x, None
-        flat = np.ascontiguousarray(x).reshape(-1)
-        u = ctx.rng.random(flat.shape[0]).astype(x.dtype)
-        out = np.empty_like(flat)
-        mask = np.empty_like(flat)
+        B = backend_of(ctx)
+        flat = B.ascontiguous(x).reshape(x.size)
+        u = B.to_device(ctx.rng.random(flat.shape[0]).astype(x.dtype))
+        out = B.empty(flat.shape, flat.dtype)
+        mask = B.empty(flat.shape, flat.dtype)
         _kernel(ctx, "dropout_forward")(flat, u, self.rate, out, mask)
         return out.reshape(x.shape), mask
 
     def backward(self, p, g, cache, dy, ctx):
         if cache is None:
             return dy
-        flat = np.ascontiguousarray(dy).reshape(-1)
-        d_x = np.empty_like(flat)
+        B = backend_of(ctx)
+        flat = B.ascontiguous(dy).reshape(dy.size)
+        d_x = B.empty(flat.shape, flat.dtype)
         _kernel(ctx, "dropout_backward")(flat, cache, d_x)
         return d_x.reshape(dy.shape)

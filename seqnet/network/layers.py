@@ -111,6 +111,18 @@ class Layer:
         raise NotImplementedError
 
 
+def backend_of(ctx):
+    """The array API of ``ctx``'s backend (``empty``, ``zeros``, ``ascontiguous``,
+    ...): the backend module itself, or ``seqnet.kernels.cpu`` when none is set
+    or the backend provides kernels only (NumPy arrays)."""
+    backend = None if ctx is None else ctx.backend
+    if backend is None or not hasattr(backend, "empty"):
+        from seqnet.kernels import cpu
+
+        return cpu
+    return backend
+
+
 def as_contiguous(x, dtype):
     """Return ``x`` as a C-contiguous array of ``dtype`` without copying if possible."""
     return np.ascontiguousarray(x, dtype=dtype)

@@ -7,6 +7,8 @@ view ``named_weights()`` maps ``"{prefix}.{name}"`` to the same memory, which
 is what estimators expose as ``weights_``: writing into it changes predictions.
 """
 
+import contextlib
+
 import numpy as np
 
 from seqnet.kernels import cpu as _cpu
@@ -32,6 +34,9 @@ class Network:
     dtype : numpy dtype
     """
 
+    #: Kernel module whose device holds ``params`` (None: host NumPy buffers).
+    device_backend = None
+
     def __init__(self, layers, loss, dtype):
         self.layers = list(layers)
         self.loss = loss
@@ -54,11 +59,16 @@ class Network:
         self.bind(np.zeros(offset, dtype=self.dtype))
         return shape
 
-    def bind(self, params):
-        """Use ``params`` (1-D) as the parameter buffer and rebuild every view."""
+    def bind(self, params, backend=None):
+        """Use ``params`` (1-D) as the parameter buffer and rebuild every view.
+
+        With a device ``backend`` (CUDA) ``params`` is a device array and the
+        gradient buffer, ``reg_mask`` and every per-layer view live there too.
+        """
+        B = backend if backend is not None else _cpu
         self.params = params
-        self.grads = np.zeros_like(params)
-        self.reg_mask = np.zeros(self.n_params, dtype=np.uint8)
+        self.grads = B.zeros(params.shape, params.dtype)
+        reg_mask = np.zeros(self.n_params, dtype=np.uint8)
         self._layer_params = [dict() for _ in self.layers]
         self._layer_grads = [dict() for _ in self.layers]
         for i, spec, offset in self.specs:
@@ -67,7 +77,46 @@ class Network:
             self._layer_params[i][spec.name] = params[sl].reshape(spec.shape)
             self._layer_grads[i][spec.name] = self.grads[sl].reshape(spec.shape)
             if spec.regularize:
-                self.reg_mask[sl] = 1
+                reg_mask[sl] = 1
+        self.reg_mask = B.to_device(reg_mask)
+
+    # ------------------------------------------------------ device residency
+    def to_backend(self, backend):
+        """Move the parameters (and the gradient buffer, ``reg_mask``, views) to
+        ``backend``'s device; a no-op for the CPU or when already moved.
+        Returns True when it moved them."""
+        if backend is None or getattr(backend, "NAME", "cpu") == "cpu":
+            return False
+        if self.device_backend is not None:
+            return False
+        host = self.params
+        self.bind(backend.to_device(host), backend)
+        self._host_params = host
+        self.device_backend = backend
+        return True
+
+    def to_host(self, copy_back=True):
+        """Back to the host buffer the parameters came from (so ``weights_`` views
+        stay valid), copying the device values into it when ``copy_back``."""
+        backend = self.device_backend
+        if backend is None:
+            return
+        host = self._host_params
+        if copy_back:
+            backend.to_host(self.params, out=host)
+        self.device_backend = None
+        self._host_params = None
+        self.bind(host)
+
+    @contextlib.contextmanager
+    def on_backend(self, backend, copy_back=True):
+        """Parameters on ``backend``'s device inside the block (nesting is a no-op)."""
+        moved = self.to_backend(backend)
+        try:
+            yield self
+        finally:
+            if moved:
+                self.to_host(copy_back)
 
     def initialize(self, rng, default_init):
         for i, spec, _ in self.specs:
@@ -88,7 +137,10 @@ class Network:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("grads", "reg_mask", "_layer_params", "_layer_grads"):
+        if self.device_backend is not None:  # pickled mid-fit: the host copy
+            state["params"] = self.device_backend.to_host(self.params)
+        for key in ("grads", "reg_mask", "_layer_params", "_layer_grads",
+                    "device_backend", "_host_params"):
             state.pop(key, None)
         return state
 
@@ -122,21 +174,25 @@ class Network:
         ``y`` has the network's output shape; for per-step outputs
         (batch, T, K) the padded steps get weight 0 through ``ctx.lengths``.
         """
-        out, caches = self.forward(x, ctx)
-        k = out.shape[-1]
-        out2 = out.reshape(-1, k)
-        y2 = y.reshape(-1, k)
-        sw = step_weights(sample_weight, out.shape, ctx.lengths, out.dtype)
-        d_out = np.empty_like(out2)
         backend = ctx.backend if ctx.backend is not None else _cpu
+        out, caches = self.forward(x, ctx)
+        k = out.shape[out.ndim - 1]
+        rows = out.size // k if k else 0
+        out2 = out.reshape(rows, k)
+        y2 = backend.to_device(y).reshape(rows, k)
+        sw = backend.to_device(step_weights(sample_weight, out.shape, ctx.lengths, out.dtype))
+        d_out = backend.empty(out2.shape, out2.dtype)
         loss = getattr(backend, LOSS_KERNELS[self.loss])(out2, y2, sw, d_out)
         self.backward(caches, d_out.reshape(out.shape), ctx)
         return float(loss)
 
     def predict_raw(self, x, lengths=None, backend=None):
+        """Raw outputs for host ``x``: on a device backend ``x`` is copied there
+        once and the outputs back once (call inside :meth:`on_backend`)."""
+        B = backend if backend is not None else _cpu
         ctx = Context(training=False, lengths=lengths, backend=backend)
-        out, _ = self.forward(x, ctx)
-        return out
+        out, _ = self.forward(B.to_device(x), ctx)
+        return B.to_host(out)
 
 
 def step_weights(sample_weight, out_shape, lengths, dtype):

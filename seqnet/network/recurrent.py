@@ -10,7 +10,7 @@ import numpy as np
 
 from seqnet.kernels.cpu import recurrent as _cpu_recurrent
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
-from seqnet.network.layers import Layer, ParamSpec, as_contiguous
+from seqnet.network.layers import Layer, ParamSpec, backend_of
 
 CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 RNN_NONLINEARITIES = ("tanh", "relu")
@@ -125,8 +125,8 @@ class RecurrentLayer(Layer):
 
     def _run_forward(self, ctx, p, sfx, x, lengths, reverse):
         B, H = x.shape[0], self.hidden_size
-        h0 = np.zeros((B, H), dtype=x.dtype)
-        w = [as_contiguous(p[n + sfx], x.dtype)
+        h0 = backend_of(ctx).zeros((B, H), x.dtype)
+        w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if self.cell == "lstm":
             h, c, gates = _kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
@@ -138,7 +138,7 @@ class RecurrentLayer(Layer):
         return h, (h0, h)
 
     def forward(self, p, x, ctx):
-        x = as_contiguous(x, self.dtype)
+        x = backend_of(ctx).ascontiguous(x, self.dtype)
         if x.ndim != 3:
             raise ValueError(f"RecurrentLayer expects (B, T, F) input, got shape {x.shape}")
         B, T, _ = x.shape
@@ -148,7 +148,7 @@ class RecurrentLayer(Layer):
             h, state = self._run_forward(ctx, p, sfx, x, lengths, d == 1)
             outs.append(h)
             states.append(state)
-        y = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        y = outs[0] if len(outs) == 1 else backend_of(ctx).concat_last(outs[0], outs[1])
         return y, (x, lengths, states)
 
     def backward(self, p, g, cache, dy, ctx):
@@ -156,12 +156,13 @@ class RecurrentLayer(Layer):
         H = self.hidden_size
         need_dx = True if ctx is None else bool(ctx.need_input_grad)
         bptt = 0 if self.bptt_steps is None else self.bptt_steps
-        dy = as_contiguous(dy, x.dtype)
+        Bk = backend_of(ctx)
+        dy = Bk.ascontiguous(dy, x.dtype)
         dx = None
         for d, sfx in enumerate(self.suffixes):
-            dh = dy if self.directions == 1 else np.ascontiguousarray(dy[:, :, d * H:(d + 1) * H])
-            w_ih = as_contiguous(p["weight_ih" + sfx], x.dtype)
-            w_hh = as_contiguous(p["weight_hh" + sfx], x.dtype)
+            dh = dy if self.directions == 1 else Bk.slice_last(dy, d * H, (d + 1) * H)
+            w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
+            w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
             reverse = d == 1
             if self.cell == "lstm":
                 h0, h, c, gates = states[d]
@@ -176,12 +177,12 @@ class RecurrentLayer(Layer):
                 grads = _kernel(ctx, "rnn_backward")(
                     dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, self.kind)
             ddx, dw_ih, dw_hh, db_ih, db_hh = grads
-            g["weight_ih" + sfx][...] = dw_ih
-            g["weight_hh" + sfx][...] = dw_hh
-            g["bias_ih" + sfx][...] = db_ih
-            g["bias_hh" + sfx][...] = db_hh
+            Bk.copy_into(g["weight_ih" + sfx], dw_ih)
+            Bk.copy_into(g["weight_hh" + sfx], dw_hh)
+            Bk.copy_into(g["bias_ih" + sfx], db_ih)
+            Bk.copy_into(g["bias_hh" + sfx], db_hh)
             if need_dx:
-                dx = ddx if dx is None else dx + ddx
+                dx = ddx if dx is None else Bk.add(dx, ddx)
         return dx
 
 
@@ -221,7 +222,7 @@ class SequencePooling(Layer):
         return self.out_shape
 
     def forward(self, p, x, ctx):
-        x = np.ascontiguousarray(x)
+        x = backend_of(ctx).ascontiguous(x)
         B, T, _ = x.shape
         lengths = sequence_lengths(ctx, B, T)
         if self.mode == "last":
@@ -235,7 +236,7 @@ class SequencePooling(Layer):
 
     def backward(self, p, g, cache, dy, ctx):
         lengths, T, arg = cache
-        dy = np.ascontiguousarray(dy)
+        dy = backend_of(ctx).ascontiguous(dy)
         if self.mode == "last":
             return _kernel(ctx, "seqpool_last_backward")(dy, lengths, self.directions, T)
         if self.mode == "mean":

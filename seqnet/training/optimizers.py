@@ -37,6 +37,16 @@ class Optimizer:
         n_state = {"adam": 2, "sgd": 1, "rmsprop": 1, "adagrad": 1, "adadelta": 2}[solver]
         self.state = [np.zeros(n_params, dtype=dtype) for _ in range(n_state)]
 
+    def to_backend(self, backend):
+        """Move the state arrays to ``backend``'s device (no-op on the CPU)."""
+        if backend is not None and getattr(backend, "NAME", "cpu") != "cpu":
+            self.state = [backend.to_device(s) for s in self.state]
+
+    def to_host(self, backend):
+        """Bring the state arrays back as NumPy arrays (they pickle as such)."""
+        if backend is not None and getattr(backend, "NAME", "cpu") != "cpu":
+            self.state = [backend.to_host(s) for s in self.state]
+
     def step(self, params, grads, lr, backend=None):
         """Apply one update in place with learning rate ``lr``."""
         k = backend if backend is not None else _cpu

@@ -4,6 +4,21 @@ Importing this package compiles nothing: numba compiles (or loads from its
 cache) a kernel at its first call.  The CUDA backend mirrors these names.
 """
 
+from .arrays import (  # noqa: F401  (the backend array API, see arrays.py)
+    add,
+    all_finite,
+    ascontiguous,
+    concat_last,
+    copy,
+    copy_into,
+    empty,
+    fill,
+    is_device,
+    slice_last,
+    to_device,
+    to_host,
+    zeros,
+)
 from .activations import ACTIVATION_CODES, activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward

@@ -1,0 +1,78 @@
+"""CUDA backend: ``@cuda.jit`` kernels behind the SAME names and signatures as
+``seqnet.kernels.cpu`` (arrays are numba device arrays; kernels that return
+arrays on the CPU return device arrays here).
+
+Imported only when a CUDA device is chosen (``seqnet.backend.get_backend``).
+Tested on any machine with the simulator: ``NUMBA_ENABLE_CUDASIM=1``.
+"""
+
+from .activations import ACTIVATION_CODES  # noqa: F401
+from .arrays import (  # noqa: F401
+    add,
+    ascontiguous,
+    concat_last,
+    copy,
+    copy_into,
+    empty,
+    fill,
+    is_device,
+    slice_last,
+    to_device,
+    to_host,
+    zeros,
+)
+from .conv import (  # noqa: F401
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_forward,
+)
+from .dense import (  # noqa: F401
+    activation_backward,
+    activation_forward,
+    dense_backward,
+    dense_forward,
+    dropout_backward,
+    dropout_forward,
+)
+from .losses import (  # noqa: F401
+    sigmoid_cross_entropy,
+    sigmoid_inplace,
+    softmax_cross_entropy,
+    softmax_rows,
+    squared_error,
+)
+from .matmul import matmul  # noqa: F401
+from .optim import (  # noqa: F401
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    add_elastic_net,
+    all_finite,
+    global_norm,
+    rmsprop_update,
+    scale_inplace,
+    sgd_update,
+)
+from .pool import (  # noqa: F401
+    maxpool1d_backward,
+    maxpool1d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+from .recurrent import (  # noqa: F401
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+    seqpool_last_backward,
+    seqpool_last_forward,
+    seqpool_max_backward,
+    seqpool_max_forward,
+    seqpool_mean_backward,
+    seqpool_mean_forward,
+)
+
+NAME = "cuda"

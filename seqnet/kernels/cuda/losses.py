@@ -1,0 +1,141 @@
+"""Output losses fused with their nonlinearity (CUDA twins of
+``seqnet.kernels.cpu.losses``).
+
+One thread per row writes ``d_out`` and the row's weighted loss; the total
+sample weight and the loss are deterministic block reductions (reduce.py), and
+ONE float comes back to the host per call.
+"""
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from .arrays import grid
+from .reduce import device_sum, host_sum
+
+
+@cuda.jit
+def _softmax_ce_rows(z, y, sw, total, d_out, row_loss):
+    n, k = z.shape
+    tw = total[0]
+    if tw <= 0.0:
+        tw = 1.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        zmax = z[i, 0]
+        for j in range(1, k):
+            if z[i, j] > zmax:
+                zmax = z[i, j]
+        s = 0.0
+        for j in range(k):
+            s += math.exp(z[i, j] - zmax)
+        log_s = math.log(s) + zmax
+        scale = sw[i] / tw
+        loss = 0.0
+        for j in range(k):
+            p = math.exp(z[i, j] - log_s)
+            if y[i, j] != 0.0:
+                loss -= scale * y[i, j] * (z[i, j] - log_s)
+            d_out[i, j] = scale * (p - y[i, j])
+        row_loss[i] = loss
+
+
+@cuda.jit
+def _sigmoid_ce_rows(z, y, sw, total, d_out, row_loss):
+    n, k = z.shape
+    tw = total[0]
+    if tw <= 0.0:
+        tw = 1.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        scale = sw[i] / tw
+        loss = 0.0
+        for j in range(k):
+            v = z[i, j]
+            if v > 0:
+                sp = v + math.log1p(math.exp(-v))
+                s = 1.0 / (1.0 + math.exp(-v))
+            else:
+                e = math.exp(v)
+                sp = math.log1p(e)
+                s = e / (1.0 + e)
+            loss += scale * (sp - y[i, j] * v)
+            d_out[i, j] = scale * (s - y[i, j])
+        row_loss[i] = loss
+
+
+@cuda.jit
+def _squared_rows(z, y, sw, total, d_out, row_loss):
+    n, k = z.shape
+    tw = total[0]
+    if tw <= 0.0:
+        tw = 1.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        scale = sw[i] / (tw * k)
+        loss = 0.0
+        for j in range(k):
+            r = z[i, j] - y[i, j]
+            loss += 0.5 * scale * r * r
+            d_out[i, j] = scale * r
+        row_loss[i] = loss
+
+
+@cuda.jit
+def _softmax_rows(z, out):
+    n, k = z.shape
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        zmax = z[i, 0]
+        for j in range(1, k):
+            if z[i, j] > zmax:
+                zmax = z[i, j]
+        s = 0.0
+        for j in range(k):
+            e = math.exp(z[i, j] - zmax)
+            out[i, j] = e
+            s += e
+        for j in range(k):
+            out[i, j] /= s
+
+
+@cuda.jit
+def _sigmoid_inplace(z):
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        v = z[i]
+        if v >= 0:
+            z[i] = 1.0 / (1.0 + math.exp(-v))
+        else:
+            e = math.exp(v)
+            z[i] = e / (1.0 + e)
+
+
+def _loss(rows_kernel, z, y, sw, d_out):
+    n = z.shape[0]
+    if n == 0:
+        return 0.0
+    total = device_sum(sw)
+    row_loss = cuda.device_array(n, dtype=np.float64)
+    rows_kernel[grid(n)](z, y, sw, total, d_out, row_loss)
+    return host_sum(row_loss)
+
+
+def softmax_cross_entropy(z, y, sw, d_out):
+    """Weighted mean softmax cross-entropy; writes d(loss)/dz into ``d_out``."""
+    return _loss(_softmax_ce_rows, z, y, sw, d_out)
+
+
+def sigmoid_cross_entropy(z, y, sw, d_out):
+    return _loss(_sigmoid_ce_rows, z, y, sw, d_out)
+
+
+def squared_error(z, y, sw, d_out):
+    return _loss(_squared_rows, z, y, sw, d_out)
+
+
+def softmax_rows(z, out):
+    if z.shape[0]:
+        _softmax_rows[grid(z.shape[0])](z, out)
+
+
+def sigmoid_inplace(z):
+    if z.size:
+        f = z.reshape(z.size)
+        _sigmoid_inplace[grid(z.size)](f)

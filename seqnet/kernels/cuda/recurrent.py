@@ -1,0 +1,513 @@
+"""Recurrent kernels (RNN, LSTM, GRU, one direction per call) and sequence
+pooling: CUDA twins of ``seqnet.kernels.cpu.recurrent`` with the same
+signatures and return values (device arrays).  ``lengths`` is the host int64
+array the layer computes (the step loop runs on the host: its trip count is
+``max(lengths)``); it is copied to the device once per call.
+
+Per call: the input projection of all steps is ONE tiled product; each step is
+one (B, H) x (H, G*H) tiled product followed by ONE fused gate kernel (bias,
+nonlinearities, cell/state update, cache writes).  Backward runs one fused
+gate-gradient kernel plus one product per step, then the weight gradients are
+single large products after the time loop (see ``recurrent_common`` on the CPU
+for the conventions: padding, reverse direction, truncated BPTT, flush-to-zero).
+"""
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from .arrays import empty, fill, grid, to_device, zeros
+from .arrays import copy as _copy
+from .matmul import matmul
+from .reduce import column_sums
+
+FTZ = 1e-30
+RELU = 3
+
+
+@cuda.jit(device=True, inline=True)
+def _ftz(v):
+    return v * 0.0 if abs(v) < FTZ else v
+
+
+@cuda.jit(device=True, inline=True)
+def _sig(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@cuda.jit(device=True, inline=True)
+def _t_of(s, L, reverse):
+    return L - 1 - s if reverse else s
+
+
+@cuda.jit(device=True, inline=True)
+def _tprev(t, reverse):
+    return t + 1 if reverse else t - 1
+
+
+# ----------------------------------------------------------------- forward steps
+@cuda.jit
+def _rnn_step(zx, hh, b_ih, b_hh, lengths, s, reverse, kind, h, hs):
+    B, H = hs.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            continue
+        t = _t_of(s, L, reverse)
+        z = hh[b, j] + (zx[b, t, j] + (b_ih[j] + b_hh[j]))
+        v = (z if z > 0 else z * 0.0) if kind == RELU else math.tanh(z)
+        h[b, t, j] = v
+        hs[b, j] = v
+
+
+@cuda.jit
+def _lstm_step(gates, hh, b_ih, b_hh, c0, lengths, s, reverse, h, c, hs):
+    B, H = hs.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            continue
+        t = _t_of(s, L, reverse)
+        cp = c0[b, j] if s == 0 else c[b, _tprev(t, reverse), j]
+        ig = _sig(hh[b, j] + (gates[b, t, j] + (b_ih[j] + b_hh[j])))
+        k = H + j
+        fg = _sig(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
+        k = 2 * H + j
+        gg = math.tanh(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
+        k = 3 * H + j
+        og = _sig(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
+        gates[b, t, j] = ig
+        gates[b, t, H + j] = fg
+        gates[b, t, 2 * H + j] = gg
+        gates[b, t, 3 * H + j] = og
+        cv = fg * cp + ig * gg
+        c[b, t, j] = cv
+        hv = math.tanh(cv) * og
+        h[b, t, j] = hv
+        hs[b, j] = hv
+
+
+@cuda.jit
+def _gru_step(gates, hh, b_ih, b_hh, h0, lengths, s, reverse, h, hn, hs):
+    B, H = hs.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            continue
+        t = _t_of(s, L, reverse)
+        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
+        r = _sig(hh[b, j] + gates[b, t, j] + b_ih[j] + b_hh[j])
+        k = H + j
+        z = _sig(hh[b, k] + gates[b, t, k] + b_ih[k] + b_hh[k])
+        k = 2 * H + j
+        hnv = hh[b, k] + b_hh[k]
+        n = math.tanh(gates[b, t, k] + b_ih[k] + r * hnv)
+        hn[b, t, j] = hnv
+        gates[b, t, j] = r
+        gates[b, t, H + j] = z
+        gates[b, t, k] = n
+        hv = (1.0 - z) * n + z * hp
+        h[b, t, j] = hv
+        hs[b, j] = hv
+
+
+# ---------------------------------------------------------------- backward steps
+@cuda.jit
+def _rnn_bstep(dh, h, h0, lengths, s, reverse, kind, dh_n, dzs, dz, hprev):
+    B, H = dzs.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            dzs[b, j] = 0.0
+            continue
+        t = _t_of(s, L, reverse)
+        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
+        hprev[b, t, j] = hp
+        hr = h[b, t, j]
+        g = dh[b, t, j] + dh_n[b, j]
+        if kind == RELU:
+            v = _ftz(g) if hr > 0 else g * 0.0
+        else:
+            v = _ftz(g * (1.0 - hr * hr))
+        dzs[b, j] = v
+        dz[b, t, j] = v
+
+
+@cuda.jit
+def _lstm_bstep(dh, h, c, gates, h0, c0, lengths, s, reverse, dh_n, dc_n, dzs, dz, hprev):
+    B, H = dh_n.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            for k in range(4):
+                dzs[b, k * H + j] = 0.0
+            dc_n[b, j] = 0.0
+            continue
+        t = _t_of(s, L, reverse)
+        if s == 0:
+            hp = h0[b, j]
+            cp = c0[b, j]
+        else:
+            tp = _tprev(t, reverse)
+            hp = h[b, tp, j]
+            cp = c[b, tp, j]
+        hprev[b, t, j] = hp
+        dH = _ftz(dh[b, t, j] + dh_n[b, j])
+        tc = math.tanh(c[b, t, j])
+        ig = gates[b, t, j]
+        fg = gates[b, t, H + j]
+        gg = gates[b, t, 2 * H + j]
+        og = gates[b, t, 3 * H + j]
+        dC = _ftz(dc_n[b, j] + dH * og * (1.0 - tc * tc))
+        v_o = _ftz(dH * tc * og * (1.0 - og))
+        v_i = _ftz(dC * gg * ig * (1.0 - ig))
+        v_f = _ftz(dC * cp * fg * (1.0 - fg))
+        v_g = _ftz(dC * ig * (1.0 - gg * gg))
+        dc_n[b, j] = _ftz(dC * fg)
+        dz[b, t, j] = v_i
+        dz[b, t, H + j] = v_f
+        dz[b, t, 2 * H + j] = v_g
+        dz[b, t, 3 * H + j] = v_o
+        dzs[b, j] = v_i
+        dzs[b, H + j] = v_f
+        dzs[b, 2 * H + j] = v_g
+        dzs[b, 3 * H + j] = v_o
+
+
+@cuda.jit
+def _gru_bstep(dh, h, gates, hn, h0, lengths, s, reverse, dh_n, dzs, dzx, dzh, hprev):
+    """Also writes the direct term ``dH * z`` into ``dh_n`` (the product
+    ``dzs @ W_hh`` is then accumulated onto it)."""
+    B, H = dh_n.shape
+    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
+        b = idx // H
+        j = idx - b * H
+        L = lengths[b]
+        if s >= L:
+            for k in range(3):
+                dzs[b, k * H + j] = 0.0
+            dh_n[b, j] = 0.0
+            continue
+        t = _t_of(s, L, reverse)
+        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
+        hprev[b, t, j] = hp
+        r = gates[b, t, j]
+        z = gates[b, t, H + j]
+        n = gates[b, t, 2 * H + j]
+        dH = _ftz(dh[b, t, j] + dh_n[b, j])
+        dxn = _ftz(dH * (1.0 - z) * (1.0 - n * n))
+        dxz = _ftz(dH * (hp - n) * z * (1.0 - z))
+        dxr = _ftz(dxn * hn[b, t, j] * r * (1.0 - r))
+        dhn = _ftz(dxn * r)
+        dzx[b, t, j] = dxr
+        dzx[b, t, H + j] = dxz
+        dzx[b, t, 2 * H + j] = dxn
+        dzh[b, t, j] = dxr
+        dzh[b, t, H + j] = dxz
+        dzh[b, t, 2 * H + j] = dhn
+        dzs[b, j] = dxr
+        dzs[b, H + j] = dxz
+        dzs[b, 2 * H + j] = dhn
+        dh_n[b, j] = _ftz(dH * z)
+
+
+# ---------------------------------------------------------------------- helpers
+def _lengths(lengths):
+    host = np.ascontiguousarray(
+        lengths.copy_to_host() if hasattr(lengths, "copy_to_host") else lengths,
+        dtype=np.int64)
+    smax = int(host.max()) if host.shape[0] else 0
+    return to_device(host), smax
+
+
+def _projection(x, w_ih):
+    B, T, F = x.shape
+    GH = w_ih.shape[0]
+    out = empty((B * T, GH), x.dtype)
+    matmul(x.reshape(B * T, F), w_ih, out, trans_b=True)
+    return out.reshape(B, T, GH)
+
+
+def _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
+    B, T, F = x.shape
+    GH = dzx.shape[2]
+    H = hprev.shape[2]
+    dzx2 = dzx.reshape(B * T, GH)
+    dzh2 = dzh.reshape(B * T, GH)
+    dw_ih = matmul(dzx2, x.reshape(B * T, F), empty((GH, F), x.dtype), trans_a=True)
+    dw_hh = matmul(dzh2, hprev.reshape(B * T, H), empty((GH, H), x.dtype), trans_a=True)
+    db_ih = column_sums(dzx2, empty(GH, x.dtype))
+    db_hh = column_sums(dzh2, empty(GH, x.dtype))
+    if need_dx:
+        dx = matmul(dzx2, w_ih, empty((B * T, F), x.dtype)).reshape(B, T, F)
+    else:
+        dx = empty((0, 0, 0), x.dtype)
+    return dx, dw_ih, dw_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------------- RNN
+def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
+    B, T, _ = x.shape
+    H = w_ih.shape[0]
+    lens, smax = _lengths(lengths)
+    zx = _projection(x, w_ih)
+    h = zeros((B, T, H), x.dtype)
+    hs = _copy(h0)
+    hh = empty((B, H), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax):
+        matmul(hs, w_hh, hh, trans_b=True)
+        _rnn_step[cfg](zx, hh, b_ih, b_hh, lens, s, bool(reverse), int(kind), h, hs)
+    return h
+
+
+def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind):
+    B, T, _ = x.shape
+    H = w_ih.shape[0]
+    lens, smax = _lengths(lengths)
+    dz = zeros((B, T, H), x.dtype)
+    hprev = zeros((B, T, H), x.dtype)
+    dzs = zeros((B, H), x.dtype)
+    dh_n = zeros((B, H), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax - 1, -1, -1):
+        _rnn_bstep[cfg](dh, h, h0, lens, s, bool(reverse), int(kind), dh_n, dzs, dz, hprev)
+        if s == 0:
+            break
+        if bptt > 0 and s % bptt == 0:
+            fill(dh_n, 0)
+        else:
+            matmul(dzs, w_hh, dh_n)
+    return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
+
+
+# ---------------------------------------------------------------------- LSTM
+def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
+    B, T, _ = x.shape
+    GH = w_ih.shape[0]
+    H = GH // 4
+    lens, smax = _lengths(lengths)
+    gates = _projection(x, w_ih)
+    h = zeros((B, T, H), x.dtype)
+    c = zeros((B, T, H), x.dtype)
+    hs = _copy(h0)
+    hh = empty((B, GH), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax):
+        matmul(hs, w_hh, hh, trans_b=True)
+        _lstm_step[cfg](gates, hh, b_ih, b_hh, c0, lens, s, bool(reverse), h, c, hs)
+    return h, c, gates
+
+
+def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt, need_dx):
+    B, T, _ = x.shape
+    GH = w_ih.shape[0]
+    H = GH // 4
+    lens, smax = _lengths(lengths)
+    dz = zeros((B, T, GH), x.dtype)
+    hprev = zeros((B, T, H), x.dtype)
+    dzs = zeros((B, GH), x.dtype)
+    dh_n = zeros((B, H), x.dtype)
+    dc_n = zeros((B, H), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax - 1, -1, -1):
+        _lstm_bstep[cfg](dh, h, c, gates, h0, c0, lens, s, bool(reverse),
+                         dh_n, dc_n, dzs, dz, hprev)
+        if s == 0:
+            break
+        if bptt > 0 and s % bptt == 0:
+            fill(dh_n, 0)
+            fill(dc_n, 0)
+        else:
+            matmul(dzs, w_hh, dh_n)
+    return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
+
+
+# ---------------------------------------------------------------------- GRU
+def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
+    B, T, _ = x.shape
+    GH = w_ih.shape[0]
+    H = GH // 3
+    lens, smax = _lengths(lengths)
+    gates = _projection(x, w_ih)
+    h = zeros((B, T, H), x.dtype)
+    hn = zeros((B, T, H), x.dtype)
+    hs = _copy(h0)
+    hh = empty((B, GH), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax):
+        matmul(hs, w_hh, hh, trans_b=True)
+        _gru_step[cfg](gates, hh, b_ih, b_hh, h0, lens, s, bool(reverse), h, hn, hs)
+    return h, gates, hn
+
+
+def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx):
+    B, T, _ = x.shape
+    GH = w_ih.shape[0]
+    H = GH // 3
+    lens, smax = _lengths(lengths)
+    dzx = zeros((B, T, GH), x.dtype)
+    dzh = zeros((B, T, GH), x.dtype)
+    hprev = zeros((B, T, H), x.dtype)
+    dzs = zeros((B, GH), x.dtype)
+    dh_n = zeros((B, H), x.dtype)
+    cfg = grid(B * H)
+    for s in range(smax - 1, -1, -1):
+        _gru_bstep[cfg](dh, h, gates, hn, h0, lens, s, bool(reverse),
+                        dh_n, dzs, dzx, dzh, hprev)
+        if s == 0:
+            break
+        if bptt > 0 and s % bptt == 0:
+            fill(dh_n, 0)
+        else:
+            matmul(dzs, w_hh, dh_n, accumulate=True)  # dh_n = dH z + dzs W_hh
+    return _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx)
+
+
+# --------------------------------------------------------------- sequence pooling
+@cuda.jit
+def _last_fwd(y, lengths, H, out):
+    B, C = out.shape
+    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
+        b = idx // C
+        k = idx - b * C
+        L = lengths[b]
+        if L <= 0:
+            out[b, k] = 0.0
+        elif k < H:
+            out[b, k] = y[b, L - 1, k]
+        else:
+            out[b, k] = y[b, 0, k]
+
+
+@cuda.jit
+def _last_bwd(dout, lengths, H, dy):
+    B, C = dout.shape
+    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
+        b = idx // C
+        k = idx - b * C
+        L = lengths[b]
+        if L > 0:
+            t = L - 1 if k < H else 0
+            dy[b, t, k] = dout[b, k]
+
+
+@cuda.jit
+def _mean_fwd(y, lengths, out):
+    B, C = out.shape
+    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
+        b = idx // C
+        k = idx - b * C
+        L = lengths[b]
+        acc = y[b, 0, k] * 0.0 if y.shape[1] > 0 else 0.0
+        for t in range(L):
+            acc += y[b, t, k]
+        out[b, k] = acc * (1.0 / L) if L > 0 else acc * 0.0
+
+
+@cuda.jit
+def _mean_bwd(dout, lengths, dy):
+    B, T, C = dy.shape
+    for idx in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
+        k = idx % C
+        t = (idx // C) % T
+        b = idx // (C * T)
+        L = lengths[b]
+        dy[b, t, k] = dout[b, k] * (1.0 / L) if t < L else 0.0
+
+
+@cuda.jit
+def _max_fwd(y, lengths, out, arg):
+    B, C = out.shape
+    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
+        b = idx // C
+        k = idx - b * C
+        L = lengths[b]
+        if L <= 0:
+            out[b, k] = 0.0
+            arg[b, k] = -1
+            continue
+        m = y[b, 0, k]
+        a = 0
+        for t in range(1, L):
+            v = y[b, t, k]
+            if v > m:
+                m = v
+                a = t
+        out[b, k] = m
+        arg[b, k] = a
+
+
+@cuda.jit
+def _max_bwd(dout, arg, dy):
+    B, T, C = dy.shape
+    for idx in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
+        k = idx % C
+        t = (idx // C) % T
+        b = idx // (C * T)
+        dy[b, t, k] = dout[b, k] if arg[b, k] == t else 0.0
+
+
+def seqpool_last_forward(y, lengths, directions):
+    B, T, C = y.shape
+    lens, _ = _lengths(lengths)
+    out = empty((B, C), y.dtype)
+    if out.size:
+        _last_fwd[grid(out.size)](y, lens, C // directions, out)
+    return out
+
+
+def seqpool_last_backward(dout, lengths, directions, T):
+    B, C = dout.shape
+    lens, _ = _lengths(lengths)
+    dy = zeros((B, T, C), dout.dtype)
+    if dout.size:
+        _last_bwd[grid(dout.size)](dout, lens, C // directions, dy)
+    return dy
+
+
+def seqpool_mean_forward(y, lengths):
+    B, T, C = y.shape
+    lens, _ = _lengths(lengths)
+    out = empty((B, C), y.dtype)
+    if out.size:
+        _mean_fwd[grid(out.size)](y, lens, out)
+    return out
+
+
+def seqpool_mean_backward(dout, lengths, T):
+    B, C = dout.shape
+    lens, _ = _lengths(lengths)
+    dy = empty((B, T, C), dout.dtype)
+    if dy.size:
+        _mean_bwd[grid(dy.size)](dout, lens, dy)
+    return dy
+
+
+def seqpool_max_forward(y, lengths):
+    B, T, C = y.shape
+    lens, _ = _lengths(lengths)
+    out = empty((B, C), y.dtype)
+    arg = empty((B, C), np.int64)
+    if out.size:
+        _max_fwd[grid(out.size)](y, lens, out, arg)
+    return out, arg
+
+
+def seqpool_max_backward(dout, argmax, T):
+    B, C = dout.shape
+    dy = empty((B, T, C), dout.dtype)
+    if dy.size:
+        _max_bwd[grid(dy.size)](dout, argmax, dy)
+    return dy
