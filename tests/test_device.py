@@ -60,3 +60,29 @@ def test_import_seqnet_does_not_load_cuda_kernels():
             "assert 'seqnet.kernels.cuda' not in sys.modules; "
             "assert 'numba.cuda' not in sys.modules, 'numba.cuda imported eagerly'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_gpu_fitted_model_predicts_on_cpu_machine():
+    """A model fitted with device='cuda' and unpickled where no GPU is usable
+    predicts on the CPU (with a warning) from its plain NumPy weights."""
+    import pickle
+    import warnings as _w
+
+    import numpy as np
+
+    from seqnet import GRUClassifier
+    from seqnet.backend import cuda_available
+
+    if cuda_available():
+        pytest.skip("a CUDA device (or the simulator) is usable here")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5, 2)).astype(np.float32)
+    y = (X[:, 0, 0] > 0).astype(int)
+    model = GRUClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    expected = model.predict_proba(X)
+    model.set_params(device="cuda")  # as if it had been fitted on a GPU machine
+    loaded = pickle.loads(pickle.dumps(model))
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    assert any("predicting on the CPU" in str(w.message) for w in caught)

@@ -7,6 +7,7 @@ Everything else -- parameters, the flat weight buffer, the training loop,
 warm starts, ``partial_fit``, pickling -- lives here once.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -144,6 +145,19 @@ class BaseSeqNet(BaseEstimator):
     def _backend(self):
         return get_backend(self.device)
 
+    def _predict_backend(self):
+        """Backend for inference: a model fitted with device='cuda' and loaded on a
+        machine without a GPU predicts on the CPU (its weights are plain NumPy)."""
+        try:
+            return get_backend(self.device)
+        except RuntimeError:
+            warnings.warn(
+                f"{type(self).__name__} has device='cuda' but no CUDA GPU is usable "
+                "here; predicting on the CPU. Set device='cpu' to silence this.",
+                UserWarning,
+            )
+            return get_backend("cpu")
+
     def _init_network(self, in_shape, n_outputs, loss, rng):
         net = Network(self._build_layers(in_shape, n_outputs), loss, self._dtype)
         net.build(in_shape)
@@ -189,7 +203,7 @@ class BaseSeqNet(BaseEstimator):
     def _forward_raw(self, X, lengths):
         """Network outputs (logits) for validated input, in chunks."""
         net = self._network
-        backend = self._backend()
+        backend = self._predict_backend()
         outs = []
         # on a device backend the weights are copied there once per call (a
         # no-op during fit, where they already are), and never copied back
