@@ -14,9 +14,12 @@ ratios (PyTorch time / seqnet time: > 1 means seqnet is faster).
 """
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 
@@ -80,8 +83,8 @@ def torch_times(cell, X, y, batch, hidden, repeats):
 
     def infer():
         with torch.no_grad():
-            for s in range(0, len(Xt), 4096):
-                net(Xt[s:s + 4096])
+            for s in range(0, len(Xt), 512):
+                net(Xt[s:s + 512])
 
     net(Xt[:batch]).sum().backward()  # warm-up
     e = _median_time(epoch, repeats)
@@ -91,6 +94,36 @@ def torch_times(cell, X, y, batch, hidden, repeats):
 
 
 
+def _run_worker(framework, cell, size, batches, repeats):
+    """Time one framework in a fresh process: seqnet's BLAS/OpenMP threads and
+    PyTorch's OpenMP threads otherwise keep spinning in each other's way (in one
+    process PyTorch's RNN inference ran 100x slower after seqnet had run)."""
+    cmd = [sys.executable, __file__, "--worker", framework, "--cells", cell,
+           "--sizes", size, "--batches", str(batches), "--repeats", str(repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _worker(args):
+    from threadpoolctl import threadpool_limits
+
+    if args.worker == "seqnet":
+        # never in the PyTorch process: starting numba's OpenMP pool there made
+        # PyTorch's RNN/GRU 100x slower (two OpenMP runtimes spinning)
+        import numba
+
+        numba.set_num_threads(THREADS)
+    warnings.filterwarnings("ignore")
+    B, T, F, H = (int(v) for v in args.sizes[0].split(","))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(B * args.batches, T, F)).astype(np.float32)
+    y = X[:, -5:, 0].sum(axis=1).astype(np.float32)
+    fn = seqnet_times if args.worker == "seqnet" else torch_times
+    with threadpool_limits(THREADS):
+        epoch, inf = fn(args.cells, X, y, B, H, args.repeats)
+    print(json.dumps({"epoch": epoch, "inf": inf}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default="rnn,lstm,gru")
@@ -98,33 +131,27 @@ def main():
                         help="B,T,F,H quadruples")
     parser.add_argument("--batches", type=int, default=8, help="batches per epoch")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    from threadpoolctl import threadpool_limits
-
-    import numba
-
-    numba.set_num_threads(THREADS)
-    warnings.filterwarnings("ignore")
+    if args.worker:
+        return _worker(args)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"threads {THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+          f"threads {THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+          "each framework timed in its own process")
     print("| cell | (B, T, F, H) | seqnet s/epoch | torch s/epoch | epoch ratio | "
           "seqnet inf/s | torch inf/s | inference ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         B, T, F, H = (int(v) for v in size.split(","))
-        n_batches = args.batches if B * T * H < 5_000_000 else max(2, args.batches // 4)
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(B * n_batches, T, F)).astype(np.float32)
-        y = X[:, -5:, 0].sum(axis=1).astype(np.float32)
-        repeats = args.repeats if B * T * H < 5_000_000 else 1
+        large = B * T * H >= 5_000_000
+        n_batches = max(2, args.batches // 4) if large else args.batches
+        repeats = 1 if large else args.repeats
         for cell in args.cells.split(","):
-            with threadpool_limits(THREADS):
-                s_epoch, s_inf = seqnet_times(cell, X, y, B, H, repeats)
-                t_epoch, t_inf = torch_times(cell, X, y, B, H, repeats)
-            print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s_epoch:.4f} | {t_epoch:.4f} | "
-                  f"{t_epoch / s_epoch:.2f}x | {s_inf:,.0f} | {t_inf:,.0f} | "
-                  f"{s_inf / t_inf:.2f}x |", flush=True)
+            s = _run_worker("seqnet", cell, size, n_batches, repeats)
+            t = _run_worker("torch", cell, size, n_batches, repeats)
+            print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s['epoch']:.4f} | {t['epoch']:.4f} | "
+                  f"{t['epoch'] / s['epoch']:.2f}x | {s['inf']:,.0f} | {t['inf']:,.0f} | "
+                  f"{s['inf'] / t['inf']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
