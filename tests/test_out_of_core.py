@@ -41,7 +41,7 @@ def test_memmap_partial_fit_stays_within_memory_budget(on_disk):
 
     tracemalloc.start()
     try:
-        for start in range(CHUNK, N, CHUNK):
+        for start in range(2 * CHUNK, N, CHUNK):
             est.partial_fit(X[start:start + CHUNK], y[start:start + CHUNK])
         _, fit_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
