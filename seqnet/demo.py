@@ -162,6 +162,8 @@ def _print_table(rows, forecast_row):
     print(f"{'lynx forecast, MAE (log10)':36s} {'LSTM forecaster':16s} {mae:6.3f} {secs:7.2f}   "
           f"{'seasonal naive':>15s} {naive_mae:6.3f}")
     print("=" * 86)
+    print("seqnet fit times include numba compilation on the first run on this machine;\n"
+          "later runs load the compiled kernels from numba's cache.")
 
 
 def _plot_curves(fitted, output_dir):
