@@ -16,28 +16,8 @@ raises ``ValueError``.
 
 import numpy as np
 
-from seqnet.kernels.cpu import conv as _cpu_conv
-from seqnet.kernels.cpu import pool as _cpu_pool
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
-from seqnet.network.layers import Layer, ParamSpec, backend_of
-
-
-def _kernel(ctx, name):
-    """Kernel ``name`` from ``ctx.backend``; the CPU modules when it is None.
-
-    The CPU package may not re-export the conv/pool names, so for it (or no
-    backend) the kernel is taken from ``seqnet.kernels.cpu.conv`` / ``.pool``.
-    """
-    backend = None if ctx is None else ctx.backend
-    if backend is not None:
-        fn = getattr(backend, name, None)
-        if fn is not None:
-            return fn
-        if getattr(backend, "NAME", None) != "cpu":
-            raise AttributeError(f"backend {getattr(backend, '__name__', backend)!r} "
-                                 f"has no kernel {name!r}")
-    module = _cpu_pool if name.startswith("maxpool") else _cpu_conv
-    return getattr(module, name)
+from seqnet.network.layers import Layer, ParamSpec, backend_of, kernel
 
 
 def _pair(value, what, layer):
@@ -120,7 +100,33 @@ def _activation_code(activation, layer):
                          f"{sorted(ACTIVATION_CODES)}")
 
 
-class Conv2DLayer(Layer):
+class _ConvLayer(Layer):
+    """Forward/backward shared by the 1-D and 2-D convolutions: subclasses name
+    their kernels (``kernel_name``) and give the stride/padding arguments."""
+
+    kernel_name = None
+
+    def forward(self, p, x, ctx):
+        B = backend_of(ctx)
+        x = B.ascontiguous(x, self.dtype)
+        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
+        kernel(ctx, self.kernel_name + "_forward")(x, p["weight"], p["bias"],
+                                                   *self._geometry(), self.kind, y)
+        return y, (x, y)
+
+    def backward(self, p, g, cache, dy, ctx):
+        x, y = cache
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy, self.dtype)
+        need_dx = bool(ctx.need_input_grad)
+        dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0,) * x.ndim, self.dtype)
+        kernel(ctx, self.kernel_name + "_backward")(x, p["weight"], y, dy, *self._geometry(),
+                                                    self.kind, need_dx, dx, g["weight"],
+                                                    g["bias"])
+        return dx if need_dx else None
+
+
+class Conv2DLayer(_ConvLayer):
     """2-D convolution with a fused activation, input ``(H, W, C)``.
 
     Parameters
@@ -182,27 +188,13 @@ class Conv2DLayer(Layer):
             ParamSpec("bias", (F,), init="zeros", regularize=False),
         ]
 
-    def forward(self, p, x, ctx):
-        B = backend_of(ctx)
-        x = B.ascontiguous(x, self.dtype)
-        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
-        _kernel(ctx, "conv2d_forward")(x, p["weight"], p["bias"], self.strides[0],
-                                       self.strides[1], self.pad_h, self.pad_w, self.kind, y)
-        return y, (x, y)
+    kernel_name = "conv2d"
 
-    def backward(self, p, g, cache, dy, ctx):
-        x, y = cache
-        B = backend_of(ctx)
-        dy = B.ascontiguous(dy, self.dtype)
-        need_dx = bool(ctx.need_input_grad)
-        dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0, 0, 0, 0), self.dtype)
-        _kernel(ctx, "conv2d_backward")(x, p["weight"], y, dy, self.strides[0], self.strides[1],
-                                        self.pad_h, self.pad_w, self.kind, need_dx, dx,
-                                        g["weight"], g["bias"])
-        return dx if need_dx else None
+    def _geometry(self):
+        return (self.strides[0], self.strides[1], self.pad_h, self.pad_w)
 
 
-class Conv1DLayer(Layer):
+class Conv1DLayer(_ConvLayer):
     """1-D convolution with a fused activation, input ``(T, C)``.
 
     Parameters
@@ -251,23 +243,10 @@ class Conv1DLayer(Layer):
             ParamSpec("bias", (F,), init="zeros", regularize=False),
         ]
 
-    def forward(self, p, x, ctx):
-        B = backend_of(ctx)
-        x = B.ascontiguous(x, self.dtype)
-        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
-        _kernel(ctx, "conv1d_forward")(x, p["weight"], p["bias"], self.strides, self.pad,
-                                       self.kind, y)
-        return y, (x, y)
+    kernel_name = "conv1d"
 
-    def backward(self, p, g, cache, dy, ctx):
-        x, y = cache
-        B = backend_of(ctx)
-        dy = B.ascontiguous(dy, self.dtype)
-        need_dx = bool(ctx.need_input_grad)
-        dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0, 0, 0), self.dtype)
-        _kernel(ctx, "conv1d_backward")(x, p["weight"], y, dy, self.strides, self.pad,
-                                        self.kind, need_dx, dx, g["weight"], g["bias"])
-        return dx if need_dx else None
+    def _geometry(self):
+        return (self.strides, self.pad)
 
 
 def _pool_output_size(n, pool, stride, layer, axis):
@@ -277,7 +256,31 @@ def _pool_output_size(n, pool, stride, layer, axis):
     return (n - pool) // stride + 1
 
 
-class MaxPool2DLayer(Layer):
+class _MaxPoolLayer(Layer):
+    """Forward/backward shared by the 1-D and 2-D max pooling: the kernels are
+    named after ``prefix`` and take the window sizes and strides from ``_window``."""
+
+    def forward(self, p, x, ctx):
+        B = backend_of(ctx)
+        x = B.ascontiguous(x)
+        shape = (x.shape[0],) + self.out_shape
+        y = B.empty(shape, x.dtype)
+        argmax = B.empty(shape, np.int64)
+        kernel(ctx, self.prefix + "_forward")(x, *self._window(), y, argmax)
+        return y, (x.shape, argmax)
+
+    def backward(self, p, g, cache, dy, ctx):
+        if not ctx.need_input_grad:
+            return None
+        x_shape, argmax = cache
+        B = backend_of(ctx)
+        dy = B.ascontiguous(dy)
+        dx = B.empty(x_shape, dy.dtype)
+        kernel(ctx, self.prefix + "_backward")(dy, argmax, dx)
+        return dx
+
+
+class MaxPool2DLayer(_MaxPoolLayer):
     """2-D max pooling over ``(H, W, C)``, no padding, floor output size.
 
     Parameters
@@ -310,28 +313,11 @@ class MaxPool2DLayer(Layer):
         self.out_shape = (Ho, Wo, C)
         return self.out_shape
 
-    def forward(self, p, x, ctx):
-        B = backend_of(ctx)
-        x = B.ascontiguous(x)
-        shape = (x.shape[0],) + self.out_shape
-        y = B.empty(shape, x.dtype)
-        argmax = B.empty(shape, np.int64)
-        _kernel(ctx, "maxpool2d_forward")(x, self.pool_size[0], self.pool_size[1],
-                                          self.strides[0], self.strides[1], y, argmax)
-        return y, (x.shape, argmax)
-
-    def backward(self, p, g, cache, dy, ctx):
-        if not ctx.need_input_grad:
-            return None
-        x_shape, argmax = cache
-        B = backend_of(ctx)
-        dy = B.ascontiguous(dy)
-        dx = B.empty(x_shape, dy.dtype)
-        _kernel(ctx, "maxpool2d_backward")(dy, argmax, dx)
-        return dx
+    def _window(self):
+        return (self.pool_size[0], self.pool_size[1], self.strides[0], self.strides[1])
 
 
-class MaxPool1DLayer(Layer):
+class MaxPool1DLayer(_MaxPoolLayer):
     """1-D max pooling over ``(T, C)``, no padding, floor output size.
 
     Parameters
@@ -359,24 +345,8 @@ class MaxPool1DLayer(Layer):
         self.out_shape = (To, C)
         return self.out_shape
 
-    def forward(self, p, x, ctx):
-        B = backend_of(ctx)
-        x = B.ascontiguous(x)
-        shape = (x.shape[0],) + self.out_shape
-        y = B.empty(shape, x.dtype)
-        argmax = B.empty(shape, np.int64)
-        _kernel(ctx, "maxpool1d_forward")(x, self.pool_size, self.strides, y, argmax)
-        return y, (x.shape, argmax)
-
-    def backward(self, p, g, cache, dy, ctx):
-        if not ctx.need_input_grad:
-            return None
-        x_shape, argmax = cache
-        B = backend_of(ctx)
-        dy = B.ascontiguous(dy)
-        dx = B.empty(x_shape, dy.dtype)
-        _kernel(ctx, "maxpool1d_backward")(dy, argmax, dx)
-        return dx
+    def _window(self):
+        return (self.pool_size, self.strides)
 
 
 class FlattenLayer(Layer):

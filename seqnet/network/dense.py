@@ -1,13 +1,6 @@
 """Dense and dropout layers (any input rank: they act on the last axis)."""
 
-from seqnet.kernels import cpu as _cpu
-
-from .layers import Layer, ParamSpec, backend_of
-
-
-def _kernel(ctx, name):
-    backend = ctx.backend if ctx is not None and ctx.backend is not None else _cpu
-    return getattr(backend, name)
+from .layers import Layer, ParamSpec, backend_of, kernel
 
 
 class DenseLayer(Layer):
@@ -34,7 +27,7 @@ class DenseLayer(Layer):
         n_in = x.shape[x.ndim - 1]  # (device arrays' shapes refuse negative indices)
         x2 = x.reshape(x.size // n_in, n_in)
         out = backend_of(ctx).empty((x2.shape[0], self.units), x.dtype)
-        _kernel(ctx, "dense_forward")(x2, p["weight"], p["bias"], self.activation_code, out)
+        kernel(ctx, "dense_forward")(x2, p["weight"], p["bias"], self.activation_code, out)
         return out.reshape(x.shape[:-1] + (self.units,)), (x2, out, x.shape)
 
     def backward(self, p, g, cache, dy, ctx):
@@ -43,7 +36,7 @@ class DenseLayer(Layer):
         d_a = B.copy(dy.reshape(out.shape))  # the kernel overwrites d_a with dZ
         need_dx = ctx.need_input_grad
         d_x = B.empty(x2.shape, x2.dtype) if need_dx else B.empty((1, 1), x2.dtype)
-        _kernel(ctx, "dense_backward")(
+        kernel(ctx, "dense_backward")(
             x2, p["weight"], out, d_a, self.activation_code,
             g["weight"], g["bias"], d_x, need_dx,
         )
@@ -65,7 +58,7 @@ class DropoutLayer(Layer):
         u = B.to_device(ctx.rng.random(flat.shape[0]).astype(x.dtype))
         out = B.empty(flat.shape, flat.dtype)
         mask = B.empty(flat.shape, flat.dtype)
-        _kernel(ctx, "dropout_forward")(flat, u, self.rate, out, mask)
+        kernel(ctx, "dropout_forward")(flat, u, self.rate, out, mask)
         return out.reshape(x.shape), mask
 
     def backward(self, p, g, cache, dy, ctx):
@@ -74,5 +67,5 @@ class DropoutLayer(Layer):
         B = backend_of(ctx)
         flat = B.ascontiguous(dy).reshape(dy.size)
         d_x = B.empty(flat.shape, flat.dtype)
-        _kernel(ctx, "dropout_backward")(flat, cache, d_x)
+        kernel(ctx, "dropout_backward")(flat, cache, d_x)
         return d_x.reshape(dy.shape)

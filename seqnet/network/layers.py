@@ -111,6 +111,15 @@ class Layer:
         raise NotImplementedError
 
 
+def kernel(ctx, name):
+    """Kernel ``name`` of ``ctx.backend``, or of ``seqnet.kernels.cpu`` when none
+    is set; both backends export every kernel under the same name."""
+    backend = None if ctx is None else ctx.backend
+    if backend is None:
+        from seqnet.kernels import cpu as backend
+    return getattr(backend, name)
+
+
 def backend_of(ctx):
     """The array API of ``ctx``'s backend (``empty``, ``zeros``, ``ascontiguous``,
     ...): the backend module itself, or ``seqnet.kernels.cpu`` when none is set

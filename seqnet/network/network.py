@@ -199,7 +199,7 @@ def step_weights(sample_weight, out_shape, lengths, dtype):
     """Per-row loss weights: sample weights, repeated and masked per time step."""
     if len(out_shape) == 2:
         return np.ascontiguousarray(sample_weight, dtype=dtype)
-    n, t = out_shape[0], out_shape[1]
+    t = out_shape[1]
     sw = np.repeat(np.asarray(sample_weight, dtype=dtype)[:, None], t, axis=1)
     if lengths is not None:
         sw[np.arange(t)[None, :] >= np.asarray(lengths)[:, None]] = 0.0

@@ -3,26 +3,17 @@
 Parameters use PyTorch's layout and gate order (LSTM i, f, g, o; GRU r, z, n),
 so ``rnn.{index}.weight_ih`` equals PyTorch's ``weight_ih_l{index}`` and the
 ``_reverse`` suffix the backward direction.  All math runs in kernels of
-``ctx.backend`` (``seqnet.kernels.cpu.recurrent`` when ``ctx.backend`` is None).
+``ctx.backend`` (``seqnet.kernels.cpu`` when ``ctx.backend`` is None).
 """
 
 import numpy as np
 
-from seqnet.kernels.cpu import recurrent as _cpu_recurrent
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
-from seqnet.network.layers import Layer, ParamSpec, backend_of
+from seqnet.network.layers import Layer, ParamSpec, backend_of, kernel
 
 CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 RNN_NONLINEARITIES = ("tanh", "relu")
 POOLING_MODES = ("last", "mean", "max")
-
-
-def _kernel(ctx, name):
-    """Kernel ``name`` of ``ctx.backend``, or of the CPU recurrent module."""
-    backend = None if ctx is None else ctx.backend
-    if backend is None:
-        return getattr(_cpu_recurrent, name)
-    return getattr(backend, name)
 
 
 def sequence_lengths(ctx, batch, steps):
@@ -129,12 +120,12 @@ class RecurrentLayer(Layer):
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if self.cell == "lstm":
-            h, c, gates = _kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
+            h, c, gates = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
             return h, (h0, h, c, gates)
         if self.cell == "gru":
-            h, gates, hn = _kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
+            h, gates, hn = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
             return h, (h0, h, gates, hn)
-        h = _kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
+        h = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
         return h, (h0, h)
 
     def forward(self, p, x, ctx):
@@ -166,15 +157,15 @@ class RecurrentLayer(Layer):
             reverse = d == 1
             if self.cell == "lstm":
                 h0, h, c, gates = states[d]
-                grads = _kernel(ctx, "lstm_backward")(
+                grads = kernel(ctx, "lstm_backward")(
                     dh, x, lengths, w_ih, w_hh, h0, h0, h, c, gates, reverse, bptt, need_dx)
             elif self.cell == "gru":
                 h0, h, gates, hn = states[d]
-                grads = _kernel(ctx, "gru_backward")(
+                grads = kernel(ctx, "gru_backward")(
                     dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx)
             else:
                 h0, h = states[d]
-                grads = _kernel(ctx, "rnn_backward")(
+                grads = kernel(ctx, "rnn_backward")(
                     dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, self.kind)
             ddx, dw_ih, dw_hh, db_ih, db_hh = grads
             Bk.copy_into(g["weight_ih" + sfx], dw_ih)
@@ -226,19 +217,19 @@ class SequencePooling(Layer):
         B, T, _ = x.shape
         lengths = sequence_lengths(ctx, B, T)
         if self.mode == "last":
-            out = _kernel(ctx, "seqpool_last_forward")(x, lengths, self.directions)
+            out = kernel(ctx, "seqpool_last_forward")(x, lengths, self.directions)
             return out, (lengths, T, None)
         if self.mode == "mean":
-            out = _kernel(ctx, "seqpool_mean_forward")(x, lengths)
+            out = kernel(ctx, "seqpool_mean_forward")(x, lengths)
             return out, (lengths, T, None)
-        out, arg = _kernel(ctx, "seqpool_max_forward")(x, lengths)
+        out, arg = kernel(ctx, "seqpool_max_forward")(x, lengths)
         return out, (lengths, T, arg)
 
     def backward(self, p, g, cache, dy, ctx):
         lengths, T, arg = cache
         dy = backend_of(ctx).ascontiguous(dy)
         if self.mode == "last":
-            return _kernel(ctx, "seqpool_last_backward")(dy, lengths, self.directions, T)
+            return kernel(ctx, "seqpool_last_backward")(dy, lengths, self.directions, T)
         if self.mode == "mean":
-            return _kernel(ctx, "seqpool_mean_backward")(dy, lengths, T)
-        return _kernel(ctx, "seqpool_max_backward")(dy, arg, T)
+            return kernel(ctx, "seqpool_mean_backward")(dy, lengths, T)
+        return kernel(ctx, "seqpool_max_backward")(dy, arg, T)

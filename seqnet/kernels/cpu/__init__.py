@@ -29,6 +29,7 @@ from .losses import (
     softmax_rows,
     squared_error,
 )
+from .conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
 from .optim import (
     adadelta_update,
     adagrad_update,
@@ -39,30 +40,21 @@ from .optim import (
     scale_inplace,
     sgd_update,
 )
+from .pool import maxpool1d_backward, maxpool1d_forward, maxpool2d_backward, maxpool2d_forward
+from .recurrent import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+    seqpool_last_backward,
+    seqpool_last_forward,
+    seqpool_max_backward,
+    seqpool_max_forward,
+    seqpool_mean_backward,
+    seqpool_mean_forward,
+)
 
 NAME = "cpu"
 
-
-def _export_kernels(module):
-    """Re-export a kernel module's public compiled functions under their names,
-    so ``getattr(backend, name)`` finds every kernel on either backend."""
-    from numba.core.registry import CPUDispatcher
-
-    for name in dir(module):
-        obj = getattr(module, name)
-        if not name.startswith("_") and isinstance(obj, CPUDispatcher):
-            globals()[name] = obj
-
-
-def _export_optional(names):
-    import importlib
-
-    for name in names:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ImportError:  # a kernel family not present in this build
-            continue
-        _export_kernels(module)
-
-
-_export_optional(["recurrent", "conv", "pool"])

@@ -256,6 +256,30 @@ def _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
+def _recurrence(smax, hs, w_hh, hh, launch):
+    """Forward over processing steps: ``hh = hs W_hh^T`` (one tiled product),
+    then ``launch(s)`` runs the fused gate kernel of step ``s``."""
+    for s in range(smax):
+        matmul(hs, w_hh, hh, trans_b=True)
+        launch(s)
+
+
+def _bptt(smax, bptt, launch, dzs, w_hh, carried, accumulate=False):
+    """Backward over processing steps.  ``launch(s)`` writes step ``s``'s gate
+    gradients to ``dzs``; the state gradient ``carried[0]`` for step s-1 is
+    ``dzs W_hh`` (added to what the kernel left there when ``accumulate``), and
+    every carried gradient is zeroed at a truncation border (``s % bptt == 0``)."""
+    for s in range(smax - 1, -1, -1):
+        launch(s)
+        if s == 0:
+            break
+        if bptt > 0 and s % bptt == 0:
+            for arr in carried:
+                fill(arr, 0)
+        else:
+            matmul(dzs, w_hh, carried[0], accumulate=accumulate)
+
+
 # ---------------------------------------------------------------------- RNN
 def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
     B, T, _ = x.shape
@@ -266,9 +290,8 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
     hs = _copy(h0)
     hh = empty((B, H), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax):
-        matmul(hs, w_hh, hh, trans_b=True)
-        _rnn_step[cfg](zx, hh, b_ih, b_hh, lens, s, bool(reverse), int(kind), h, hs)
+    _recurrence(smax, hs, w_hh, hh, lambda s: _rnn_step[cfg](
+        zx, hh, b_ih, b_hh, lens, s, bool(reverse), int(kind), h, hs))
     return h
 
 
@@ -281,14 +304,8 @@ def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind
     dzs = zeros((B, H), x.dtype)
     dh_n = zeros((B, H), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax - 1, -1, -1):
-        _rnn_bstep[cfg](dh, h, h0, lens, s, bool(reverse), int(kind), dh_n, dzs, dz, hprev)
-        if s == 0:
-            break
-        if bptt > 0 and s % bptt == 0:
-            fill(dh_n, 0)
-        else:
-            matmul(dzs, w_hh, dh_n)
+    _bptt(smax, bptt, lambda s: _rnn_bstep[cfg](
+        dh, h, h0, lens, s, bool(reverse), int(kind), dh_n, dzs, dz, hprev), dzs, w_hh, (dh_n,))
     return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
 
 
@@ -304,9 +321,8 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
     hs = _copy(h0)
     hh = empty((B, GH), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax):
-        matmul(hs, w_hh, hh, trans_b=True)
-        _lstm_step[cfg](gates, hh, b_ih, b_hh, c0, lens, s, bool(reverse), h, c, hs)
+    _recurrence(smax, hs, w_hh, hh, lambda s: _lstm_step[cfg](
+        gates, hh, b_ih, b_hh, c0, lens, s, bool(reverse), h, c, hs))
     return h, c, gates
 
 
@@ -321,16 +337,9 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt
     dh_n = zeros((B, H), x.dtype)
     dc_n = zeros((B, H), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax - 1, -1, -1):
-        _lstm_bstep[cfg](dh, h, c, gates, h0, c0, lens, s, bool(reverse),
-                         dh_n, dc_n, dzs, dz, hprev)
-        if s == 0:
-            break
-        if bptt > 0 and s % bptt == 0:
-            fill(dh_n, 0)
-            fill(dc_n, 0)
-        else:
-            matmul(dzs, w_hh, dh_n)
+    _bptt(smax, bptt, lambda s: _lstm_bstep[cfg](
+        dh, h, c, gates, h0, c0, lens, s, bool(reverse), dh_n, dc_n, dzs, dz, hprev),
+        dzs, w_hh, (dh_n, dc_n))
     return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
 
 
@@ -346,9 +355,8 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
     hs = _copy(h0)
     hh = empty((B, GH), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax):
-        matmul(hs, w_hh, hh, trans_b=True)
-        _gru_step[cfg](gates, hh, b_ih, b_hh, h0, lens, s, bool(reverse), h, hn, hs)
+    _recurrence(smax, hs, w_hh, hh, lambda s: _gru_step[cfg](
+        gates, hh, b_ih, b_hh, h0, lens, s, bool(reverse), h, hn, hs))
     return h, gates, hn
 
 
@@ -363,15 +371,10 @@ def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, ne
     dzs = zeros((B, GH), x.dtype)
     dh_n = zeros((B, H), x.dtype)
     cfg = grid(B * H)
-    for s in range(smax - 1, -1, -1):
-        _gru_bstep[cfg](dh, h, gates, hn, h0, lens, s, bool(reverse),
-                        dh_n, dzs, dzx, dzh, hprev)
-        if s == 0:
-            break
-        if bptt > 0 and s % bptt == 0:
-            fill(dh_n, 0)
-        else:
-            matmul(dzs, w_hh, dh_n, accumulate=True)  # dh_n = dH z + dzs W_hh
+    # the kernel leaves dH z in dh_n; the product adds dzs W_hh to it
+    _bptt(smax, bptt, lambda s: _gru_bstep[cfg](
+        dh, h, gates, hn, h0, lens, s, bool(reverse), dh_n, dzs, dzx, dzh, hprev),
+        dzs, w_hh, (dh_n,), accumulate=True)
     return _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx)
 
 
