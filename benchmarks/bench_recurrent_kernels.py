@@ -6,7 +6,11 @@
 ``--saturate`` scales inputs and weights so that gates saturate and gradients
 decay towards denormal floats (the case where PyTorch's CPU LSTM backward
 slows down ~8x); seqnet flushes |v| < 1e-30 to zero, so it should not.
-Reports the best of ``--repeat`` runs, float32.  A benchmark, never a test.
+Reports the best of ``--repeat`` runs, float32.  seqnet runs as its estimators
+do (numba owns the cores, BLAS 1 thread).  With ``--torch`` both run in one
+process, where numba's OpenMP pool can slow PyTorch down: the side-by-side
+numbers of record come from ``bench_recurrent.py`` (one process each).
+A benchmark, never a test.
 """
 
 import argparse
@@ -15,6 +19,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from seqnet import threads
+from seqnet.backend import thread_limits
 from seqnet.network.layers import Context
 from seqnet.network.recurrent import RecurrentLayer
 
@@ -87,7 +93,8 @@ def main():
             B, T, F, H = map(int, size.split(","))
             for cell in args.cells:
                 layer, p, x, dy = make(cell, B, T, F, H, args.saturate, rng)
-                f, b = time_seqnet(layer, p, x, dy, args.repeat)
+                with threads(args.threads), thread_limits("numba"):
+                    f, b = time_seqnet(layer, p, x, dy, args.repeat)
                 line = (f"{cell:4s} (B,T,F,H)=({B},{T},{F},{H}) float32 "
                         f"seqnet fwd {f * 1e3:8.1f} ms  bwd {b * 1e3:8.1f} ms")
                 if args.torch:

@@ -59,7 +59,10 @@ def thread_limits(owner):
     owner='numba': numba runs n threads in this Python thread, BLAS 1.
     """
     # the submodule, not seqnet.threads (the context manager of that name)
+    from seqnet._malloc import tune_malloc
     from seqnet._threads import blas_limiter, get_num_threads, is_user_set, numba_threads
+
+    tune_malloc()
 
     n = get_num_threads()
     if owner != "numba":

@@ -40,12 +40,16 @@ def cell_step(cell, x_t, h, c, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
 
 
 def run_direction(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse=False,
-                  nonlinearity="tanh", h0=None, c0=None):
-    """One direction over a padded batch x (B, T, F) -> h (B, T, H), 0 at padding."""
+                  nonlinearity="tanh", h0=None, c0=None, return_cell=False):
+    """One direction over a padded batch x (B, T, F) -> h (B, T, H), 0 at padding.
+
+    With ``return_cell``, returns ``(h, c)`` with the LSTM cell states (B, T, H).
+    """
     x = np.asarray(x, dtype=np.float64)
     B, T, _ = x.shape
     H = w_hh.shape[1]
     out = np.zeros((B, T, H))
+    cells = np.zeros((B, T, H))
     for b in range(B):
         h = np.zeros(H) if h0 is None else np.array(h0[b], dtype=np.float64)
         c = np.zeros(H) if c0 is None else np.array(c0[b], dtype=np.float64)
@@ -56,7 +60,8 @@ def run_direction(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse=False,
             if c_new is not None:
                 c = c_new
             out[b, t] = h
-    return out
+            cells[b, t] = c
+    return (out, cells) if return_cell else out
 
 
 def run_layer(cell, x, lengths, params, bidirectional=False, nonlinearity="tanh"):

@@ -38,8 +38,8 @@ def kfwd(cellname, x, lengths, P, h0, c0, reverse):
     cell, nl = split(cellname)
     args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
     if cell == "lstm":
-        h, c, gates = K.lstm_forward(*args, h0, c0, reverse)
-        return h, (h, c, gates)
+        h, *cache = K.lstm_forward(*args, h0, c0, reverse)
+        return h, (h, *cache)
     if cell == "gru":
         h, gates, hn = K.gru_forward(*args, h0, reverse)
         return h, (h, gates, hn)
@@ -52,8 +52,7 @@ def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=Tr
     cell, nl = split(cellname)
     w = (P["weight_ih"], P["weight_hh"])
     if cell == "lstm":
-        h, c, gates = cache
-        return K.lstm_backward(dh, x, lengths, *w, h0, c0, h, c, gates, reverse, bptt, need_dx)
+        return K.lstm_backward(dh, x, lengths, *w, h0, c0, *cache[1:], reverse, bptt, need_dx)
     if cell == "gru":
         h, gates, hn = cache
         return K.gru_backward(dh, x, lengths, *w, h0, h, gates, hn, reverse, bptt, need_dx)
@@ -157,9 +156,9 @@ def chunked_grads(cellname, x, lengths, P, dh, reverse, k):
     each chunk run separately from the state of the full forward pass."""
     cell, _ = split(cellname)
     zeros = np.zeros((B, H))
-    _, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
-    h_full = cache[0]
-    c_full = cache[1] if cell == "lstm" else None
+    h_full, c_full = ref.run_direction(cell, x, lengths, P["weight_ih"], P["weight_hh"],
+                                       P["bias_ih"], P["bias_hh"], reverse,
+                                       nonlinearity=split(cellname)[1], return_cell=True)
     totals = [np.zeros_like(P[n]) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
     dx = np.zeros_like(x)
     smax = int(lengths.max())

@@ -37,6 +37,10 @@ class _BaseRecurrent(BaseSeqNet):
         "return_sequences": ["boolean"],
     }
 
+    def _thread_owner(self):
+        # recurrent kernels run batch-row chunks in prange; BLAS gets 1 thread
+        return "numba"
+
     def _validate_X(self, X, reset):
         return validate_sequences(self, X, self._dtype, reset)
 

@@ -120,8 +120,9 @@ class RecurrentLayer(Layer):
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if self.cell == "lstm":
-            h, c, gates = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
-            return h, (h0, h, c, gates)
+            # the caches after h are the backend's own (opaque to this layer)
+            h, *cache = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
+            return h, (h0, *cache)
         if self.cell == "gru":
             h, gates, hn = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
             return h, (h0, h, gates, hn)
@@ -156,9 +157,9 @@ class RecurrentLayer(Layer):
             w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
             reverse = d == 1
             if self.cell == "lstm":
-                h0, h, c, gates = states[d]
+                h0, *cache = states[d]
                 grads = kernel(ctx, "lstm_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h0, h, c, gates, reverse, bptt, need_dx)
+                    dh, x, lengths, w_ih, w_hh, h0, h0, *cache, reverse, bptt, need_dx)
             elif self.cell == "gru":
                 h0, h, gates, hn = states[d]
                 grads = kernel(ctx, "gru_backward")(

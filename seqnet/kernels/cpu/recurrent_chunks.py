@@ -1,0 +1,153 @@
+"""Batch chunks and processing-order buffers shared by the recurrent kernels.
+
+Why chunks
+----------
+The recurrence is sequential in time but independent across samples, so a
+layer's batch is cut into row chunks that run their whole time loop on their
+own: one ``prange`` over the chunks, no barrier per step, and each chunk's
+per-step products run in single-threaded BLAS (the estimators give the cores
+to numba and limit BLAS to one thread while they fit or predict, DESIGN.md
+section 4).  The number of chunks is a multiple of the numba thread count,
+with chunks of about ``TARGET_CHUNK_ROWS`` rows (at least ``MIN_CHUNK_ROWS``):
+BLAS is ~2x more efficient per row at 64 rows than at 16, while a chunk's
+per-step working set must stay in the core's caches (256-row chunks were
+slower again).  Chunk boundaries therefore depend on the thread count:
+results are bitwise reproducible for a given number of threads, and differ in
+the last bits between thread counts.
+
+Why processing order, feature-major
+-----------------------------------
+Inside a chunk of ``nb`` rows every per-step quantity is a ``(features, nb)``
+block of processing step ``s`` (time ``t = s`` forward, ``t = lengths[b] - 1 -
+s`` in reverse).  Then
+
+* each step's product is ONE call ``W (G*H, K) @ block (K, nb)`` whose output
+  already holds each gate as a contiguous ``(H, nb)`` block: OpenBLAS packs
+  the small ``(K, nb)`` operand instead of the weights and runs ~2x faster
+  per step at 16-32 rows than ``(nb, K) @ (K, G*H)`` (measured);
+* every elementwise gate loop runs over ``H * nb`` contiguous values (long
+  enough for LLVM's vector loop; loops over one gate of one row, 32 or 64
+  values, ran scalar).
+
+The input at step s and the state it reads are stacked in one ``(F + H, nb)``
+block ``xh[s]`` (``xh[s, :F]`` = x, ``xh[s, F:]`` = the previous state, so
+``xh[s + 1, F:]`` is the output of step s), which lets LSTM and RNN steps be a
+single product with ``[W_ih | W_hh]`` and gives the weight gradients as one
+product per chunk after the time loop.
+
+A chunk's caches live in one flat segment of a buffer for the whole batch
+(rows ``lo:hi`` own entries ``lo * per_row : hi * per_row``), so the forward
+pass can hand them to the backward pass as plain arrays.
+
+Padding: steps ``s >= lengths[b]`` read a zero input and their state columns
+are reset to zero after the step, so every cached value stays finite and
+those columns receive exactly zero gradient (their upstream gradient is zero).
+"""
+
+import numba
+import numpy as np
+from numba import njit
+
+#: Smallest chunk worth a thread of its own (below it, per-step overheads win).
+MIN_CHUNK_ROWS = 16
+#: Chunk size aimed at once every thread has a chunk.
+TARGET_CHUNK_ROWS = 32
+
+
+def chunk_bounds(batch):
+    """Row boundaries ``[0, ..., batch]`` (int64) of the chunks of a batch.
+
+    Plain Python (called once per kernel call): it reads numba's current
+    thread count, which a cached compiled kernel cannot.
+    """
+    threads = numba.get_num_threads()
+    n = max(1, min(threads, batch // MIN_CHUNK_ROWS))
+    if n == threads:
+        n *= max(1, round(batch / (threads * TARGET_CHUNK_ROWS)))
+    return (np.arange(n + 1, dtype=np.int64) * batch) // n
+
+
+@njit(cache=True)
+def chunk_max_length(lengths, lo, hi):
+    """Largest length among rows ``lo:hi`` (0 for an empty chunk)."""
+    m = 0
+    for b in range(lo, hi):
+        if lengths[b] > m:
+            m = lengths[b]
+    return m
+
+
+@njit(cache=True)
+def gather_steps(a, lengths, lo, hi, reverse, out):
+    """``out[s, c, b] = a[lo + b, t(s), c]`` for ``s < lengths``; other entries untouched.
+
+    ``a`` is (B, T, C), ``out`` (steps, C', nb) with C' >= C (rows ``:C`` written).
+    """
+    steps = out.shape[0]
+    C = a.shape[2]
+    for b in range(hi - lo):
+        L = lengths[lo + b]
+        for s in range(min(L, steps)):
+            t = L - 1 - s if reverse else s
+            src = a[lo + b, t]
+            for c in range(C):
+                out[s, c, b] = src[c]
+
+
+@njit(cache=True)
+def scatter_steps(src, lengths, lo, hi, reverse, out):
+    """Inverse of :func:`gather_steps`: ``out[lo + b, t(s), c] = src[s, c, b]``.
+
+    ``src`` is (steps, C, nb), ``out`` (B, T, C); padding steps are skipped.
+    """
+    steps, C = src.shape[0], src.shape[1]
+    for b in range(hi - lo):
+        L = lengths[lo + b]
+        for s in range(min(L, steps)):
+            t = L - 1 - s if reverse else s
+            dst = out[lo + b, t]
+            for c in range(C):
+                dst[c] = src[s, c, b]
+
+
+@njit(cache=True)
+def column_bias(bias, nb):
+    """``(R * nb,)``: ``bias[r]`` repeated ``nb`` times per row r (flat-loop operand)."""
+    R = bias.shape[0]
+    out = np.empty(R * nb, dtype=bias.dtype)
+    for r in range(R):
+        for b in range(nb):
+            out[r * nb + b] = bias[r]
+    return out
+
+
+@njit(cache=True)
+def zero_finished_columns(state, lengths, lo, s):
+    """Reset column b of ``state`` (H, nb) to 0 where the sequence ended before step s+1."""
+    for b in range(state.shape[1]):
+        if s >= lengths[lo + b]:
+            state[:, b] = 0.0
+
+
+@njit(cache=True)
+def steps_to_columns(a, steps):
+    """(steps, R, nb) -> (R, steps * nb): rows of all steps side by side (one product)."""
+    R, nb = a.shape[1], a.shape[2]
+    out = np.empty((R, steps * nb), dtype=a.dtype)
+    for r in range(R):  # explicit loops: 5x faster than short slice assignments
+        dst = out[r]
+        for s in range(steps):
+            src = a[s, r]
+            base = s * nb
+            for b in range(nb):
+                dst[base + b] = src[b]
+    return out
+
+
+@njit(cache=True)
+def sum_parts(parts):
+    """Sum of per-chunk partial gradients (chunk order fixed: deterministic)."""
+    out = parts[0].copy()
+    for i in range(1, parts.shape[0]):
+        out += parts[i]
+    return out
