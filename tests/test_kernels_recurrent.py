@@ -1,5 +1,6 @@
 """Kernel-level tests of seqnet.kernels.cpu.recurrent (float64 unless stated)."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -41,23 +42,22 @@ def kfwd(cellname, x, lengths, P, h0, c0, reverse):
         h, *cache = K.lstm_forward(*args, h0, c0, reverse)
         return h, (h, *cache)
     if cell == "gru":
-        h, gates, hn = K.gru_forward(*args, h0, reverse)
-        return h, (h, gates, hn)
+        h, *cache = K.gru_forward(*args, h0, reverse)
+        return h, (h, *cache)
     kind = TANH if nl == "tanh" else RELU
-    h = K.rnn_forward(*args, h0, reverse, kind)
-    return h, (h,)
+    h, *cache = K.rnn_forward(*args, h0, reverse, kind)
+    return h, (h, *cache)
 
 
 def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
     cell, nl = split(cellname)
     w = (P["weight_ih"], P["weight_hh"])
     if cell == "lstm":
-        return K.lstm_backward(dh, x, lengths, *w, h0, c0, *cache[1:], reverse, bptt, need_dx)
+        return K.lstm_backward(dh, x, lengths, *w, h0, c0, *cache, reverse, bptt, need_dx)
     if cell == "gru":
-        h, gates, hn = cache
-        return K.gru_backward(dh, x, lengths, *w, h0, h, gates, hn, reverse, bptt, need_dx)
+        return K.gru_backward(dh, x, lengths, *w, h0, *cache, reverse, bptt, need_dx)
     kind = TANH if nl == "tanh" else RELU
-    return K.rnn_backward(dh, x, lengths, *w, h0, cache[0], reverse, bptt, need_dx, kind)
+    return K.rnn_backward(dh, x, lengths, *w, h0, *cache, reverse, bptt, need_dx, kind)
 
 
 def numeric_grad(f, arr, eps=1e-6):
@@ -122,6 +122,60 @@ def test_backward_finite_differences(cellname, reverse):
     assert rel_err(dx, numeric_grad(loss, x)) < 1e-6
     for b in range(B):
         assert np.all(dx[b, lengths[b]:] == 0.0)
+
+
+@pytest.mark.parametrize("threads,batch,chunks", [(1, 40, 1), (2, 40, 2), (2, 8, 1),
+                                                  (2, 200, 6), (1, 100, 3), (2, 0, 1)])
+def test_chunk_bounds(threads, batch, chunks):
+    from seqnet.kernels.cpu.recurrent_chunks import chunk_bounds
+
+    previous = numba.get_num_threads()
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("not enough numba threads")
+    numba.set_num_threads(threads)
+    try:
+        bounds = chunk_bounds(batch)
+    finally:
+        numba.set_num_threads(previous)
+    assert bounds[0] == 0 and bounds[-1] == batch and len(bounds) == chunks + 1
+    assert np.all(np.diff(bounds) >= 0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_many_chunks_equal_samples_alone(cellname, reverse):
+    """A batch split into several row chunks (ragged, lengths 0..T) gives each
+    sample's own outputs, and weight gradients equal to the sum over samples."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    rng = np.random.default_rng(7)
+    cell, nl = split(cellname)
+    P = make_params(cell, rng)
+    n, T_ = 70, 6
+    x = rng.normal(size=(n, T_, F))
+    dh = rng.normal(size=(n, T_, H))
+    lengths = rng.integers(0, T_ + 1, size=n).astype(np.int64)
+    zeros = np.zeros((n, H))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        h, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
+        grads = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
+    finally:
+        numba.set_num_threads(previous)
+    expect = ref.run_direction(cell, x, lengths, P["weight_ih"], P["weight_hh"],
+                               P["bias_ih"], P["bias_hh"], reverse, nl)
+    np.testing.assert_allclose(h, expect, rtol=1e-12, atol=1e-12)
+    totals = [np.zeros_like(g) for g in grads[1:]]
+    for b in range(n):
+        sl = slice(b, b + 1)
+        _, cb = kfwd(cellname, x[sl], lengths[sl], P, zeros[sl], zeros[sl], reverse)
+        gb = kbwd(cellname, dh[sl], x[sl], lengths[sl], P, zeros[sl], zeros[sl], cb, reverse)
+        np.testing.assert_allclose(grads[0][sl], gb[0], rtol=1e-10, atol=1e-12)
+        for tot, g in zip(totals, gb[1:]):
+            tot += g
+    for tot, g in zip(totals, grads[1:]):
+        np.testing.assert_allclose(g, tot, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("cellname", CELLS)

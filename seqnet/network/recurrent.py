@@ -120,14 +120,15 @@ class RecurrentLayer(Layer):
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if self.cell == "lstm":
-            # the caches after h are the backend's own (opaque to this layer)
-            h, *cache = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
-            return h, (h0, *cache)
-        if self.cell == "gru":
-            h, gates, hn = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
-            return h, (h0, h, gates, hn)
-        h = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
-        return h, (h0, h)
+            out = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
+        elif self.cell == "gru":
+            out = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
+        else:
+            out = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
+        # the backward kernel takes back everything the forward kernel returned
+        # (h and the backend's own caches, opaque to this layer)
+        outs = out if isinstance(out, tuple) else (out,)
+        return outs[0], (h0, *outs)
 
     def forward(self, p, x, ctx):
         x = backend_of(ctx).ascontiguous(x, self.dtype)
@@ -156,18 +157,16 @@ class RecurrentLayer(Layer):
             w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
             w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
             reverse = d == 1
+            h0, *cache = states[d]
             if self.cell == "lstm":
-                h0, *cache = states[d]
                 grads = kernel(ctx, "lstm_backward")(
                     dh, x, lengths, w_ih, w_hh, h0, h0, *cache, reverse, bptt, need_dx)
             elif self.cell == "gru":
-                h0, h, gates, hn = states[d]
                 grads = kernel(ctx, "gru_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx)
+                    dh, x, lengths, w_ih, w_hh, h0, *cache, reverse, bptt, need_dx)
             else:
-                h0, h = states[d]
                 grads = kernel(ctx, "rnn_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, self.kind)
+                    dh, x, lengths, w_ih, w_hh, h0, *cache, reverse, bptt, need_dx, self.kind)
             ddx, dw_ih, dw_hh, db_ih, db_hh = grads
             Bk.copy_into(g["weight_ih" + sfx], dw_ih)
             Bk.copy_into(g["weight_hh" + sfx], dw_hh)

@@ -1,19 +1,24 @@
 """Recurrent kernels: RNN, LSTM, GRU (one direction per call) and sequence pooling.
 
-The cell kernels live in ``recurrent_rnn``, ``recurrent_lstm`` and
-``recurrent_gru`` (shared conventions in ``recurrent_common``) and are
+The cell kernels live in ``recurrent_driver`` (time loops over batch-row
+chunks; per-step math in ``recurrent_cells``, chunk buffers in
+``recurrent_chunks``, shared conventions in ``recurrent_common``) and are
 re-exported here, so ``seqnet.kernels.cpu.recurrent`` is the one module the
 network layer needs::
 
-    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind) -> h
-    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind)
+    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind) -> (h, *cache)
+    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx, kind)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse) -> (h, c, gates)
-    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt, need_dx)
+    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse) -> (h, *cache)
+    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, *cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, gates, hn)
-    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx)
+    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, *cache)
+    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
+
+Each backward kernel takes back everything its forward kernel returned;
+``cache`` is opaque: only the matching backward kernel of the same backend
+reads it (the CUDA backend keeps its own layout).
 
 Sequence pooling ((B, T, D*H) -> (B, D*H) over the valid steps of each sample)::
 
@@ -31,9 +36,14 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.recurrent_common import FTZ_THRESHOLD  # noqa: F401
-from seqnet.kernels.cpu.recurrent_gru import gru_backward, gru_forward  # noqa: F401
-from seqnet.kernels.cpu.recurrent_lstm import lstm_backward, lstm_forward  # noqa: F401
-from seqnet.kernels.cpu.recurrent_rnn import rnn_backward, rnn_forward  # noqa: F401
+from seqnet.kernels.cpu.recurrent_driver import (  # noqa: F401
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
 
 __all__ = [
     "rnn_forward", "rnn_backward",

@@ -15,19 +15,15 @@ Conventions of every recurrent kernel
 * Truncated BPTT: ``bptt`` = k > 0 cuts the gradient flowing into the carried
   state when moving from processing step s to s-1 with ``s % k == 0``;
   ``bptt <= 0`` is full BPTT.
-* Caches (gate activations, cell states, hidden outputs) are stored in TIME
-  layout (B, T, .), so the weight gradients are single large products after
-  the time loop, independent of the direction::
-
-      dW_ih = dZ(B*T, G*H)^T @ x(B*T, F)        dx = dZ @ W_ih
-      dW_hh = dZh(B*T, G*H)^T @ Hprev(B*T, H)   db = sum over rows of dZ
-
-  where ``Hprev[b, t]`` is the state the step at (b, t) read (h0 for s = 0).
+* Caches are kept per batch-row chunk in processing order (see
+  ``recurrent_chunks``); the weight gradients are one product per chunk
+  after the time loop, independent of the direction.
 * Denormals: backward gate loops flush |v| < 1e-30 to zero (:func:`ftz`), so
   decaying gradients never reach the slow denormal range.
-* No prange here: BLAS owns the cores (DESIGN.md §4).
+* Threads: one ``prange`` over row chunks, BLAS single-threaded inside
+  (the recurrent estimators give the cores to numba, DESIGN.md §4).
 * Kernels use ``error_model="numpy"`` (IEEE division: no ZeroDivisionError
-  branch), so the simple per-row gate loops vectorize; no fastmath.
+  branch), so the simple gate loops vectorize; no fastmath.
 * Gate nonlinearities go through :func:`gate_tanh` / :func:`gate_sigmoid`:
   libm in float64 (full accuracy); in float32 a branch-free rational
   approximation (Eigen's, |error| < 3e-7) that LLVM can vectorize and that is
@@ -110,31 +106,8 @@ def _gate_sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-# Row helpers: tiny loops of their own so they vectorize whatever the caller's
-# inlining budget (the gate nonlinearities are never left as calls in a loop).
-@njit(cache=True, error_model="numpy")
-def sigmoid_range(v, start, stop):
-    """``v[k] = sigmoid(v[k])`` for ``start <= k < stop`` (1-D, in place)."""
-    for k in range(start, stop):
-        v[k] = gate_sigmoid(v[k])
-
-
-@njit(cache=True, error_model="numpy")
-def tanh_range(v, start, stop):
-    """``v[k] = tanh(v[k])`` for ``start <= k < stop`` (1-D, in place)."""
-    for k in range(start, stop):
-        v[k] = gate_tanh(v[k])
-
-
-@njit(cache=True, error_model="numpy")
-def tanh_copy(src, dst):
-    """``dst[k] = tanh(src[k])`` (1-D)."""
-    for k in range(src.shape[0]):
-        dst[k] = gate_tanh(src[k])
-
-
-# Flat gate loops over a chunk's (nb * H) block, one nonlinearity per function
-# for the same reason: each call site of a gate nonlinearity inside one big
+# Flat gate loops over a chunk's (H * nb) block, one nonlinearity per function:
+# each call site of a gate nonlinearity inside one big
 # kernel counts against LLVM's inlining budget, and a loop left with a call in
 # it runs scalar (measured: 4x slower LSTM forward).
 @njit(cache=True, error_model="numpy")
@@ -149,77 +122,3 @@ def tanh_add(z, a):
     """``z[k] = tanh(z[k] + a[k])`` (1-D, in place)."""
     for k in range(z.shape[0]):
         z[k] = gate_tanh(z[k] + a[k])
-
-
-@njit(cache=True, error_model="numpy")
-def max_length(lengths):
-    """Largest entry of ``lengths`` (0 for an empty batch)."""
-    m = 0
-    for b in range(lengths.shape[0]):
-        if lengths[b] > m:
-            m = lengths[b]
-    return m
-
-
-@njit(cache=True, inline="always")
-def time_index(s, length, reverse):
-    """Time index of processing step ``s`` of a sequence of ``length`` steps."""
-    if reverse:
-        return length - 1 - s
-    return s
-
-
-@njit(cache=True, inline="always")
-def prev_time_index(t, reverse):
-    """Time index of the previous processing step (valid only for s > 0)."""
-    if reverse:
-        return t + 1
-    return t - 1
-
-
-@njit(cache=True, error_model="numpy")
-def input_projection(x, w_ih):
-    """``Z[b, t] = W_ih x[b, t]`` for all steps at once: (B, T, G*H), one product."""
-    B, T, F = x.shape
-    GH = w_ih.shape[0]
-    return np.dot(x.reshape(B * T, F), w_ih.T).reshape(B, T, GH)
-
-
-@njit(cache=True, error_model="numpy")
-def row_sum(d2):
-    """Column sums of a 2-D array, accumulated in float64, returned in its dtype."""
-    n, m = d2.shape
-    acc = np.zeros(m, np.float64)
-    for i in range(n):
-        for j in range(m):
-            acc[j] += d2[i, j]
-    out = np.empty(m, d2.dtype)
-    for j in range(m):
-        out[j] = acc[j]
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
-    """Weight, bias and input gradients from the stored gate gradients.
-
-    ``dzx`` (B, T, G*H): gradient w.r.t. the input-side pre-activations
-    ``W_ih x + b_ih``; ``dzh``: w.r.t. the hidden-side ``W_hh h + b_hh`` (the
-    same array for RNN and LSTM).  Padding rows are zero.  Returns
-    ``(dx, dw_ih, dw_hh, db_ih, db_hh)``; ``dx`` has shape (0, 0, 0) when
-    ``need_dx`` is False.
-    """
-    B, T, F = x.shape
-    GH = dzx.shape[2]
-    H = hprev.shape[2]
-    dzx2 = dzx.reshape(B * T, GH)
-    dzh2 = dzh.reshape(B * T, GH)
-    dw_ih = np.dot(dzx2.T, x.reshape(B * T, F))
-    dw_hh = np.dot(dzh2.T, hprev.reshape(B * T, H))
-    db_ih = row_sum(dzx2)
-    db_hh = row_sum(dzh2)
-    if need_dx:
-        dx = np.dot(dzx2, w_ih).reshape(B, T, F)
-    else:
-        dx = np.zeros((0, 0, 0), dtype=x.dtype)
-    return dx, dw_ih, dw_hh, db_ih, db_hh
