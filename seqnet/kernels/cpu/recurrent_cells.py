@@ -1,22 +1,23 @@
 """Pointwise math of one step of the RNN, LSTM and GRU cells (CPU).
 
-Every function works on flat blocks of ``n = H * nb`` values of one batch
-chunk (see :mod:`seqnet.kernels.cpu.recurrent_chunks`): row ``g`` of a
-``(rows, n)`` array is gate g for every unit and every sample of the chunk.
-Each step's pre-activations come from ONE product of the cell's block
-weight with ``[x_t; h_{t-1}]`` (:func:`block_weights`):
+Every function works on blocks of one batch chunk (see
+:mod:`seqnet.kernels.cpu.recurrent_chunks`): a ``(rows, n)`` array with
+``n = H * nb`` holds one gate per row, for every unit and every sample of the
+chunk.  A step's pre-activations are assembled (:func:`assemble_step`) from
+the input projection of all steps (one product per chunk), the step's
+recurrent product ``W_hh h_{t-1}`` and the biases, in these rows:
 
-* RNN  (1 row):  ``W_ih x + W_hh h``
-* LSTM (4 rows): ``W_ih x + W_hh h`` for i, f, g, o (PyTorch order)
-* GRU  (4 rows): ``W_ir x + W_hr h``, ``W_iz x + W_hz h``, ``W_in x`` and
-  ``W_hn h`` (the candidate needs its hidden part apart:
+* RNN  (1 row):  ``z``
+* LSTM (4 rows): ``z_i, z_f, z_g, z_o`` (PyTorch order)
+* GRU  (4 rows): ``z_r, z_z``, ``W_hn h + b_hn`` and ``W_in x + b_in`` (the
+  candidate needs its hidden part apart:
   ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``)
 
-so the same rows hold the activations the backward pass needs (GRU row 3
-keeps ``W_hn h + b_hn``) and the backward pass's pre-activation gradients.
+The step functions turn them into the activations the backward pass needs,
+in place (GRU: ``r, z, W_hn h + b_hn, n``); the backward functions write the
+pre-activation gradients in the same rows.
 """
 
-import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.activations import RELU
@@ -24,52 +25,80 @@ from seqnet.kernels.cpu.recurrent_common import (
     ONE,
     ZERO,
     ftz,
+    gate_sigmoid,
     gate_tanh,
-    sigmoid_add,
-    tanh_add,
 )
 
 CELL_RNN, CELL_LSTM, CELL_GRU = 0, 1, 2
+#: Gates in PyTorch's weight layout (rows of W_ih / W_hh, in units of H).
+CELL_GATES = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 3}
 #: Rows (in units of H) of each cell's per-step block.
 BLOCK_ROWS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 
 
-def block_weights(cell, w_ih, w_hh, b_ih, b_hh):
-    """``(W, b)``: the block weight (rows * H, F + H) and bias of one step's product."""
-    H = w_hh.shape[1]
-    F = w_ih.shape[1]
-    if cell != CELL_GRU:
-        return np.ascontiguousarray(np.concatenate((w_ih, w_hh), axis=1)), b_ih + b_hh
-    w = np.zeros((4 * H, F + H), dtype=w_ih.dtype)
-    w[:3 * H, :F] = w_ih
-    w[:2 * H, F:] = w_hh[:2 * H]
-    w[3 * H:, F:] = w_hh[2 * H:]
-    b = np.concatenate((b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:], b_hh[2 * H:]))
-    return w, b
-
-
-def split_block_grads(cell, dw, db, F):
-    """Inverse of :func:`block_weights` for gradients: ``(dw_ih, dw_hh, db_ih, db_hh)``."""
-    if cell != CELL_GRU:
-        return (np.ascontiguousarray(dw[:, :F]), np.ascontiguousarray(dw[:, F:]),
-                db, db.copy())
-    H = dw.shape[0] // 4
-    dw_ih = np.ascontiguousarray(dw[:3 * H, :F])
-    dw_hh = np.concatenate((dw[:2 * H, F:], dw[3 * H:, F:]))
-    return dw_ih, dw_hh, db[:3 * H].copy(), np.concatenate((db[:2 * H], db[3 * H:]))
-
-
-# ------------------------------------------------------------------ forward
+# ------------------------------------------------------------ assembling
 @njit(cache=True, error_model="numpy")
-def rnn_step(z, bias, h, kind):
-    """``h = act(z + bias)`` (tanh or relu)."""
+def _rows_sum(z, p, col, rec, bias):
+    """``z[r, b] = p[r, col + b] + rec[r, b] + bias[r]``."""
+    nb = z.shape[1]
+    for r in range(z.shape[0]):
+        zr, pr, hr, br = z[r], p[r, col:col + nb], rec[r], bias[r]
+        for b in range(nb):
+            zr[b] = pr[b] + hr[b] + br
+
+
+@njit(cache=True, error_model="numpy")
+def _rows_bias(z, src, bias):
+    """``z[r, b] = src[r, b] + bias[r]``."""
+    nb = z.shape[1]
+    for r in range(z.shape[0]):
+        zr, sr, br = z[r], src[r], bias[r]
+        for b in range(nb):
+            zr[b] = sr[b] + br
+
+
+@njit(cache=True, error_model="numpy")
+def assemble_step(cell, z, p, col, rec, b_ih, b_hh, b_sum):
+    """Fill the (rows * H, nb) block ``z`` of one step.
+
+    ``p`` (G*H, steps * nb): input projections, this step at columns
+    ``col:col + nb``; ``rec`` (G*H, nb): ``W_hh h_{t-1}``; ``b_sum = b_ih + b_hh``.
+    """
+    GH = rec.shape[0]
+    if cell == CELL_GRU:
+        H = GH // 3
+        _rows_sum(z[:2 * H], p[:2 * H], col, rec[:2 * H], b_sum[:2 * H])
+        _rows_bias(z[2 * H:3 * H], rec[2 * H:], b_hh[2 * H:])
+        _rows_bias(z[3 * H:], p[2 * H:, col:col + z.shape[1]], b_ih[2 * H:])
+    else:
+        _rows_sum(z, p, col, rec, b_sum)
+
+
+# ---------------------------------------------------------------- forward
+# One gate nonlinearity per loop function: each call site of a gate
+# nonlinearity in one big function counts against LLVM's inlining budget,
+# and a loop left with a call in it runs scalar (measured: 4x slower).
+@njit(cache=True, error_model="numpy")
+def _sigmoid(z):
+    for k in range(z.shape[0]):
+        z[k] = gate_sigmoid(z[k])
+
+
+@njit(cache=True, error_model="numpy")
+def _tanh(z):
+    for k in range(z.shape[0]):
+        z[k] = gate_tanh(z[k])
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_step(z, h, kind):
+    """``h = act(z)`` (tanh or relu)."""
     if kind == RELU:
         for k in range(h.shape[0]):
-            v = z[k] + bias[k]
-            h[k] = v if v > ZERO else ZERO
+            h[k] = z[k] if z[k] > ZERO else ZERO
     else:
         for k in range(h.shape[0]):
-            h[k] = gate_tanh(z[k] + bias[k])
+            h[k] = gate_tanh(z[k])
 
 
 @njit(cache=True, error_model="numpy")
@@ -81,21 +110,19 @@ def _lstm_state(i, f, g, o, c_prev, c, h):
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_step(z, bias, c_prev, c, h):
+def lstm_step(z, c_prev, c, h):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
-    sigmoid_add(z[0], bias[0])
-    sigmoid_add(z[1], bias[1])
-    tanh_add(z[2], bias[2])
-    sigmoid_add(z[3], bias[3])
+    _sigmoid(z[0])
+    _sigmoid(z[1])
+    _tanh(z[2])
+    _sigmoid(z[3])
     _lstm_state(z[0], z[1], z[2], z[3], c_prev, c, h)
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_candidate(xn, b_in, r, hn, b_hn):
+def _gru_candidate(r, hn, xn):
     for k in range(xn.shape[0]):
-        hn[k] += b_hn[k]
-    for k in range(xn.shape[0]):
-        xn[k] = gate_tanh(xn[k] + b_in[k] + r[k] * hn[k])
+        xn[k] = gate_tanh(xn[k] + r[k] * hn[k])
 
 
 @njit(cache=True, error_model="numpy")
@@ -105,15 +132,15 @@ def _gru_state(z, n, h_prev, h):
 
 
 @njit(cache=True, error_model="numpy")
-def gru_step(z, bias, h_prev, h):
-    """Rows become r, z, n and ``W_hn h + b_hn``; then ``h = (1 - z) n + z h_prev``."""
-    sigmoid_add(z[0], bias[0])
-    sigmoid_add(z[1], bias[1])
-    _gru_candidate(z[2], bias[2], z[0], z[3], bias[3])
-    _gru_state(z[1], z[2], h_prev, h)
+def gru_step(z, h_prev, h):
+    """Rows become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
+    _sigmoid(z[0])
+    _sigmoid(z[1])
+    _gru_candidate(z[0], z[2], z[3])
+    _gru_state(z[1], z[3], h_prev, h)
 
 
-# ----------------------------------------------------------------- backward
+# ---------------------------------------------------------------- backward
 @njit(cache=True, error_model="numpy")
 def rnn_grads(dh, dh_n, h, d, kind):
     """``d = act'(h) * (dh + dh_n)`` (act' read from the output h)."""
@@ -149,19 +176,18 @@ def lstm_grads(dh, dh_n, dc_n, a, c_prev, c, d):
 
 @njit(cache=True, error_model="numpy")
 def gru_grads(dh, dh_n, a, h_prev, d, direct):
-    """Block-row gradients ``d`` (4, n) and ``direct = dH z`` (the path to h_prev
-    that bypasses the weights)::
+    """Gradients ``d`` (4, n) of the rows ``z_r, z_z, W_hn h + b_hn, W_in x + b_in``
+    and ``direct = dH z`` (the path to h_prev that bypasses the weights)::
 
         dH = dh + dh_n      d_n = dH (1 - z) (1 - n^2)      d_z = dH (h_prev - n) z (1 - z)
         d_r = d_n hn r (1 - r)      d_hn = d_n r
     """
-    r, z, n, hn = a[0], a[1], a[2], a[3]
+    r, z, hn, n = a[0], a[1], a[2], a[3]
     for k in range(h_prev.shape[0]):
         dH = dh[k] + dh_n[k]
         dn = ftz(dH * (ONE - z[k]) * (ONE - n[k] * n[k]))
-        d[2, k] = dn
+        d[3, k] = dn
         d[1, k] = ftz(dH * (h_prev[k] - n[k]) * z[k] * (ONE - z[k]))
         d[0, k] = ftz(dn * hn[k] * r[k] * (ONE - r[k]))
-        d[3, k] = ftz(dn * r[k])
+        d[2, k] = ftz(dn * r[k])
         direct[k] = ftz(dH * z[k])
-

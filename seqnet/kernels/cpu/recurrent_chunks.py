@@ -21,19 +21,19 @@ Inside a chunk of ``nb`` rows every per-step quantity is a ``(features, nb)``
 block of processing step ``s`` (time ``t = s`` forward, ``t = lengths[b] - 1 -
 s`` in reverse).  Then
 
-* each step's product is ONE call ``W (G*H, K) @ block (K, nb)`` whose output
+* each step's recurrent product is ``W_hh (G*H, H) @ h (H, nb)``, whose output
   already holds each gate as a contiguous ``(H, nb)`` block: OpenBLAS packs
-  the small ``(K, nb)`` operand instead of the weights and runs ~2x faster
-  per step at 16-32 rows than ``(nb, K) @ (K, G*H)`` (measured);
+  the small ``(H, nb)`` operand instead of the weights and runs ~2x faster
+  per step at 16-32 rows than ``(nb, H) @ (H, G*H)`` (measured);
 * every elementwise gate loop runs over ``H * nb`` contiguous values (long
   enough for LLVM's vector loop; loops over one gate of one row, 32 or 64
   values, ran scalar).
 
-The input at step s and the state it reads are stacked in one ``(F + H, nb)``
-block ``xh[s]`` (``xh[s, :F]`` = x, ``xh[s, F:]`` = the previous state, so
-``xh[s + 1, F:]`` is the output of step s), which lets LSTM and RNN steps be a
-single product with ``[W_ih | W_hh]`` and gives the weight gradients as one
-product per chunk after the time loop.
+Quantities of all steps at once (inputs, input projections, gate gradients
+for the weight-gradient products) are "columns" arrays ``(rows, steps * nb)``
+with step s at columns ``s * nb:(s + 1) * nb``, so the input projection of
+every step, the weight gradients and dx are each one product per chunk
+(DESIGN.md section 4).
 
 A chunk's caches live in one flat segment of a buffer for the whole batch
 (rows ``lo:hi`` own entries ``lo * per_row : hi * per_row``), so the forward
@@ -111,17 +111,6 @@ def scatter_steps(src, lengths, lo, hi, reverse, out):
 
 
 @njit(cache=True)
-def column_bias(bias, nb):
-    """``(R * nb,)``: ``bias[r]`` repeated ``nb`` times per row r (flat-loop operand)."""
-    R = bias.shape[0]
-    out = np.empty(R * nb, dtype=bias.dtype)
-    for r in range(R):
-        for b in range(nb):
-            out[r * nb + b] = bias[r]
-    return out
-
-
-@njit(cache=True)
 def zero_finished_columns(state, lengths, lo, s):
     """Reset column b of ``state`` (H, nb) to 0 where the sequence ended before step s+1."""
     for b in range(state.shape[1]):
@@ -130,18 +119,52 @@ def zero_finished_columns(state, lengths, lo, s):
 
 
 @njit(cache=True)
-def steps_to_columns(a, steps):
-    """(steps, R, nb) -> (R, steps * nb): rows of all steps side by side (one product)."""
-    R, nb = a.shape[1], a.shape[2]
-    out = np.empty((R, steps * nb), dtype=a.dtype)
-    for r in range(R):  # explicit loops: 5x faster than short slice assignments
-        dst = out[r]
+def gather_columns(a, lengths, lo, hi, steps, reverse):
+    """``out[c, s * nb + b] = a[lo + b, t(s), c]`` for ``s < lengths``, else 0.
+
+    ``a`` is (B, T, C); returns (C, steps * nb): every step's (C, nb) block
+    side by side, the operand of one product for all steps.
+    """
+    nb = hi - lo
+    C = a.shape[2]
+    out = np.zeros((C, steps * nb), dtype=a.dtype)
+    for b in range(nb):
+        L = lengths[lo + b]
+        for s in range(min(L, steps)):
+            t = L - 1 - s if reverse else s
+            src = a[lo + b, t]
+            for c in range(C):
+                out[c, s * nb + b] = src[c]
+    return out
+
+
+@njit(cache=True)
+def scatter_columns(src, lengths, lo, hi, reverse, out):
+    """Inverse of :func:`gather_columns`: ``out[lo + b, t(s), c] = src[c, s * nb + b]``."""
+    nb = hi - lo
+    C = src.shape[0]
+    steps = src.shape[1] // max(nb, 1)
+    for b in range(nb):
+        L = lengths[lo + b]
+        for s in range(min(L, steps)):
+            t = L - 1 - s if reverse else s
+            dst = out[lo + b, t]
+            for c in range(C):
+                dst[c] = src[c, s * nb + b]
+
+
+@njit(cache=True)
+def steps_to_columns(a, steps, row_lo, row_hi, out, out_row):
+    """Copy rows ``row_lo:row_hi`` of the (R, nb) blocks ``a[:steps]`` into
+    ``out[out_row:, :steps * nb]``, step s at columns ``s * nb:(s + 1) * nb``."""
+    nb = a.shape[2]
+    for r in range(row_lo, row_hi):  # explicit loops: 5x faster than short slice copies
+        dst = out[out_row + r - row_lo]
         for s in range(steps):
             src = a[s, r]
             base = s * nb
             for b in range(nb):
                 dst[base + b] = src[b]
-    return out
 
 
 @njit(cache=True)

@@ -9,19 +9,21 @@ Public kernels (re-exported by :mod:`seqnet.kernels.cpu.recurrent`)::
     gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, *cache)
     gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
 
-Backward kernels take back everything their forward kernel returned, and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape
-(0, 0, 0) when ``need_dx`` is False).  ``cache`` is three flat buffers
-(``xh``, ``c``, ``gates``: the chunk blocks of
+Backward kernels take back everything their forward kernel returned, and
+return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0) when
+``need_dx`` is False).  ``cache`` is three flat buffers
+(states, LSTM cell states, gate activations: the chunk blocks of
 :mod:`seqnet.kernels.cpu.recurrent_chunks`) that only the matching backward
 kernel reads.  Conventions (lengths, reverse, truncated BPTT, flush to zero)
 are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the per-step math is
 in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
-Each row chunk runs its whole time loop in one ``prange`` iteration: per step
-one product ``W_block @ [x_t; h_{t-1}]`` (forward) or
-``W_block^T @ dZ_t`` (backward: dx_t and the carried dh together), flat
-pointwise loops, and after the loop one product for the chunk's weight
-gradients.  The chunks' weight gradients are summed in chunk order.
+Each row chunk runs its whole time loop in one ``prange`` iteration
+(DESIGN.md section 4): the input projections of all steps are one product,
+each step one small product ``W_hh h_{t-1}`` (forward) or ``W_hh^T dZ_t``
+(backward) and flat pointwise loops, and after the time loop ``dW_ih``,
+``dW_hh`` and ``dx`` are one product each.  The chunks' weight gradients are
+summed in chunk order.
 """
 
 import numpy as np
@@ -29,23 +31,24 @@ from numba import njit, prange
 
 from seqnet.kernels.cpu.recurrent_cells import (
     BLOCK_ROWS,
+    CELL_GATES,
     CELL_GRU,
     CELL_LSTM,
     CELL_RNN,
-    block_weights,
+    assemble_step,
     gru_grads,
     gru_step,
     lstm_grads,
     lstm_step,
     rnn_grads,
     rnn_step,
-    split_block_grads,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
     chunk_bounds,
     chunk_max_length,
-    column_bias,
+    gather_columns,
     gather_steps,
+    scatter_columns,
     scatter_steps,
     steps_to_columns,
     zero_finished_columns,
@@ -53,151 +56,167 @@ from seqnet.kernels.cpu.recurrent_chunks import (
 
 
 @njit(cache=True, error_model="numpy")
-def _chunk_views(xhbuf, cbuf, gbuf, lo, hi, T, K, H, R):
-    """This chunk's (T+1, K, nb) inputs/states, (T+1, H, nb) cells and (T, R*H, nb) gates.
+def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH):
+    """This chunk's (T+1, H, nb) states, (T+1, H, nb) cells and (T, RH, nb) gates.
 
     ``cbuf``/``gbuf`` may be empty (cells without cell states / gate caches).
     """
     nb = hi - lo
-    xh = xhbuf[lo * (T + 1) * K:hi * (T + 1) * K].reshape(T + 1, K, nb)
-    cb = np.empty((0, H, nb), dtype=xhbuf.dtype)
+    hb = hbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape(T + 1, H, nb)
+    cb = np.empty((0, H, nb), dtype=hbuf.dtype)
     if cbuf.shape[0] > 0:
         cb = cbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape(T + 1, H, nb)
-    gb = np.empty((0, R * H, nb), dtype=xhbuf.dtype)
+    gb = np.empty((0, RH, nb), dtype=hbuf.dtype)
     if gbuf.shape[0] > 0:
-        gb = gbuf[lo * T * R * H:hi * T * R * H].reshape(T, R * H, nb)
-    return xh, cb, gb
+        gb = gbuf[lo * T * RH:hi * T * RH].reshape(T, RH, nb)
+    return hb, cb, gb
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, wb, bias, reverse, lo, hi, xh, cb, gb, h_out):
+def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
+                   hb, cb, gb, h_out):
     nb = hi - lo
-    F = x.shape[2]
-    H = xh.shape[1] - F
-    R = wb.shape[0] // H
+    H = hb.shape[1]
+    RH = gb.shape[1]
     n = H * nb
     smax = chunk_max_length(lengths, lo, hi)
-    gather_steps(x, lengths, lo, hi, reverse, xh)
-    bb = column_bias(bias, nb).reshape(R, n)
-    scratch = np.empty((R * H, nb), dtype=x.dtype)
+    if smax == 0:
+        return
+    proj = np.dot(w_ih, gather_columns(x, lengths, lo, hi, smax, reverse))
+    b_sum = b_ih + b_hh
+    rec = np.empty((w_hh.shape[0], nb), dtype=x.dtype)
+    scratch = np.empty((RH, nb), dtype=x.dtype)
     for s in range(smax):
+        np.dot(w_hh, hb[s], rec)
         z2 = gb[s] if gb.shape[0] > 0 else scratch
-        np.dot(wb, xh[s], z2)
-        z = z2.reshape(R, n)
-        h_next = xh[s + 1, F:]
+        assemble_step(cell, z2, proj, s * nb, rec, b_ih, b_hh, b_sum)
+        z = z2.reshape(RH // H, n)
+        h_next = hb[s + 1].reshape(n)
         if cell == CELL_LSTM:
-            lstm_step(z, bb, cb[s].reshape(n), cb[s + 1].reshape(n), h_next.reshape(n))
+            lstm_step(z, cb[s].reshape(n), cb[s + 1].reshape(n), h_next)
             zero_finished_columns(cb[s + 1], lengths, lo, s)
         elif cell == CELL_GRU:
-            gru_step(z, bb, xh[s, F:].reshape(n), h_next.reshape(n))
+            gru_step(z, hb[s].reshape(n), h_next)
         else:
-            rnn_step(z[0], bb[0], h_next.reshape(n), kind)
-        zero_finished_columns(h_next, lengths, lo, s)
-    scatter_steps(xh[1:smax + 1, F:], lengths, lo, hi, reverse, h_out)
+            rnn_step(z[0], h_next, kind)
+        zero_finished_columns(hb[s + 1], lengths, lo, s)
+    scatter_steps(hb[1:smax + 1], lengths, lo, hi, reverse, h_out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _forward(cell, kind, x, lengths, wb, bias, h0, c0, reverse, bounds):
+def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH, bounds):
     B, T, F = x.shape
     H = h0.shape[1]
-    K = F + H
-    R = wb.shape[0] // H
     h = np.zeros((B, T, H), dtype=x.dtype)
-    xhbuf = np.zeros(B * (T + 1) * K, dtype=x.dtype)
-    cbuf = np.zeros(B * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
-    gbuf = np.empty(B * T * R * H if cell != CELL_RNN else 0, dtype=x.dtype)
+    hbuf = np.empty(B * (T + 1) * H, dtype=x.dtype)
+    cbuf = np.empty(B * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
+    gbuf = np.empty(B * T * RH if cell != CELL_RNN else 0, dtype=x.dtype)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
-        xh, cb, gb = _chunk_views(xhbuf, cbuf, gbuf, lo, hi, T, K, H, R)
-        xh[0, F:] = h0[lo:hi].T
+        hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
+        hb[0] = h0[lo:hi].T
         if cell == CELL_LSTM:
             cb[0] = c0[lo:hi].T
-        _forward_chunk(cell, kind, x, lengths, wb, bias, reverse, lo, hi, xh, cb, gb, h)
-    return h, xhbuf, cbuf, gbuf
+        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
+                       hb, cb, gb, h)
+    return h, hbuf, cbuf, gbuf
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_chunk(cell, kind, dh, x, lengths, wb, xh, cb, gb, reverse, bptt, need_dx,
-                    lo, hi, dwb, db, dx):
+def _backward_chunk(cell, kind, dh, x, lengths, w_ih, w_hh, hb, cb, gb, reverse, bptt,
+                    need_dx, lo, hi, dw_ih, dw_hh, db_ih, db_hh, dx):
     nb = hi - lo
-    F = x.shape[2]
-    H = xh.shape[1] - F
-    K = F + H
-    R = wb.shape[0] // H
+    H = hb.shape[1]
+    GH = w_hh.shape[0]
+    RH = gb.shape[1]
     n = H * nb
     smax = chunk_max_length(lengths, lo, hi)
     if smax == 0:
         return
     dhs = np.zeros((smax, H, nb), dtype=x.dtype)
     gather_steps(dh, lengths, lo, hi, reverse, dhs)
-    dz = np.empty((smax, R * H, nb), dtype=x.dtype)
-    dxh = np.empty((smax, K, nb), dtype=x.dtype)
+    dz = np.empty((smax, RH, nb), dtype=x.dtype)
     dh_n = np.zeros(n, dtype=x.dtype)
     dc_n = np.zeros(n, dtype=x.dtype)
     direct = np.zeros(n, dtype=x.dtype)
     for s in range(smax - 1, -1, -1):
-        d = dz[s].reshape(R, n)
+        d = dz[s].reshape(RH // H, n)
         if cell == CELL_LSTM:
-            lstm_grads(dhs[s].reshape(n), dh_n, dc_n, gb[s].reshape(R, n),
+            lstm_grads(dhs[s].reshape(n), dh_n, dc_n, gb[s].reshape(RH // H, n),
                        cb[s].reshape(n), cb[s + 1].reshape(n), d)
         elif cell == CELL_GRU:
-            gru_grads(dhs[s].reshape(n), dh_n, gb[s].reshape(R, n), xh[s, F:].reshape(n),
+            gru_grads(dhs[s].reshape(n), dh_n, gb[s].reshape(RH // H, n), hb[s].reshape(n),
                       d, direct)
         else:
-            rnn_grads(dhs[s].reshape(n), dh_n, xh[s + 1, F:].reshape(n), d[0], kind)
-        if need_dx or s > 0:  # dx_t and the carried dh in one product
-            np.dot(wb.T, dz[s], dxh[s])
-            carried = dxh[s, F:].reshape(n)
-            for k in range(n):
-                dh_n[k] = carried[k] + direct[k]
+            rnn_grads(dhs[s].reshape(n), dh_n, hb[s + 1].reshape(n), d[0], kind)
+        if s == 0:
+            break
         if bptt > 0 and s % bptt == 0:
             dh_n[:] = 0.0
             dc_n[:] = 0.0
-    dz2 = steps_to_columns(dz, smax)
-    np.dot(dz2, steps_to_columns(xh, smax).T, dwb)
-    np.dot(dz2, np.ones(smax * nb, dtype=x.dtype), db)
+        else:  # the hidden-side rows (GRU: r, z, hn) come first in the block
+            np.dot(w_hh.T, dz[s, :GH], dh_n.reshape(H, nb))
+            for k in range(n):
+                dh_n[k] += direct[k]
+    cols = smax * nb
+    dzh = np.empty((GH, cols), dtype=x.dtype)
+    steps_to_columns(dz, smax, 0, GH, dzh, 0)
+    dzx = dzh
+    if cell == CELL_GRU:  # input side: rows r, z and W_in x + b_in
+        dzx = np.empty((GH, cols), dtype=x.dtype)
+        steps_to_columns(dz, smax, 0, 2 * H, dzx, 0)
+        steps_to_columns(dz, smax, 3 * H, 4 * H, dzx, 2 * H)
+    hcols = np.empty((H, cols), dtype=x.dtype)
+    steps_to_columns(hb, smax, 0, H, hcols, 0)
+    np.dot(dzx, gather_columns(x, lengths, lo, hi, smax, reverse).T, dw_ih)
+    np.dot(dzh, hcols.T, dw_hh)
+    ones = np.ones(cols, dtype=x.dtype)
+    np.dot(dzx, ones, db_ih)
+    np.dot(dzh, ones, db_hh)
     if need_dx:
-        scatter_steps(dxh[:, :F], lengths, lo, hi, reverse, dx)
+        scatter_columns(np.dot(w_ih.T, dzx), lengths, lo, hi, reverse, dx)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _backward(cell, kind, dh, x, lengths, wb, xhbuf, cbuf, gbuf, reverse, bptt, need_dx,
-              bounds):
+def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse, bptt,
+              need_dx, RH, bounds):
     B, T, F = x.shape
-    H = dh.shape[2]
-    K = F + H
-    R = wb.shape[0] // H
+    GH, H = w_hh.shape
     nc = bounds.shape[0] - 1
-    dwb = np.zeros((nc, R * H, K), dtype=x.dtype)
-    db = np.zeros((nc, R * H), dtype=x.dtype)
+    dw_ih = np.zeros((nc, GH, F), dtype=x.dtype)
+    dw_hh = np.zeros((nc, GH, H), dtype=x.dtype)
+    db_ih = np.zeros((nc, GH), dtype=x.dtype)
+    db_hh = np.zeros((nc, GH), dtype=x.dtype)
     dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
     for i in prange(nc):
         lo, hi = bounds[i], bounds[i + 1]
-        xh, cb, gb = _chunk_views(xhbuf, cbuf, gbuf, lo, hi, T, K, H, R)
-        _backward_chunk(cell, kind, dh, x, lengths, wb, xh, cb, gb, reverse, bptt, need_dx,
-                        lo, hi, dwb[i], db[i], dx)
-    return dx, dwb, db
+        hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
+        _backward_chunk(cell, kind, dh, x, lengths, w_ih, w_hh, hb, cb, gb, reverse, bptt,
+                        need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
+    return dx, dw_ih, dw_hh, db_ih, db_hh
+
+
+def _chunk_sum(parts):
+    """Sum of per-chunk partial gradients in chunk order (reproducible)."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
-    wb, bias = block_weights(cell, w_ih, w_hh, b_ih, b_hh)
-    assert wb.shape[0] == BLOCK_ROWS[cell] * w_hh.shape[1]
-    return _forward(cell, kind, x, lengths, wb, bias, h0, c0, reverse,
-                    chunk_bounds(x.shape[0]))
+    H = w_hh.shape[1]
+    assert w_hh.shape[0] == CELL_GATES[cell] * H
+    return _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                    BLOCK_ROWS[cell] * H, chunk_bounds(x.shape[0]))
 
 
 def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
-    zero = np.zeros(w_hh.shape[0], dtype=x.dtype)
-    wb, _ = block_weights(cell, w_ih, w_hh, zero, zero)
-    xhbuf, cbuf, gbuf = cache
-    dx, dwb, db = _backward(cell, kind, dh, x, lengths, wb, xhbuf, cbuf, gbuf, reverse,
-                            bptt, need_dx, chunk_bounds(x.shape[0]))
-    # chunk partials summed in chunk order (a fixed order: reproducible)
-    dw_sum, db_sum = dwb[0].copy(), db[0].copy()
-    for i in range(1, dwb.shape[0]):
-        dw_sum += dwb[i]
-        db_sum += db[i]
-    return (dx, *split_block_grads(cell, dw_sum, db_sum, x.shape[2]))
+    hbuf, cbuf, gbuf = cache
+    dx, *parts = _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
+                           bptt, need_dx, BLOCK_ROWS[cell] * w_hh.shape[1],
+                           chunk_bounds(x.shape[0]))
+    return (dx, *[_chunk_sum(p) for p in parts])
 
 
 def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
@@ -209,14 +228,14 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
     return _run_forward(CELL_RNN, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse)
 
 
-def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, xhbuf, cbuf, gbuf, reverse, bptt, need_dx,
+def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt, need_dx,
                  kind):
     """BPTT of :func:`rnn_forward`: ``dZ_t = act'(Z_t) (dh_t + dh_n)``, ``dh_n <- W_hh^T dZ_t``.
 
     ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
     kernel's signature.
     """
-    return _run_backward(CELL_RNN, kind, dh, x, lengths, w_ih, w_hh, (xhbuf, cbuf, gbuf),
+    return _run_backward(CELL_RNN, kind, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
                          reverse, bptt, need_dx)
 
 
@@ -232,14 +251,14 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
     return _run_forward(CELL_LSTM, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse)
 
 
-def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, xhbuf, cbuf, gbuf, reverse, bptt,
+def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, hbuf, cbuf, gbuf, reverse, bptt,
                   need_dx):
     """BPTT of :func:`lstm_forward` (gate gradients: ``recurrent_cells.lstm_grads``).
 
     ``h0``, ``c0`` and ``h`` are unused (the cache holds them); they keep the
     CUDA kernel's signature.
     """
-    return _run_backward(CELL_LSTM, 0, dh, x, lengths, w_ih, w_hh, (xhbuf, cbuf, gbuf),
+    return _run_backward(CELL_LSTM, 0, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
                          reverse, bptt, need_dx)
 
 
@@ -255,12 +274,12 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
     return _run_forward(CELL_GRU, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse)
 
 
-def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, xhbuf, cbuf, gbuf, reverse, bptt,
+def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt,
                  need_dx):
     """BPTT of :func:`gru_forward` (gradients: ``recurrent_cells.gru_grads``).
 
     ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
     kernel's signature.
     """
-    return _run_backward(CELL_GRU, 0, dh, x, lengths, w_ih, w_hh, (xhbuf, cbuf, gbuf),
+    return _run_backward(CELL_GRU, 0, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
                          reverse, bptt, need_dx)
