@@ -178,6 +178,30 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
         np.testing.assert_allclose(g, tot, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_inference_mode_equals_training_forward(cellname, reverse):
+    """keep_cache=False (two-step state rings, no gate cache) gives bitwise the
+    same outputs as the training forward, ragged and over several chunks."""
+    rng = np.random.default_rng(3)
+    cell, nl = split(cellname)
+    P = {k: v.astype(np.float32) for k, v in make_params(cell, rng).items()}
+    x = rng.normal(size=(37, 7, F)).astype(np.float32)
+    lengths = rng.integers(0, 8, size=37).astype(np.int64)
+    h0 = np.zeros((37, H), np.float32)
+    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
+    if cell == "lstm":
+        run = lambda keep: K.lstm_forward(*args, h0, h0, reverse, keep)  # noqa: E731
+    elif cell == "gru":
+        run = lambda keep: K.gru_forward(*args, h0, reverse, keep)  # noqa: E731
+    else:
+        kind = TANH if nl == "tanh" else RELU
+        run = lambda keep: K.rnn_forward(*args, h0, reverse, kind, keep)  # noqa: E731
+    train, infer = run(True), run(False)
+    np.testing.assert_array_equal(infer[0], train[0])
+    assert all(c.size == 0 for c in infer[1:])
+
+
 @pytest.mark.parametrize("cellname", CELLS)
 def test_float32_close_to_float64(cellname):
     P, x, h0, c0, dh, lengths = setup(cellname, seed=2, h0_scale=0.5)

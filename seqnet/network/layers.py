@@ -79,6 +79,9 @@ class Context:
         Kernel module: ``seqnet.kernels.cpu`` or ``seqnet.kernels.cuda``.
     need_input_grad : bool
         False for the first layer's backward: it may skip computing ``dx``.
+    keep_cache : bool
+        False when no backward pass follows (prediction): layers may then
+        skip storing what only the backward pass reads.
     """
 
     training: bool = False
@@ -86,6 +89,7 @@ class Context:
     rng: object = None
     backend: object = None
     need_input_grad: bool = True
+    keep_cache: bool = True
     extra: dict = field(default_factory=dict)
 
 

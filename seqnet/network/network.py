@@ -190,7 +190,7 @@ class Network:
         """Raw outputs for host ``x``: on a device backend ``x`` is copied there
         once and the outputs back once (call inside :meth:`on_backend`)."""
         B = backend if backend is not None else _cpu
-        ctx = Context(training=False, lengths=lengths, backend=backend)
+        ctx = Context(training=False, lengths=lengths, backend=backend, keep_cache=False)
         out, _ = self.forward(B.to_device(x), ctx)
         return B.to_host(out)
 

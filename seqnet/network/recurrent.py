@@ -119,12 +119,13 @@ class RecurrentLayer(Layer):
         h0 = backend_of(ctx).zeros((B, H), x.dtype)
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        keep = True if ctx is None else bool(ctx.keep_cache)
         if self.cell == "lstm":
-            out = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse)
+            out = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse, keep)
         elif self.cell == "gru":
-            out = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse)
+            out = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse, keep)
         else:
-            out = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind)
+            out = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind, keep)
         # the backward kernel takes back everything the forward kernel returned
         # (h and the backend's own caches, opaque to this layer)
         outs = out if isinstance(out, tuple) else (out,)

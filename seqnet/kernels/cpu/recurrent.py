@@ -6,13 +6,16 @@ chunks; per-step math in ``recurrent_cells``, chunk buffers in
 re-exported here, so ``seqnet.kernels.cpu.recurrent`` is the one module the
 network layer needs::
 
-    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind) -> (h, *cache)
+    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
+        -> (h, *cache)
     rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx, kind)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse) -> (h, *cache)
+    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
+        -> (h, *cache)
     lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, *cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, *cache)
+    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
+        -> (h, *cache)
     gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
 

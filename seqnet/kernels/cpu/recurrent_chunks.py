@@ -111,6 +111,18 @@ def scatter_steps(src, lengths, lo, hi, reverse, out):
 
 
 @njit(cache=True)
+def scatter_step(src, lengths, lo, reverse, s, out):
+    """``out[lo + b, t(s)] = src[:, b]`` for the rows still running at step s."""
+    H = src.shape[0]
+    for b in range(src.shape[1]):
+        L = lengths[lo + b]
+        if s < L:
+            dst = out[lo + b, L - 1 - s if reverse else s]
+            for c in range(H):
+                dst[c] = src[c, b]
+
+
+@njit(cache=True)
 def zero_finished_columns(state, lengths, lo, s):
     """Reset column b of ``state`` (H, nb) to 0 where the sequence ended before step s+1."""
     for b in range(state.shape[1]):

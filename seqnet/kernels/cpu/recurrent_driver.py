@@ -2,12 +2,18 @@
 
 Public kernels (re-exported by :mod:`seqnet.kernels.cpu.recurrent`)::
 
-    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind) -> (h, *cache)
+    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
+        -> (h, *cache)
     rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx, kind)
-    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse) -> (h, *cache)
+    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
+        -> (h, *cache)
     lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, *cache, reverse, bptt, need_dx)
-    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse) -> (h, *cache)
+    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
+        -> (h, *cache)
     gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
+
+``keep_cache=False`` (inference) keeps only two steps of state per chunk and
+returns empty caches: no backward pass can follow.
 
 Backward kernels take back everything their forward kernel returned, and
 return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0) when
@@ -49,6 +55,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     gather_columns,
     gather_steps,
     scatter_columns,
+    scatter_step,
     scatter_steps,
     steps_to_columns,
     zero_finished_columns,
@@ -74,7 +81,10 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH):
 
 @njit(cache=True, error_model="numpy")
 def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
-                   hb, cb, gb, h_out):
+                   hb, cb, gb, keep, h_out):
+    """Time loop of rows ``lo:hi``.  With ``keep`` (training) ``hb``/``cb``/``gb``
+    hold every step (the backward pass's cache); without, ``hb``/``cb`` are
+    two-slot rings and ``gb`` is empty, so inference touches little memory."""
     nb = hi - lo
     H = hb.shape[1]
     RH = gb.shape[1]
@@ -87,38 +97,50 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, 
     rec = np.empty((w_hh.shape[0], nb), dtype=x.dtype)
     scratch = np.empty((RH, nb), dtype=x.dtype)
     for s in range(smax):
-        np.dot(w_hh, hb[s], rec)
-        z2 = gb[s] if gb.shape[0] > 0 else scratch
+        cur, nxt = (s, s + 1) if keep else (s % 2, (s + 1) % 2)
+        np.dot(w_hh, hb[cur], rec)
+        z2 = gb[s] if keep and gb.shape[0] > 0 else scratch
         assemble_step(cell, z2, proj, s * nb, rec, b_ih, b_hh, b_sum)
         z = z2.reshape(RH // H, n)
-        h_next = hb[s + 1].reshape(n)
+        h_next = hb[nxt].reshape(n)
         if cell == CELL_LSTM:
-            lstm_step(z, cb[s].reshape(n), cb[s + 1].reshape(n), h_next)
-            zero_finished_columns(cb[s + 1], lengths, lo, s)
+            lstm_step(z, cb[cur].reshape(n), cb[nxt].reshape(n), h_next)
+            zero_finished_columns(cb[nxt], lengths, lo, s)
         elif cell == CELL_GRU:
-            gru_step(z, hb[s].reshape(n), h_next)
+            gru_step(z, hb[cur].reshape(n), h_next)
         else:
             rnn_step(z[0], h_next, kind)
-        zero_finished_columns(hb[s + 1], lengths, lo, s)
-    scatter_steps(hb[1:smax + 1], lengths, lo, hi, reverse, h_out)
+        zero_finished_columns(hb[nxt], lengths, lo, s)
+        if not keep:
+            scatter_step(hb[nxt], lengths, lo, reverse, s, h_out)
+    if keep:
+        scatter_steps(hb[1:smax + 1], lengths, lo, hi, reverse, h_out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH, bounds):
+def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH, keep,
+             bounds):
     B, T, F = x.shape
     H = h0.shape[1]
     h = np.zeros((B, T, H), dtype=x.dtype)
-    hbuf = np.empty(B * (T + 1) * H, dtype=x.dtype)
-    cbuf = np.empty(B * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
-    gbuf = np.empty(B * T * RH if cell != CELL_RNN else 0, dtype=x.dtype)
+    rows = B if keep else 0
+    hbuf = np.empty(rows * (T + 1) * H, dtype=x.dtype)
+    cbuf = np.empty(rows * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
+    gbuf = np.empty(rows * T * RH if cell != CELL_RNN else 0, dtype=x.dtype)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
-        hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
+        nb = hi - lo
+        if keep:
+            hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
+        else:
+            hb = np.empty((2, H, nb), dtype=x.dtype)
+            cb = np.empty((2 if cell == CELL_LSTM else 0, H, nb), dtype=x.dtype)
+            gb = np.empty((0, RH, nb), dtype=x.dtype)
         hb[0] = h0[lo:hi].T
         if cell == CELL_LSTM:
             cb[0] = c0[lo:hi].T
         _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
-                       hb, cb, gb, h)
+                       hb, cb, gb, keep, h)
     return h, hbuf, cbuf, gbuf
 
 
@@ -204,11 +226,12 @@ def _chunk_sum(parts):
     return total
 
 
-def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
+def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                 keep_cache):
     H = w_hh.shape[1]
     assert w_hh.shape[0] == CELL_GATES[cell] * H
     return _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
-                    BLOCK_ROWS[cell] * H, chunk_bounds(x.shape[0]))
+                    BLOCK_ROWS[cell] * H, bool(keep_cache), chunk_bounds(x.shape[0]))
 
 
 def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
@@ -219,13 +242,14 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     return (dx, *[_chunk_sum(p) for p in parts])
 
 
-def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
+def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
     """Elman RNN, one direction: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
 
     ``kind`` is an activation code (``TANH`` or ``RELU``).  Returns
     ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
     """
-    return _run_forward(CELL_RNN, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse)
+    return _run_forward(CELL_RNN, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
+                        keep_cache)
 
 
 def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt, need_dx,
@@ -239,7 +263,7 @@ def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, b
                          reverse, bptt, need_dx)
 
 
-def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
+def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True):
     """LSTM, one direction (gates i, f, g, o)::
 
         Z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
@@ -248,7 +272,8 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
 
     Returns ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
     """
-    return _run_forward(CELL_LSTM, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse)
+    return _run_forward(CELL_LSTM, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                        keep_cache)
 
 
 def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, hbuf, cbuf, gbuf, reverse, bptt,
@@ -262,7 +287,7 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, hbuf, cbuf, gbuf, rever
                          reverse, bptt, need_dx)
 
 
-def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
+def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True):
     """GRU, one direction (gates r, z, n)::
 
         r = sigma(W_ir x + b_ir + W_hr h + b_hr)   z = sigma(W_iz x + b_iz + W_hz h + b_hz)
@@ -271,7 +296,8 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
 
     Returns ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
     """
-    return _run_forward(CELL_GRU, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse)
+    return _run_forward(CELL_GRU, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
+                        keep_cache)
 
 
 def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt,

@@ -10,6 +10,8 @@ nonlinearities, cell/state update, cache writes).  Backward runs one fused
 gate-gradient kernel plus one product per step, then the weight gradients are
 single large products after the time loop (see ``recurrent_common`` on the CPU
 for the conventions: padding, reverse direction, truncated BPTT, flush-to-zero).
+The caches stay in (B, T, .) time layout; ``keep_cache`` is accepted for the
+CPU signature and ignored (the device keeps its caches either way).
 """
 
 import math
@@ -281,7 +283,7 @@ def _bptt(smax, bptt, launch, dzs, w_hh, carried, accumulate=False):
 
 
 # ---------------------------------------------------------------------- RNN
-def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
+def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
     B, T, _ = x.shape
     H = w_ih.shape[0]
     lens, smax = _lengths(lengths)
@@ -310,7 +312,7 @@ def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind
 
 
 # ---------------------------------------------------------------------- LSTM
-def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
+def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True):
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 4
@@ -344,7 +346,7 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt
 
 
 # ---------------------------------------------------------------------- GRU
-def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
+def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True):
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 3
