@@ -39,14 +39,14 @@ def kfwd(cellname, x, lengths, P, h0, c0, reverse):
     cell, nl = split(cellname)
     args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
     if cell == "lstm":
-        h, *cache = K.lstm_forward(*args, h0, c0, reverse)
-        return h, (h, *cache)
+        h, cache = K.lstm_forward(*args, h0, c0, reverse)
+        return h, (h, cache)
     if cell == "gru":
-        h, *cache = K.gru_forward(*args, h0, reverse)
-        return h, (h, *cache)
+        h, cache = K.gru_forward(*args, h0, reverse)
+        return h, (h, cache)
     kind = TANH if nl == "tanh" else RELU
-    h, *cache = K.rnn_forward(*args, h0, reverse, kind)
-    return h, (h, *cache)
+    h, cache = K.rnn_forward(*args, h0, reverse, kind)
+    return h, (h, cache)
 
 
 def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
@@ -199,7 +199,7 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
         run = lambda keep: K.rnn_forward(*args, h0, reverse, kind, keep)  # noqa: E731
     train, infer = run(True), run(False)
     np.testing.assert_array_equal(infer[0], train[0])
-    assert all(c.size == 0 for c in infer[1:])
+    assert all(c.size == 0 for c in infer[1])
 
 
 @pytest.mark.parametrize("cellname", CELLS)

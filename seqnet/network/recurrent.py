@@ -126,10 +126,8 @@ class RecurrentLayer(Layer):
             out = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse, keep)
         else:
             out = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind, keep)
-        # the backward kernel takes back everything the forward kernel returned
-        # (h and the backend's own caches, opaque to this layer)
-        outs = out if isinstance(out, tuple) else (out,)
-        return outs[0], (h0, *outs)
+        h, cache = out  # the cache is the backend's own, opaque here
+        return h, (h0, h, cache)
 
     def forward(self, p, x, ctx):
         x = backend_of(ctx).ascontiguous(x, self.dtype)
@@ -158,16 +156,16 @@ class RecurrentLayer(Layer):
             w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
             w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
             reverse = d == 1
-            h0, *cache = states[d]
+            h0, h, cache = states[d]
             if self.cell == "lstm":
                 grads = kernel(ctx, "lstm_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h0, *cache, reverse, bptt, need_dx)
+                    dh, x, lengths, w_ih, w_hh, h0, h0, h, cache, reverse, bptt, need_dx)
             elif self.cell == "gru":
                 grads = kernel(ctx, "gru_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, *cache, reverse, bptt, need_dx)
+                    dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
             else:
                 grads = kernel(ctx, "rnn_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, *cache, reverse, bptt, need_dx, self.kind)
+                    dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, self.kind)
             ddx, dw_ih, dw_hh, db_ih, db_hh = grads
             Bk.copy_into(g["weight_ih" + sfx], dw_ih)
             Bk.copy_into(g["weight_hh" + sfx], dw_hh)

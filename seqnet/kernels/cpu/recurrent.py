@@ -7,21 +7,21 @@ re-exported here, so ``seqnet.kernels.cpu.recurrent`` is the one module the
 network layer needs::
 
     rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
-        -> (h, *cache)
-    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx, kind)
+        -> (h, cache)
+    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
     lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
-        -> (h, *cache)
-    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, *cache, reverse, bptt, need_dx)
+        -> (h, cache)
+    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
     gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
-        -> (h, *cache)
-    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
+        -> (h, cache)
+    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
         -> (dx, dw_ih, dw_hh, db_ih, db_hh)
 
-Each backward kernel takes back everything its forward kernel returned;
 ``cache`` is opaque: only the matching backward kernel of the same backend
-reads it (the CUDA backend keeps its own layout).
+reads it (the CUDA twins have the same signatures and keep their own layout).
+``keep_cache=False`` (prediction) returns an empty cache.
 
 Sequence pooling ((B, T, D*H) -> (B, D*H) over the valid steps of each sample)::
 

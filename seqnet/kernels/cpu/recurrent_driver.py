@@ -3,24 +3,23 @@
 Public kernels (re-exported by :mod:`seqnet.kernels.cpu.recurrent`)::
 
     rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
-        -> (h, *cache)
-    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx, kind)
+        -> (h, cache)
+    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind)
     lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
-        -> (h, *cache)
-    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, *cache, reverse, bptt, need_dx)
+        -> (h, cache)
+    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx)
     gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
-        -> (h, *cache)
-    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, *cache, reverse, bptt, need_dx)
+        -> (h, cache)
+    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
 
 ``keep_cache=False`` (inference) keeps only two steps of state per chunk and
 returns empty caches: no backward pass can follow.
 
-Backward kernels take back everything their forward kernel returned, and
-return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0) when
-``need_dx`` is False).  ``cache`` is three flat buffers
-(states, LSTM cell states, gate activations: the chunk blocks of
-:mod:`seqnet.kernels.cpu.recurrent_chunks`) that only the matching backward
-kernel reads.  Conventions (lengths, reverse, truncated BPTT, flush to zero)
+Backward kernels take back ``h`` and ``cache`` from their forward kernel,
+and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
+when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
+own): here a tuple of three flat buffers (states, LSTM cell states, gate
+activations: the chunk blocks of :mod:`seqnet.kernels.cpu.recurrent_chunks`).  Conventions (lengths, reverse, truncated BPTT, flush to zero)
 are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the per-step math is
 in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
@@ -230,8 +229,9 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
                  keep_cache):
     H = w_hh.shape[1]
     assert w_hh.shape[0] == CELL_GATES[cell] * H
-    return _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
-                    BLOCK_ROWS[cell] * H, bool(keep_cache), chunk_bounds(x.shape[0]))
+    h, *cache = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                         BLOCK_ROWS[cell] * H, bool(keep_cache), chunk_bounds(x.shape[0]))
+    return h, tuple(cache)
 
 
 def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
@@ -246,20 +246,19 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cach
     """Elman RNN, one direction: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
 
     ``kind`` is an activation code (``TANH`` or ``RELU``).  Returns
-    ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
+    ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
     """
     return _run_forward(CELL_RNN, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
                         keep_cache)
 
 
-def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt, need_dx,
-                 kind):
+def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
     """BPTT of :func:`rnn_forward`: ``dZ_t = act'(Z_t) (dh_t + dh_n)``, ``dh_n <- W_hh^T dZ_t``.
 
     ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
     kernel's signature.
     """
-    return _run_backward(CELL_RNN, kind, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
+    return _run_backward(CELL_RNN, kind, dh, x, lengths, w_ih, w_hh, cache,
                          reverse, bptt, need_dx)
 
 
@@ -270,20 +269,19 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache
         i, f, o = sigma(Z_i, Z_f, Z_o)   g = tanh(Z_g)
         c_t = f c_{t-1} + i g            h_t = o tanh(c_t)
 
-    Returns ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
+    Returns ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
     """
     return _run_forward(CELL_LSTM, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
                         keep_cache)
 
 
-def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, hbuf, cbuf, gbuf, reverse, bptt,
-                  need_dx):
+def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
     """BPTT of :func:`lstm_forward` (gate gradients: ``recurrent_cells.lstm_grads``).
 
     ``h0``, ``c0`` and ``h`` are unused (the cache holds them); they keep the
     CUDA kernel's signature.
     """
-    return _run_backward(CELL_LSTM, 0, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
+    return _run_backward(CELL_LSTM, 0, dh, x, lengths, w_ih, w_hh, cache,
                          reverse, bptt, need_dx)
 
 
@@ -294,18 +292,17 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True
         n = tanh(W_in x + b_in + r (W_hn h + b_hn))
         h_t = (1 - z) n + z h_{t-1}
 
-    Returns ``(h, *cache)``, ``h`` (B, T, H) with 0 at padding.
+    Returns ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
     """
     return _run_forward(CELL_GRU, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
                         keep_cache)
 
 
-def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, hbuf, cbuf, gbuf, reverse, bptt,
-                 need_dx):
+def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
     """BPTT of :func:`gru_forward` (gradients: ``recurrent_cells.gru_grads``).
 
     ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
     kernel's signature.
     """
-    return _run_backward(CELL_GRU, 0, dh, x, lengths, w_ih, w_hh, (hbuf, cbuf, gbuf),
+    return _run_backward(CELL_GRU, 0, dh, x, lengths, w_ih, w_hh, cache,
                          reverse, bptt, need_dx)

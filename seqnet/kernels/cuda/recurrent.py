@@ -10,8 +10,10 @@ nonlinearities, cell/state update, cache writes).  Backward runs one fused
 gate-gradient kernel plus one product per step, then the weight gradients are
 single large products after the time loop (see ``recurrent_common`` on the CPU
 for the conventions: padding, reverse direction, truncated BPTT, flush-to-zero).
-The caches stay in (B, T, .) time layout; ``keep_cache`` is accepted for the
-CPU signature and ignored (the device keeps its caches either way).
+Forward kernels return ``(h, cache)`` and backward kernels take ``h, cache``
+back, as on the CPU; here the cache is ``()`` (RNN), ``(c, gates)`` (LSTM) or
+``(gates, hn)`` (GRU) in (B, T, .) time layout.  ``keep_cache`` is accepted
+for the CPU signature and ignored (the device keeps its caches either way).
 """
 
 import math
@@ -294,10 +296,10 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cach
     cfg = grid(B * H)
     _recurrence(smax, hs, w_hh, hh, lambda s: _rnn_step[cfg](
         zx, hh, b_ih, b_hh, lens, s, bool(reverse), int(kind), h, hs))
-    return h
+    return h, ()
 
 
-def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, reverse, bptt, need_dx, kind):
+def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
     B, T, _ = x.shape
     H = w_ih.shape[0]
     lens, smax = _lengths(lengths)
@@ -325,10 +327,11 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache
     cfg = grid(B * H)
     _recurrence(smax, hs, w_hh, hh, lambda s: _lstm_step[cfg](
         gates, hh, b_ih, b_hh, c0, lens, s, bool(reverse), h, c, hs))
-    return h, c, gates
+    return h, (c, gates)
 
 
-def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, c, gates, reverse, bptt, need_dx):
+def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
+    c, gates = cache
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 4
@@ -359,10 +362,11 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True
     cfg = grid(B * H)
     _recurrence(smax, hs, w_hh, hh, lambda s: _gru_step[cfg](
         gates, hh, b_ih, b_hh, h0, lens, s, bool(reverse), h, hn, hs))
-    return h, gates, hn
+    return h, (gates, hn)
 
 
-def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, gates, hn, reverse, bptt, need_dx):
+def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
+    gates, hn = cache
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 3
