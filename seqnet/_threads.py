@@ -40,6 +40,7 @@ kernel calls with a lock instead of crashing.
 """
 
 import contextlib
+import functools
 import os
 import threading
 from numbers import Integral
@@ -110,12 +111,20 @@ def is_user_set():
     return _user_threads is not None
 
 
+@functools.lru_cache(maxsize=1)
+def _usable_cores():
+    """``joblib.cpu_count()`` (affinity, cgroup quota), read once per process:
+    it opens cgroup files, ~0.1 ms that every predict call would pay."""
+    import joblib
+
+    return int(joblib.cpu_count())
+
+
 def default_num_threads():
     """All usable cores, lowered by the environment's thread limits."""
-    import joblib
     import numba
 
-    limits = [int(numba.config.NUMBA_NUM_THREADS), int(joblib.cpu_count())]
+    limits = [int(numba.config.NUMBA_NUM_THREADS), _usable_cores()]
     for var in _ENV_LIMITS:
         value = os.environ.get(var, "")
         try:
