@@ -177,12 +177,3 @@ def steps_to_columns(a, steps, row_lo, row_hi, out, out_row):
             base = s * nb
             for b in range(nb):
                 dst[base + b] = src[b]
-
-
-@njit(cache=True)
-def sum_parts(parts):
-    """Sum of per-chunk partial gradients (chunk order fixed: deterministic)."""
-    out = parts[0].copy()
-    for i in range(1, parts.shape[0]):
-        out += parts[i]
-    return out

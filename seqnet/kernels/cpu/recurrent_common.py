@@ -104,21 +104,3 @@ def _gate_sigmoid_impl(x):
         return lambda x: half + half * tanh_f32(half * x)
     # exp(-x) overflows to inf for x < -709 and 1 / inf = 0: no branch needed.
     return lambda x: 1.0 / (1.0 + math.exp(-x))
-
-
-# Flat gate loops over a chunk's (H * nb) block, one nonlinearity per function:
-# each call site of a gate nonlinearity inside one big
-# kernel counts against LLVM's inlining budget, and a loop left with a call in
-# it runs scalar (measured: 4x slower LSTM forward).
-@njit(cache=True, error_model="numpy")
-def sigmoid_add(z, a):
-    """``z[k] = sigmoid(z[k] + a[k])`` (1-D, in place)."""
-    for k in range(z.shape[0]):
-        z[k] = gate_sigmoid(z[k] + a[k])
-
-
-@njit(cache=True, error_model="numpy")
-def tanh_add(z, a):
-    """``z[k] = tanh(z[k] + a[k])`` (1-D, in place)."""
-    for k in range(z.shape[0]):
-        z[k] = gate_tanh(z[k] + a[k])
