@@ -161,8 +161,12 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
     try:
         h, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
         grads = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
+        numba.set_num_threads(1)  # the cache carries its own chunk layout
+        again = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
     finally:
         numba.set_num_threads(previous)
+    for a, b in zip(grads, again):
+        np.testing.assert_array_equal(a, b)
     expect = ref.run_direction(cell, x, lengths, P["weight_ih"], P["weight_hh"],
                                P["bias_ih"], P["bias_hh"], reverse, nl)
     np.testing.assert_allclose(h, expect, rtol=1e-12, atol=1e-12)
@@ -199,7 +203,7 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
         run = lambda keep: K.rnn_forward(*args, h0, reverse, kind, keep)  # noqa: E731
     train, infer = run(True), run(False)
     np.testing.assert_array_equal(infer[0], train[0])
-    assert all(c.size == 0 for c in infer[1])
+    assert all(c.size == 0 for c in infer[1][:3])
 
 
 @pytest.mark.parametrize("cellname", CELLS)

@@ -18,10 +18,12 @@ returns empty caches: no backward pass can follow.
 Backward kernels take back ``h`` and ``cache`` from their forward kernel,
 and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
 when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
-own): here a tuple of three flat buffers (states, LSTM cell states, gate
-activations: the chunk blocks of :mod:`seqnet.kernels.cpu.recurrent_chunks`).  Conventions (lengths, reverse, truncated BPTT, flush to zero)
-are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the per-step math is
-in :mod:`seqnet.kernels.cpu.recurrent_cells`.
+own): here three flat buffers (states, LSTM cell states, gate activations:
+the chunk blocks of :mod:`seqnet.kernels.cpu.recurrent_chunks`) and the chunk
+boundaries they were laid out with (so a thread-count change between the two
+passes cannot misread them).  Conventions (lengths, reverse, truncated BPTT,
+flush to zero) are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the
+per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
 Each row chunk runs its whole time loop in one ``prange`` iteration
 (DESIGN.md section 4): the input projections of all steps are one product,
@@ -228,17 +230,21 @@ def _chunk_sum(parts):
 def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
                  keep_cache):
     H = w_hh.shape[1]
-    assert w_hh.shape[0] == CELL_GATES[cell] * H
-    h, *cache = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
-                         BLOCK_ROWS[cell] * H, bool(keep_cache), chunk_bounds(x.shape[0]))
-    return h, tuple(cache)
+    if w_hh.shape[0] != CELL_GATES[cell] * H or w_ih.shape[0] != w_hh.shape[0]:
+        raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
+                         f"{CELL_GATES[cell]} gates of {H} units")
+    bounds = chunk_bounds(x.shape[0])
+    h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
+                                   reverse, BLOCK_ROWS[cell] * H, bool(keep_cache), bounds)
+    return h, (hbuf, cbuf, gbuf, bounds)
 
 
 def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
-    hbuf, cbuf, gbuf = cache
+    hbuf, cbuf, gbuf, bounds = cache
+    if hbuf.size == 0 and x.shape[0] > 0:
+        raise ValueError("this cache comes from an inference forward (keep_cache=False)")
     dx, *parts = _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
-                           bptt, need_dx, BLOCK_ROWS[cell] * w_hh.shape[1],
-                           chunk_bounds(x.shape[0]))
+                           bptt, need_dx, BLOCK_ROWS[cell] * w_hh.shape[1], bounds)
     return (dx, *[_chunk_sum(p) for p in parts])
 
 
