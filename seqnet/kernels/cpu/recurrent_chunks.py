@@ -7,13 +7,14 @@ layer's batch is cut into row chunks that run their whole time loop on their
 own: one ``prange`` over the chunks, no barrier per step, and each chunk's
 per-step products run in single-threaded BLAS (the estimators give the cores
 to numba and limit BLAS to one thread while they fit or predict, DESIGN.md
-section 4).  The number of chunks is a multiple of the numba thread count,
-with chunks of about ``TARGET_CHUNK_ROWS`` rows (at least ``MIN_CHUNK_ROWS``):
-BLAS is ~2x more efficient per row at 64 rows than at 16, while a chunk's
-per-step working set must stay in the core's caches (256-row chunks were
-slower again).  Chunk boundaries therefore depend on the thread count:
-results are bitwise reproducible for a given number of threads, and differ in
-the last bits between thread counts.
+section 4).  Chunks have about ``TARGET_CHUNK_ROWS`` rows (at least
+``MIN_CHUNK_ROWS``; at least two chunks once the batch allows): per-step BLAS
+calls cost nearly the same at 16 rows as at 32, while a chunk's per-step
+working set must stay in the core's caches (64- to 256-row chunks were
+slower; measured at H = 64 and 128).  The boundaries depend on the batch size
+only, never on the thread count, so results are bitwise the same with 1 or 16
+threads, and a ``GridSearchCV(n_jobs=k)`` worker (1 thread) reproduces a
+serial search.
 
 Why processing order, feature-major
 -----------------------------------
@@ -44,26 +45,22 @@ are reset to zero after the step, so every cached value stays finite and
 those columns receive exactly zero gradient (their upstream gradient is zero).
 """
 
-import numba
 import numpy as np
 from numba import njit
 
 #: Smallest chunk worth a thread of its own (below it, per-step overheads win).
 MIN_CHUNK_ROWS = 16
-#: Chunk size aimed at once every thread has a chunk.
+#: Chunk size aimed at.
 TARGET_CHUNK_ROWS = 32
 
 
 def chunk_bounds(batch):
     """Row boundaries ``[0, ..., batch]`` (int64) of the chunks of a batch.
 
-    Plain Python (called once per kernel call): it reads numba's current
-    thread count, which a cached compiled kernel cannot.
+    A function of the batch size alone (see the module docstring): one chunk
+    below ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / TARGET_CHUNK_ROWS))``.
     """
-    threads = numba.get_num_threads()
-    n = max(1, min(threads, batch // MIN_CHUNK_ROWS))
-    if n == threads:
-        n *= max(1, round(batch / (threads * TARGET_CHUNK_ROWS)))
+    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
     return (np.arange(n + 1, dtype=np.int64) * batch) // n
 
 

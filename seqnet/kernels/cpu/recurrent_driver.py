@@ -20,8 +20,7 @@ and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
 when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
 own): here three flat buffers (states, LSTM cell states, gate activations:
 the chunk blocks of :mod:`seqnet.kernels.cpu.recurrent_chunks`) and the chunk
-boundaries they were laid out with (so a thread-count change between the two
-passes cannot misread them).  Conventions (lengths, reverse, truncated BPTT,
+boundaries they were laid out with.  Conventions (lengths, reverse, truncated BPTT,
 flush to zero) are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the
 per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
