@@ -312,14 +312,3 @@ def relative_error(a, b):
     if den == 0.0:
         return 0.0
     return float(np.linalg.norm(a - b) / den)
-
-
-# Guarded re-exports of the references other parts of the suite add.
-try:
-    from .reference_recurrent import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .reference_conv import *  # noqa: F401,F403
-except ImportError:
-    pass

@@ -5,6 +5,7 @@ import pytest
 
 from seqnet.kernels.cpu import conv, pool
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from tests.reference import numerical_gradient, relative_error
 
 try:
     from tests import reference_conv as ref
@@ -138,21 +139,6 @@ def test_conv_backward_without_input_grad():
 
 # ---------------------------------------------------------------- finite differences
 
-def numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar ``f()`` w.r.t. every entry of ``a`` (in place)."""
-    g = np.empty_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return g
-
-
 def assert_rel_close(analytic, numeric, tol=1e-6):
     scale = max(np.abs(numeric).max(), np.abs(analytic).max(), 1e-12)
     err = np.abs(analytic - numeric).max() / scale
@@ -173,9 +159,9 @@ def test_conv2d_finite_differences(i):
     y = run_conv2d(x, w, b, sh, sw, ph, pw, kind, Ho, Wo)
     dx, dw, db = np.empty_like(x), np.empty_like(w), np.empty_like(b)
     conv.conv2d_backward(x, w, y, r, sh, sw, ph, pw, kind, True, dx, dw, db)
-    assert_rel_close(dx, numeric_grad(loss, x))
-    assert_rel_close(dw, numeric_grad(loss, w))
-    assert_rel_close(db, numeric_grad(loss, b))
+    assert_rel_close(dx, numerical_gradient(loss, x))
+    assert_rel_close(dw, numerical_gradient(loss, w))
+    assert_rel_close(db, numerical_gradient(loss, b))
 
 
 @pytest.mark.parametrize("i", [0, 2, 3, 4, 6, 7])
@@ -192,9 +178,9 @@ def test_conv1d_finite_differences(i):
     y = run_conv1d(x, w, b, s, p, kind, To)
     dx, dw, db = np.empty_like(x), np.empty_like(w), np.empty_like(b)
     conv.conv1d_backward(x, w, y, r, s, p, kind, True, dx, dw, db)
-    assert_rel_close(dx, numeric_grad(loss, x))
-    assert_rel_close(dw, numeric_grad(loss, w))
-    assert_rel_close(db, numeric_grad(loss, b))
+    assert_rel_close(dx, numerical_gradient(loss, x))
+    assert_rel_close(dw, numerical_gradient(loss, w))
+    assert_rel_close(db, numerical_gradient(loss, b))
 
 
 # ---------------------------------------------------------------- pooling
@@ -265,7 +251,7 @@ def test_maxpool2d_finite_differences(params):
     r = rng.standard_normal(y.shape)
     dx = np.empty_like(x)
     pool.maxpool2d_backward(r, am, dx)
-    num = numeric_grad(lambda: float(np.sum(r * run_pool2d(x, *params)[0])), x, eps=1e-4)
+    num = numerical_gradient(lambda: float(np.sum(r * run_pool2d(x, *params)[0])), x, h=1e-4)
     assert_rel_close(dx, num)
 
 
@@ -277,7 +263,7 @@ def test_maxpool1d_finite_differences(params):
     r = rng.standard_normal(y.shape)
     dx = np.empty_like(x)
     pool.maxpool1d_backward(r, am, dx)
-    num = numeric_grad(lambda: float(np.sum(r * run_pool1d(x, *params)[0])), x, eps=1e-4)
+    num = numerical_gradient(lambda: float(np.sum(r * run_pool1d(x, *params)[0])), x, h=1e-4)
     assert_rel_close(dx, num)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from seqnet.kernels.cpu import recurrent as K
 from seqnet.kernels.cpu.activations import RELU, TANH
+from tests.reference import numerical_gradient, relative_error
 
 try:
     from tests import reference_recurrent as ref
@@ -60,27 +61,6 @@ def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=Tr
     return K.rnn_backward(dh, x, lengths, *w, h0, *cache, reverse, bptt, need_dx, kind)
 
 
-def numeric_grad(f, arr, eps=1e-6):
-    """Central differences of the scalar f() w.r.t. every entry of arr (in place)."""
-    g = np.zeros_like(arr)
-    flat, gflat = arr.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * eps)
-    return g
-
-
-def rel_err(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else np.linalg.norm(a - b) / denom
-
-
 def setup(cellname, seed=0, h0_scale=0.0, T_=T, lengths=LENGTHS):
     rng = np.random.default_rng(seed)
     cell, _ = split(cellname)
@@ -118,8 +98,8 @@ def test_backward_finite_differences(cellname, reverse):
     dx, dw_ih, dw_hh, db_ih, db_hh = kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse)
     analytic = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db_ih, "bias_hh": db_hh}
     for name, arr in P.items():
-        assert rel_err(analytic[name], numeric_grad(loss, arr)) < 1e-6, name
-    assert rel_err(dx, numeric_grad(loss, x)) < 1e-6
+        assert relative_error(analytic[name], numerical_gradient(loss, arr)) < 1e-6, name
+    assert relative_error(dx, numerical_gradient(loss, x)) < 1e-6
     for b in range(B):
         assert np.all(dx[b, lengths[b]:] == 0.0)
 
@@ -139,8 +119,6 @@ def test_chunk_bounds(batch, chunks):
 def test_many_chunks_equal_samples_alone(cellname, reverse):
     """A batch split into several row chunks (ragged, lengths 0..T) gives each
     sample's own outputs, and weight gradients equal to the sum over samples."""
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs 2 numba threads")
     rng = np.random.default_rng(7)
     cell, nl = split(cellname)
     P = make_params(cell, rng)
@@ -150,7 +128,7 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
     lengths = rng.integers(0, T_ + 1, size=n).astype(np.int64)
     zeros = np.zeros((n, H))
     previous = numba.get_num_threads()
-    numba.set_num_threads(2)
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     try:
         h, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
         grads = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
@@ -287,7 +265,7 @@ def test_truncated_bptt(cellname, reverse):
         expect = chunked_grads(cellname, x, lengths, P, dh, reverse, k)
         for a, b in zip(trunc, expect):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-        assert rel_err(trunc[2], full[2]) > 1e-6  # truncation really cuts something
+        assert relative_error(trunc[2], full[2]) > 1e-6  # truncation really cuts something
 
 
 @pytest.mark.parametrize("cellname", CELLS)

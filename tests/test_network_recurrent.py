@@ -8,6 +8,7 @@ import pytest
 from seqnet.kernels.cpu import recurrent as K
 from seqnet.network.layers import Context, ParamSpec
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
+from tests.reference import numerical_gradient, relative_error
 
 try:
     from tests import reference_recurrent as ref
@@ -33,25 +34,6 @@ def make_params(layer, rng, scale=0.5):
 
 def zeros_like(p):
     return {k: np.full_like(v, np.nan) for k, v in p.items()}  # backward must overwrite
-
-
-def numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros_like(arr)
-    flat, gflat = arr.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * eps)
-    return g
-
-
-def rel_err(a, b):
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if denom == 0 else np.linalg.norm(a - b) / denom
 
 
 class Stack:
@@ -89,8 +71,8 @@ def check_stack_gradients(stack, x, lengths, seed=0):
     for p, g in zip(stack.params, grads):
         for name in p:
             assert not np.any(np.isnan(g[name])), name
-            assert rel_err(g[name], numeric_grad(loss, p[name])) < 1e-6, name
-    assert rel_err(dx, numeric_grad(loss, x)) < 1e-6
+            assert relative_error(g[name], numerical_gradient(loss, p[name])) < 1e-6, name
+    assert relative_error(dx, numerical_gradient(loss, x)) < 1e-6
     return out, dx, grads
 
 
@@ -215,7 +197,7 @@ def test_truncated_bptt_layer(cell):
             for name in p:
                 np.testing.assert_array_equal(g[name], g_full[name])
         else:
-            assert rel_err(g["weight_hh"], g_full["weight_hh"]) > 1e-6
+            assert relative_error(g["weight_hh"], g_full["weight_hh"]) > 1e-6
 
 
 def test_need_input_grad_false_returns_none():

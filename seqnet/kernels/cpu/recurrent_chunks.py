@@ -64,6 +64,12 @@ def chunk_bounds(batch):
     return (np.arange(n + 1, dtype=np.int64) * batch) // n
 
 
+@njit(cache=True, inline="always")
+def time_index(s, length, reverse):
+    """Time index of processing step ``s`` of a sequence of ``length`` steps."""
+    return length - 1 - s if reverse else s
+
+
 @njit(cache=True)
 def chunk_max_length(lengths, lo, hi):
     """Largest length among rows ``lo:hi`` (0 for an empty chunk)."""
@@ -90,7 +96,7 @@ def gather_steps(a, lengths, lo, hi, reverse, out):
         for b in range(hi - lo):
             L = lengths[lo + b]
             if s < L:
-                src = a[lo + b, L - 1 - s if reverse else s]
+                src = a[lo + b, time_index(s, L, reverse)]
                 for c in range(C):
                     block[c, b] = src[c]
 
@@ -112,7 +118,7 @@ def scatter_step(src, lengths, lo, reverse, s, out):
     for b in range(src.shape[1]):
         L = lengths[lo + b]
         if s < L:
-            dst = out[lo + b, L - 1 - s if reverse else s]
+            dst = out[lo + b, time_index(s, L, reverse)]
             for c in range(C):
                 dst[c] = src[c, b]
 
@@ -139,7 +145,7 @@ def gather_columns(a, lengths, lo, hi, steps, reverse):
         for b in range(nb):
             L = lengths[lo + b]
             if s < L:
-                src = a[lo + b, L - 1 - s if reverse else s]
+                src = a[lo + b, time_index(s, L, reverse)]
                 for c in range(C):
                     out[c, s * nb + b] = src[c]
     return out
@@ -154,7 +160,7 @@ def scatter_columns(src, lengths, lo, hi, reverse, out):
         for b in range(nb):
             L = lengths[lo + b]
             if s < L:
-                dst = out[lo + b, L - 1 - s if reverse else s]
+                dst = out[lo + b, time_index(s, L, reverse)]
                 for c in range(C):
                     dst[c] = src[c, s * nb + b]
 

@@ -1,16 +1,8 @@
 """Time loops of the recurrent kernels: RNN, LSTM and GRU, one direction per call.
 
-Public kernels (re-exported by :mod:`seqnet.kernels.cpu.recurrent`)::
-
-    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
-        -> (h, cache)
-    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind)
-    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
-        -> (h, cache)
-    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx)
-    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
-        -> (h, cache)
-    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
+Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
+``lstm_backward``, ``gru_forward`` / ``gru_backward``; their signatures are
+listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
 
 ``keep_cache=False`` (inference) keeps only two steps of state per chunk and
 returns empty caches: no backward pass can follow.
