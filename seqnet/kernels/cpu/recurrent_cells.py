@@ -1,27 +1,43 @@
 """Pointwise math of one step of the RNN, LSTM and GRU cells (CPU).
 
-Every function works on blocks of one batch chunk (see
-:mod:`seqnet.kernels.cpu.recurrent_chunks`): a ``(rows, n)`` array with
-``n = H * nb`` holds one gate per row, for every unit and every sample of the
-chunk.  A step's pre-activations are assembled (:func:`assemble_step`) from
-the input projection of all steps (one product per chunk), the step's
-recurrent product ``W_hh h_{t-1}`` and the biases, in these rows:
+Every function works on one step of one batch chunk (see
+:mod:`seqnet.kernels.cpu.recurrent_chunks`): contiguous ``(nb, features)``
+row blocks of a chunk's "rows" arrays.
 
-* RNN  (1 row):  ``z``
-* LSTM (4 rows): ``z_i, z_f, z_g, z_o`` (PyTorch order)
-* GRU  (4 rows): ``z_r, z_z``, ``W_hn h + b_hn`` and ``W_in x + b_in`` (the
-  candidate needs its hidden part apart:
-  ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``)
+* ``g`` (steps * nb, cols * H): per sample, the input projections of every
+  step (one product per chunk); each step's recurrent product is added into
+  its block in place, then the step functions turn the block into the
+  activations the backward pass needs, from which the backward functions
+  compute the pre-activation gradients ``dz`` (same layout).  Columns:
 
-The step functions turn them into the activations the backward pass needs,
-in place (GRU: ``r, z, W_hn h + b_hn, n``); the backward functions write the
-pre-activation gradients in the same rows.
+  - RNN  (1 x H):  ``z``
+  - LSTM (4 x H): ``z_i, z_f, z_g, z_o`` (PyTorch order)
+  - GRU  (4 x H): ``z_r, z_z``, ``W_hn h`` and ``W_in x`` (the candidate
+    needs its hidden part apart: ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``);
+    the recurrent product covers columns ``:3H`` (``W_hh`` in PyTorch layout).
+
+* ``xh`` (rows, F + H + 1): ``[x_t | h_{t-1} | 1]`` of every step, the
+  operand of the single weight-gradient product; the state sits at columns
+  ``F:F + H`` (:func:`state_col`).  ``cs`` (rows, H): LSTM cell states.
+
+Biases are added in the gate loops (:func:`bias_columns`).
+
+One gate nonlinearity per loop function: each call site of a gate
+nonlinearity in one function counts against LLVM's inlining budget, and a
+loop left with a call in it runs scalar (measured: 4x slower).  A loop that
+writes one array and reads few vectorizes; with many arrays LLVM needs more
+runtime alias checks than it allows and leaves the loop scalar (measured
+3-7x slower).  The loops allow fused multiply-add (``fastmath={"contract"}``,
+nothing else of fastmath): the rational tanh runs 1.6x faster with it.
 """
 
+import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.activations import RELU
+from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.recurrent_common import (
+    CONTRACT,
     ONE,
     ZERO,
     ftz,
@@ -32,162 +48,266 @@ from seqnet.kernels.cpu.recurrent_common import (
 CELL_RNN, CELL_LSTM, CELL_GRU = 0, 1, 2
 #: Gates in PyTorch's weight layout (rows of W_ih / W_hh, in units of H).
 CELL_GATES = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 3}
-#: Rows (in units of H) of each cell's per-step block.
+#: Rows (in units of H) of each cell's gate array ``g``.
 BLOCK_ROWS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 
 
-# ------------------------------------------------------------ assembling
+# ---------------------------------------------------------- columns of g
 @njit(cache=True, error_model="numpy")
-def _rows_sum(z, p, col, rec, bias):
-    """``z[r, b] = p[r, col + b] + rec[r, b] + bias[r]``."""
-    nb = z.shape[1]
-    for r in range(z.shape[0]):
-        zr, pr, hr, br = z[r], p[r, col:col + nb], rec[r], bias[r]
-        for b in range(nb):
-            zr[b] = pr[b] + hr[b] + br
-
-
-@njit(cache=True, error_model="numpy")
-def _rows_bias(z, src, bias):
-    """``z[r, b] = src[r, b] + bias[r]``."""
-    nb = z.shape[1]
-    for r in range(z.shape[0]):
-        zr, sr, br = z[r], src[r], bias[r]
-        for b in range(nb):
-            zr[b] = sr[b] + br
+def bias_columns(cell, b_ih, b_hh):
+    """The bias added to each column of ``g`` (GRU: ``b_r, b_z, b_hn, b_in``)."""
+    if cell != CELL_GRU:
+        return b_ih + b_hh
+    H = b_ih.shape[0] // 3
+    out = np.empty(4 * H, dtype=b_ih.dtype)
+    out[:2 * H] = b_ih[:2 * H] + b_hh[:2 * H]
+    out[2 * H:3 * H] = b_hh[2 * H:]
+    out[3 * H:] = b_ih[2 * H:]
+    return out
 
 
 @njit(cache=True, error_model="numpy")
-def assemble_step(cell, z, p, col, rec, b_ih, b_hh, b_sum):
-    """Fill the (rows * H, nb) block ``z`` of one step.
-
-    ``p`` (G*H, steps * nb): input projections, this step at columns
-    ``col:col + nb``; ``rec`` (G*H, nb): ``W_hh h_{t-1}``; ``b_sum = b_ih + b_hh``.
-    """
-    GH = rec.shape[0]
+def input_columns(cell, width):
+    """Columns of ``g`` (``width`` of them) that hold input projections, as
+    ``(first, last, w)`` ranges: ``W_ih[w:w + last - first]`` feeds ``first:last``."""
     if cell == CELL_GRU:
-        H = GH // 3
-        _rows_sum(z[:2 * H], p[:2 * H], col, rec[:2 * H], b_sum[:2 * H])
-        _rows_bias(z[2 * H:3 * H], rec[2 * H:], b_hh[2 * H:])
-        _rows_bias(z[3 * H:], p[2 * H:, col:col + z.shape[1]], b_ih[2 * H:])
-    else:
-        _rows_sum(z, p, col, rec, b_sum)
+        H = width // 4
+        return ((0, 2 * H, 0), (3 * H, 4 * H, 2 * H))
+    return ((0, width, 0), (width, width, width))
+
+
+@njit(cache=True, error_model="numpy")
+def state_col(xh, H):
+    """First column of the state in the ``[x | h | 1]`` rows."""
+    return xh.shape[1] - H - 1
+
+
+@njit(cache=True, error_model="numpy")
+def project_inputs(cell, w_ih, xh, rows, g):
+    """``g[:rows]`` = input projections ``x_t W_ih^T`` of every step (one
+    product per column range); the GRU's ``W_hn h`` columns start at 0."""
+    F = w_ih.shape[1]
+    for first, last, w in input_columns(cell, g.shape[1]):
+        if last > first:
+            gemm(xh[:rows, :F], w_ih[w:w + last - first], g[:rows, first:last], trans_b=True)
+    if cell == CELL_GRU:
+        H = g.shape[1] // 4
+        g[:rows, 2 * H:3 * H] = 0.0
 
 
 # ---------------------------------------------------------------- forward
-# One gate nonlinearity per loop function: each call site of a gate
-# nonlinearity in one big function counts against LLVM's inlining budget,
-# and a loop left with a call in it runs scalar (measured: 4x slower).
-@njit(cache=True, error_model="numpy")
-def _sigmoid(z):
-    for k in range(z.shape[0]):
-        z[k] = gate_sigmoid(z[k])
+# Blocks: ``gb`` (nb, G*H) of g, ``hp``/``hn`` (nb, F + H + 1) of xh (state
+# before / after the step), ``cp``/``cn`` (nb, H) of cs.
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _sigmoid_cols(gb, first, last, bias):
+    bs = bias[first:last]
+    for b in range(gb.shape[0]):
+        row = gb[b, first:last]
+        for k in range(last - first):
+            row[k] = gate_sigmoid(row[k] + bs[k])
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _tanh_cols(gb, first, last, bias):
+    bs = bias[first:last]
+    for b in range(gb.shape[0]):
+        row = gb[b, first:last]
+        for k in range(last - first):
+            row[k] = gate_tanh(row[k] + bs[k])
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def rnn_step(gb, bias, hn, kind):
+    """``h = act(z + b)`` (tanh or relu); ``g`` keeps ``z``."""
+    H = gb.shape[1]
+    c0 = state_col(hn, H)
+    for b in range(gb.shape[0]):
+        z, h = gb[b], hn[b, c0:c0 + H]
+        if kind == RELU:
+            for k in range(H):
+                v = z[k] + bias[k]
+                h[k] = v if v > ZERO else ZERO
+        else:
+            for k in range(H):
+                h[k] = gate_tanh(z[k] + bias[k])
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _lstm_cell(gb, cp, cn):
+    H = cp.shape[1]
+    for b in range(gb.shape[0]):
+        i, f, gg = gb[b, :H], gb[b, H:2 * H], gb[b, 2 * H:3 * H]
+        c_prev, c = cp[b], cn[b]
+        for k in range(H):
+            c[k] = f[k] * c_prev[k] + i[k] * gg[k]
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _lstm_hidden(gb, cn, hn):
+    H = cn.shape[1]
+    c0 = state_col(hn, H)
+    for b in range(gb.shape[0]):
+        o, c, h = gb[b, 3 * H:], cn[b], hn[b, c0:c0 + H]
+        for k in range(H):
+            h[k] = o[k] * gate_tanh(c[k])
 
 
 @njit(cache=True, error_model="numpy")
-def _tanh(z):
-    for k in range(z.shape[0]):
-        z[k] = gate_tanh(z[k])
-
-
-@njit(cache=True, error_model="numpy")
-def rnn_step(z, h, kind):
-    """``h = act(z)`` (tanh or relu)."""
-    if kind == RELU:
-        for k in range(h.shape[0]):
-            h[k] = z[k] if z[k] > ZERO else ZERO
-    else:
-        for k in range(h.shape[0]):
-            h[k] = gate_tanh(z[k])
-
-
-@njit(cache=True, error_model="numpy")
-def _lstm_state(i, f, g, o, c_prev, c, h):
-    for k in range(c.shape[0]):
-        c[k] = f[k] * c_prev[k] + i[k] * g[k]
-    for k in range(c.shape[0]):
-        h[k] = o[k] * gate_tanh(c[k])
-
-
-@njit(cache=True, error_model="numpy")
-def lstm_step(z, c_prev, c, h):
+def lstm_step(gb, bias, cp, cn, hn):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
-    _sigmoid(z[0])
-    _sigmoid(z[1])
-    _tanh(z[2])
-    _sigmoid(z[3])
-    _lstm_state(z[0], z[1], z[2], z[3], c_prev, c, h)
+    H = cp.shape[1]
+    _sigmoid_cols(gb, 0, 2 * H, bias)
+    _tanh_cols(gb, 2 * H, 3 * H, bias)
+    _sigmoid_cols(gb, 3 * H, 4 * H, bias)
+    _lstm_cell(gb, cp, cn)
+    _lstm_hidden(gb, cn, hn)
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _gru_hidden_part(gb, bias):
+    """Column block hn becomes ``W_hn h + b_hn``."""
+    H = gb.shape[1] // 4
+    bs = bias[2 * H:3 * H]
+    for b in range(gb.shape[0]):
+        hn = gb[b, 2 * H:3 * H]
+        for k in range(H):
+            hn[k] = hn[k] + bs[k]
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _gru_candidate(gb, bias):
+    """Column block xn becomes ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
+    H = gb.shape[1] // 4
+    bs = bias[3 * H:]
+    for b in range(gb.shape[0]):
+        r, hn, n = gb[b, :H], gb[b, 2 * H:3 * H], gb[b, 3 * H:]
+        for k in range(H):
+            n[k] = gate_tanh(n[k] + bs[k] + r[k] * hn[k])
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _gru_state(gb, hp, hn):
+    H = gb.shape[1] // 4
+    c0 = state_col(hn, H)
+    for b in range(gb.shape[0]):
+        z, n = gb[b, H:2 * H], gb[b, 3 * H:]
+        h_prev, h = hp[b, c0:c0 + H], hn[b, c0:c0 + H]
+        for k in range(H):
+            h[k] = (ONE - z[k]) * n[k] + z[k] * h_prev[k]
 
 
 @njit(cache=True, error_model="numpy")
-def _gru_candidate(r, hn, xn):
-    for k in range(xn.shape[0]):
-        xn[k] = gate_tanh(xn[k] + r[k] * hn[k])
-
-
-@njit(cache=True, error_model="numpy")
-def _gru_state(z, n, h_prev, h):
-    for k in range(h.shape[0]):
-        h[k] = (ONE - z[k]) * n[k] + z[k] * h_prev[k]
-
-
-@njit(cache=True, error_model="numpy")
-def gru_step(z, h_prev, h):
-    """Rows become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
-    _sigmoid(z[0])
-    _sigmoid(z[1])
-    _gru_candidate(z[0], z[2], z[3])
-    _gru_state(z[1], z[3], h_prev, h)
+def gru_step(gb, bias, hp, hn):
+    """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
+    _sigmoid_cols(gb, 0, 2 * (gb.shape[1] // 4), bias)
+    _gru_hidden_part(gb, bias)
+    _gru_candidate(gb, bias)
+    _gru_state(gb, hp, hn)
 
 
 # ---------------------------------------------------------------- backward
-@njit(cache=True, error_model="numpy")
-def rnn_grads(dh, dh_n, h, d, kind):
+# ``up`` (nb, H): the loss gradient of the step's outputs; ``dh_n`` (nb, H)
+# the gradient arriving from step s + 1; ``db`` (nb, G*H) the step's block of
+# ``dz``.  ``g`` stays as it is, so a cache can serve several backward passes.
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _add(up, dh_n, out):
+    """``out = up + dh_n`` (the total gradient of the step's output)."""
+    for b in range(up.shape[0]):
+        u, d, o = up[b], dh_n[b], out[b]
+        for k in range(u.shape[0]):
+            o[k] = u[k] + d[k]
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def rnn_grads(up, dh_n, hn, db, kind):
     """``d = act'(h) * (dh + dh_n)`` (act' read from the output h)."""
-    if kind == RELU:
-        for k in range(h.shape[0]):
-            d[k] = ftz(dh[k] + dh_n[k]) if h[k] > ZERO else ZERO
-    else:
-        for k in range(h.shape[0]):
-            d[k] = ftz((dh[k] + dh_n[k]) * (ONE - h[k] * h[k]))
+    H = up.shape[1]
+    c0 = state_col(hn, H)
+    _add(up, dh_n, db)
+    for b in range(up.shape[0]):
+        h, d = hn[b, c0:c0 + H], db[b]
+        if kind == RELU:
+            for k in range(H):
+                d[k] = ftz(d[k]) if h[k] > ZERO else ZERO
+        else:
+            for k in range(H):
+                d[k] = ftz(d[k] * (ONE - h[k] * h[k]))
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _lstm_output_grads(gb, cn, db, dc_n):
+    """With ``dH`` in ``db[:, 3H:]``: ``d_o = dH tanh(c) o (1 - o)``,
+    ``dc_n += dH o (1 - tanh(c)^2)``."""
+    H = cn.shape[1]
+    for b in range(gb.shape[0]):
+        o, c, d_o, dc = gb[b, 3 * H:], cn[b], db[b, 3 * H:], dc_n[b]
+        for k in range(H):
+            dH = d_o[k]
+            tc = gate_tanh(c[k])
+            d_o[k] = ftz(dH * tc * o[k] * (ONE - o[k]))
+            dc[k] = dc[k] + dH * o[k] * (ONE - tc * tc)
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _lstm_gate_grads(gb, cp, db, dc_n):
+    """``d_i = dC g i (1 - i)``, ``d_f = dC c_prev f (1 - f)``,
+    ``d_g = dC i (1 - g^2)``, ``dc_n = dC f``."""
+    H = cp.shape[1]
+    for b in range(gb.shape[0]):
+        dc, c_prev = dc_n[b], cp[b]
+        i, f, gg = gb[b, :H], gb[b, H:2 * H], gb[b, 2 * H:3 * H]
+        d_i, d_f, d_g = db[b, :H], db[b, H:2 * H], db[b, 2 * H:3 * H]
+        for k in range(H):
+            d_i[k] = ftz(dc[k] * gg[k] * i[k] * (ONE - i[k]))
+        for k in range(H):
+            d_f[k] = ftz(dc[k] * c_prev[k] * f[k] * (ONE - f[k]))
+        for k in range(H):
+            d_g[k] = ftz(dc[k] * i[k] * (ONE - gg[k] * gg[k]))
+        for k in range(H):
+            dc[k] = ftz(dc[k] * f[k])
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_grads(dh, dh_n, dc_n, a, c_prev, c, d):
-    """Gate pre-activation gradients ``d`` (4, n); ``dc_n`` becomes dL/dc_{t-1}.
+def lstm_grads(up, dh_n, dc_n, gb, cp, cn, db):
+    """Gate pre-activation gradients into ``db``; ``dc_n`` becomes dL/dc_{t-1}.
 
     ``dH = dh + dh_n``, ``dC = dc_n + dH o (1 - tanh(c)^2)``, then
     ``d_i = dC g i (1 - i)``, ``d_f = dC c_prev f (1 - f)``,
     ``d_g = dC i (1 - g^2)``, ``d_o = dH tanh(c) o (1 - o)``, ``dc_n = dC f``.
     """
-    i, f, g, o = a[0], a[1], a[2], a[3]
-    for k in range(c.shape[0]):
-        dH = dh[k] + dh_n[k]
-        tc = gate_tanh(c[k])
-        d[3, k] = ftz(dH * tc * o[k] * (ONE - o[k]))
-        dc_n[k] = dc_n[k] + dH * o[k] * (ONE - tc * tc)
-    for k in range(c.shape[0]):
-        dC = dc_n[k]
-        d[0, k] = ftz(dC * g[k] * i[k] * (ONE - i[k]))
-        d[1, k] = ftz(dC * c_prev[k] * f[k] * (ONE - f[k]))
-        d[2, k] = ftz(dC * i[k] * (ONE - g[k] * g[k]))
-        dc_n[k] = ftz(dC * f[k])
+    H = cp.shape[1]
+    _add(up, dh_n, db[:, 3 * H:])
+    _lstm_output_grads(gb, cn, db, dc_n)
+    _lstm_gate_grads(gb, cp, db, dc_n)
+
+
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+def _gru_grads(gb, hp, db, direct):
+    H = gb.shape[1] // 4
+    c0 = state_col(hp, H)
+    for b in range(gb.shape[0]):
+        r, z, hn, n = gb[b, :H], gb[b, H:2 * H], gb[b, 2 * H:3 * H], gb[b, 3 * H:]
+        d_r, d_z, d_hn, d_n = db[b, :H], db[b, H:2 * H], db[b, 2 * H:3 * H], db[b, 3 * H:]
+        dH, h_prev = direct[b], hp[b, c0:c0 + H]
+        for k in range(H):
+            d_n[k] = ftz(dH[k] * (ONE - z[k]) * (ONE - n[k] * n[k]))
+        for k in range(H):
+            d_z[k] = ftz(dH[k] * (h_prev[k] - n[k]) * z[k] * (ONE - z[k]))
+        for k in range(H):
+            d_r[k] = ftz(d_n[k] * hn[k] * r[k] * (ONE - r[k]))
+        for k in range(H):
+            d_hn[k] = ftz(d_n[k] * r[k])
+        for k in range(H):
+            dH[k] = ftz(dH[k] * z[k])
 
 
 @njit(cache=True, error_model="numpy")
-def gru_grads(dh, dh_n, a, h_prev, d, direct):
-    """Gradients ``d`` (4, n) of the rows ``z_r, z_z, W_hn h + b_hn, W_in x + b_in``
-    and ``direct = dH z`` (the path to h_prev that bypasses the weights)::
+def gru_grads(up, dh_n, gb, hp, db, direct):
+    """Gradients of the columns ``z_r, z_z, W_hn h + b_hn, W_in x + b_in`` into
+    ``db`` and ``direct = dH z`` (the path to h_prev that bypasses the weights)::
 
         dH = dh + dh_n      d_n = dH (1 - z) (1 - n^2)      d_z = dH (h_prev - n) z (1 - z)
         d_r = d_n hn r (1 - r)      d_hn = d_n r
     """
-    r, z, hn, n = a[0], a[1], a[2], a[3]
-    for k in range(h_prev.shape[0]):
-        dH = dh[k] + dh_n[k]
-        dn = ftz(dH * (ONE - z[k]) * (ONE - n[k] * n[k]))
-        d[3, k] = dn
-        d[1, k] = ftz(dH * (h_prev[k] - n[k]) * z[k] * (ONE - z[k]))
-        d[0, k] = ftz(dn * hn[k] * r[k] * (ONE - r[k]))
-        d[2, k] = ftz(dn * r[k])
-        direct[k] = ftz(dH * z[k])
+    _add(up, dh_n, direct)  # ``direct`` holds dH until the last loop
+    _gru_grads(gb, hp, db, direct)

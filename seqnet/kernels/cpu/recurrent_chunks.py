@@ -16,33 +16,27 @@ only, never on the thread count, so results are bitwise the same with 1 or 16
 threads, and a ``GridSearchCV(n_jobs=k)`` worker (1 thread) reproduces a
 serial search.
 
-Why processing order, feature-major
------------------------------------
-Inside a chunk of ``nb`` rows every per-step quantity is a ``(features, nb)``
-block of processing step ``s`` (time ``t = s`` forward, ``t = lengths[b] - 1 -
-s`` in reverse).  Then
+Why processing order, one row per (step, sample)
+------------------------------------------------
+Inside a chunk of ``nb`` samples every quantity of every step is kept in a
+"rows" array: row ``s * nb + b`` belongs to sample b at processing step s
+(time ``t = s`` forward, ``t = lengths[b] - 1 - s`` in reverse).  Then
 
-* each step's recurrent product is ``W_hh (G*H, H) @ h (H, nb)``, whose output
-  already holds each gate as a contiguous ``(H, nb)`` block: OpenBLAS packs
-  the small ``(H, nb)`` operand instead of the weights and runs ~2x faster
-  per step at 16-32 rows than ``(nb, H) @ (H, G*H)`` (measured);
-* every elementwise gate loop runs over ``H * nb`` contiguous values (long
-  enough for LLVM's vector loop; loops over one gate of one row, 32 or 64
-  values, ran scalar).
-
-Quantities of all steps at once (inputs, input projections, gate gradients
-for the weight-gradient products) are "columns" arrays ``(rows, steps * nb)``
-with step s at columns ``s * nb:(s + 1) * nb``, so the input projection of
-every step, the weight gradients and dx are each one product per chunk
-(DESIGN.md section 4).
+* one step is a contiguous ``(nb, features)`` block, so its gate loops run
+  over contiguous rows of ``H`` to ``4H`` values;
+* the steps together are one matrix, so the input projection of every step,
+  the weight gradients (one product over ``[x_t | h_{t-1} | 1]`` rows gives
+  ``dW_ih``, ``dW_hh`` and the bias gradient at once) and dx are each one
+  product per chunk (DESIGN.md section 4);
+* copies from and to (B, T, C) arrays move whole contiguous feature vectors.
 
 A chunk's caches live in one flat segment of a buffer for the whole batch
 (rows ``lo:hi`` own entries ``lo * per_row : hi * per_row``), so the forward
 pass can hand them to the backward pass as plain arrays.
 
-Padding: steps ``s >= lengths[b]`` read a zero input and their state columns
-are reset to zero after the step, so every cached value stays finite and
-those columns receive exactly zero gradient (their upstream gradient is zero).
+Padding: steps ``s >= lengths[b]`` read a zero input and their state rows are
+reset to zero after the step, so every cached value stays finite and those
+rows receive exactly zero gradient (their upstream gradient is zero).
 """
 
 import numpy as np
@@ -80,100 +74,38 @@ def chunk_max_length(lengths, lo, hi):
     return m
 
 
-# The copies between (B, T, C) arrays and a chunk's per-step blocks loop over
-# steps first, so each step's small block stays in L1 while it is transposed
-# (looping over samples first streamed through every block once per sample:
-# 5x slower).
 @njit(cache=True)
-def gather_steps(a, lengths, lo, hi, reverse, out):
-    """``out[s, c, b] = a[lo + b, t(s), c]`` for ``s < lengths``; other entries untouched.
-
-    ``a`` is (B, T, C), ``out`` (steps, C', nb) with C' >= C (rows ``:C`` written).
-    """
-    C = a.shape[2]
-    for s in range(out.shape[0]):
-        block = out[s]
-        for b in range(hi - lo):
-            L = lengths[lo + b]
-            if s < L:
-                src = a[lo + b, time_index(s, L, reverse)]
-                for c in range(C):
-                    block[c, b] = src[c]
-
-
-@njit(cache=True)
-def scatter_steps(src, lengths, lo, hi, reverse, out):
-    """Inverse of :func:`gather_steps`: ``out[lo + b, t(s), c] = src[s, c, b]``.
-
-    ``src`` is (steps, C, nb), ``out`` (B, T, C); padding steps are skipped.
-    """
-    for s in range(src.shape[0]):
-        scatter_step(src[s], lengths, lo, reverse, s, out)
-
-
-@njit(cache=True)
-def scatter_step(src, lengths, lo, reverse, s, out):
-    """``out[lo + b, t(s)] = src[:, b]`` for the rows still running at step s."""
-    C = src.shape[0]
-    for b in range(src.shape[1]):
-        L = lengths[lo + b]
-        if s < L:
-            dst = out[lo + b, time_index(s, L, reverse)]
-            for c in range(C):
-                dst[c] = src[c, b]
-
-
-@njit(cache=True)
-def zero_finished_columns(state, lengths, lo, s):
-    """Reset column b of ``state`` (H, nb) to 0 where the sequence ended before step s+1."""
-    for b in range(state.shape[1]):
-        if s >= lengths[lo + b]:
-            state[:, b] = 0.0
-
-
-@njit(cache=True)
-def gather_columns(a, lengths, lo, hi, steps, reverse):
-    """``out[c, s * nb + b] = a[lo + b, t(s), c]`` for ``s < lengths``, else 0.
-
-    ``a`` is (B, T, C); returns (C, steps * nb): every step's (C, nb) block
-    side by side, the operand of one product for all steps.
-    """
+def gather_rows(a, lengths, lo, hi, steps, reverse, out, col):
+    """``out[s * nb + b, col:col + C] = a[lo + b, t(s)]`` for ``s < lengths[lo + b]``,
+    else 0, for ``s < steps``; ``a`` is (B, T, C)."""
     nb = hi - lo
     C = a.shape[2]
-    out = np.zeros((C, steps * nb), dtype=a.dtype)
+    for s in range(steps):
+        for b in range(nb):
+            dst = out[s * nb + b, col:col + C]
+            L = lengths[lo + b]
+            if s < L:
+                dst[:] = a[lo + b, time_index(s, L, reverse)]
+            else:
+                dst[:] = 0.0
+
+
+@njit(cache=True)
+def scatter_rows(src, col, lengths, lo, hi, steps, reverse, out):
+    """Inverse of :func:`gather_rows`: ``out[lo + b, t(s)] = src[s * nb + b, col:col + C]``
+    for the steps each sample has (``out`` (B, T, C), other entries untouched)."""
+    nb = hi - lo
+    C = out.shape[2]
     for s in range(steps):
         for b in range(nb):
             L = lengths[lo + b]
             if s < L:
-                src = a[lo + b, time_index(s, L, reverse)]
-                for c in range(C):
-                    out[c, s * nb + b] = src[c]
-    return out
+                out[lo + b, time_index(s, L, reverse)] = src[s * nb + b, col:col + C]
 
 
 @njit(cache=True)
-def scatter_columns(src, lengths, lo, hi, reverse, out):
-    """Inverse of :func:`gather_columns`: ``out[lo + b, t(s), c] = src[c, s * nb + b]``."""
-    nb = hi - lo
-    C = src.shape[0]
-    for s in range(src.shape[1] // max(nb, 1)):
-        for b in range(nb):
-            L = lengths[lo + b]
-            if s < L:
-                dst = out[lo + b, time_index(s, L, reverse)]
-                for c in range(C):
-                    dst[c] = src[c, s * nb + b]
-
-
-@njit(cache=True)
-def steps_to_columns(a, steps, row_lo, row_hi, out, out_row):
-    """Copy rows ``row_lo:row_hi`` of the (R, nb) blocks ``a[:steps]`` into
-    ``out[out_row:, :steps * nb]``, step s at columns ``s * nb:(s + 1) * nb``."""
-    nb = a.shape[2]
-    for r in range(row_lo, row_hi):  # explicit loops: 5x faster than short slice copies
-        dst = out[out_row + r - row_lo]
-        for s in range(steps):
-            src = a[s, r]
-            base = s * nb
-            for b in range(nb):
-                dst[base + b] = src[b]
+def zero_finished_rows(block, col, width, lengths, lo, s):
+    """Reset ``block[b, col:col + width]`` to 0 where sample b ended before step s + 1."""
+    for b in range(block.shape[0]):
+        if s >= lengths[lo + b]:
+            block[b, col:col + width] = 0.0

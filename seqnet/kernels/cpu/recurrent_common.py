@@ -23,7 +23,9 @@ Conventions of every recurrent kernel
 * Threads: one ``prange`` over row chunks, BLAS single-threaded inside
   (the recurrent estimators give the cores to numba, DESIGN.md §4).
 * Kernels use ``error_model="numpy"`` (IEEE division: no ZeroDivisionError
-  branch), so the simple gate loops vectorize; no fastmath.
+  branch), so the simple gate loops vectorize.  Of fastmath the gate loops
+  allow only fused multiply-add (:data:`CONTRACT`): no reassociation, NaN and
+  inf keep their IEEE meaning.
 * Gate nonlinearities go through :func:`gate_tanh` / :func:`gate_sigmoid`:
   libm in float64 (full accuracy); in float32 a branch-free rational
   approximation (Eigen's, |error| < 3e-7) that LLVM can vectorize and that is
@@ -36,6 +38,9 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+#: numba fastmath flags of the gate loops: fused multiply-add only.
+CONTRACT = {"contract"}
+
 #: Magnitude below which backward values are flushed to zero (both dtypes).
 FTZ_THRESHOLD = 1e-30
 
@@ -46,7 +51,7 @@ ONE = np.float32(1.0)
 ZERO = np.float32(0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
 def ftz(v):
     """Flush-to-zero: ``0`` if ``|v| < 1e-30`` else ``v`` (NaN passes through)."""
     return ZERO if abs(v) < np.float32(1e-30) else v
@@ -61,7 +66,7 @@ _B6, _B4, _B2 = 1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03
 _B0 = 4.89352518554385e-03
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
 def tanh_f32(x):
     """Rational tanh for float32 arguments (branch free, NaN propagates)."""
     c = np.float32(_TANH_CLAMP)

@@ -27,86 +27,72 @@ summed in chunk order.
 import numpy as np
 from numba import njit, prange
 
+from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.recurrent_cells import (
     BLOCK_ROWS,
     CELL_GATES,
     CELL_GRU,
     CELL_LSTM,
     CELL_RNN,
-    assemble_step,
+    bias_columns,
     gru_grads,
     gru_step,
+    input_columns,
     lstm_grads,
     lstm_step,
+    project_inputs,
     rnn_grads,
     rnn_step,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
     chunk_bounds,
     chunk_max_length,
-    gather_columns,
-    gather_steps,
-    scatter_columns,
-    scatter_step,
-    scatter_steps,
-    steps_to_columns,
-    zero_finished_columns,
+    gather_rows,
+    scatter_rows,
+    zero_finished_rows,
 )
 
 
 @njit(cache=True, error_model="numpy")
-def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH):
-    """This chunk's (T+1, H, nb) states, (T+1, H, nb) cells and (T, RH, nb) gates.
-
-    ``cbuf``/``gbuf`` may be empty (cells without cell states / gate caches).
-    """
+def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH):
+    """This chunk's rows arrays: ``xh`` ((T + 1) * nb, W) ``[x | h_prev | 1]``,
+    ``cs`` ((T + 1) * nb, H) cell states (empty without), ``g`` (T * nb, RH) gates."""
     nb = hi - lo
-    hb = hbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape(T + 1, H, nb)
-    cb = np.empty((0, H, nb), dtype=hbuf.dtype)
+    xh = hbuf[lo * (T + 1) * W:hi * (T + 1) * W].reshape((T + 1) * nb, W)
+    cs = np.empty((0, H), dtype=hbuf.dtype)
     if cbuf.shape[0] > 0:
-        cb = cbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape(T + 1, H, nb)
-    gb = np.empty((0, RH, nb), dtype=hbuf.dtype)
-    if gbuf.shape[0] > 0:
-        gb = gbuf[lo * T * RH:hi * T * RH].reshape(T, RH, nb)
-    return hb, cb, gb
+        cs = cbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape((T + 1) * nb, H)
+    g = gbuf[lo * T * RH:hi * T * RH].reshape(T * nb, RH)
+    return xh, cs, g
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
-                   hb, cb, gb, keep, h_out):
-    """Time loop of rows ``lo:hi``.  With ``keep`` (training) ``hb``/``cb``/``gb``
-    hold every step (the backward pass's cache); without, ``hb``/``cb`` are
-    two-slot rings and ``gb`` is empty, so inference touches little memory."""
+def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
+                   xh, cs, g, h_out):
+    """Time loop of rows ``lo:hi``; ``xh``/``cs`` hold the initial state in
+    their first block and receive every step's (the backward pass's cache)."""
     nb = hi - lo
-    H = hb.shape[1]
-    RH = gb.shape[1]
-    n = H * nb
+    H, GH = w_hh_t.shape
+    F = w_ih.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
     if smax == 0:
         return
-    proj = np.dot(w_ih, gather_columns(x, lengths, lo, hi, smax, reverse))
-    b_sum = b_ih + b_hh
-    rec = np.empty((w_hh.shape[0], nb), dtype=x.dtype)
-    scratch = np.empty((RH, nb), dtype=x.dtype)
+    gather_rows(x, lengths, lo, hi, smax, reverse, xh, 0)
+    xh[:, F + H] = 1.0
+    project_inputs(cell, w_ih, xh, smax * nb, g)
     for s in range(smax):
-        cur, nxt = (s, s + 1) if keep else (s % 2, (s + 1) % 2)
-        np.dot(w_hh, hb[cur], rec)
-        z2 = gb[s] if keep and gb.shape[0] > 0 else scratch
-        assemble_step(cell, z2, proj, s * nb, rec, b_ih, b_hh, b_sum)
-        z = z2.reshape(RH // H, n)
-        h_next = hb[nxt].reshape(n)
+        r0, r1 = s * nb, (s + 1) * nb
+        gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
+        gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
         if cell == CELL_LSTM:
-            lstm_step(z, cb[cur].reshape(n), cb[nxt].reshape(n), h_next)
-            zero_finished_columns(cb[nxt], lengths, lo, s)
+            lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
+            zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
         elif cell == CELL_GRU:
-            gru_step(z, hb[cur].reshape(n), h_next)
+            gru_step(gb, bias, hp, hn)
         else:
-            rnn_step(z[0], h_next, kind)
-        zero_finished_columns(hb[nxt], lengths, lo, s)
-        if not keep:
-            scatter_step(hb[nxt], lengths, lo, reverse, s, h_out)
-    if keep:
-        scatter_steps(hb[1:smax + 1], lengths, lo, hi, reverse, h_out)
+            rnn_step(gb, bias, hn, kind)
+        zero_finished_rows(hn, F, H, lengths, lo, s)
+    scatter_rows(xh[nb:], F, lengths, lo, hi, smax, reverse, h_out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -114,81 +100,81 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH
              bounds):
     B, T, F = x.shape
     H = h0.shape[1]
+    W = F + H + 1
     h = np.zeros((B, T, H), dtype=x.dtype)
     rows = B if keep else 0
-    hbuf = np.empty(rows * (T + 1) * H, dtype=x.dtype)
+    hbuf = np.empty(rows * (T + 1) * W, dtype=x.dtype)
     cbuf = np.empty(rows * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
-    gbuf = np.empty(rows * T * RH if cell != CELL_RNN else 0, dtype=x.dtype)
+    gbuf = np.empty(rows * T * RH, dtype=x.dtype)
+    bias = bias_columns(cell, b_ih, b_hh)
+    # x_t W^T products want W^T row-major: OpenBLAS runs them ~25% faster so.
+    w_hh_t = np.ascontiguousarray(w_hh.T)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
         nb = hi - lo
         if keep:
-            hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
-        else:
-            hb = np.empty((2, H, nb), dtype=x.dtype)
-            cb = np.empty((2 if cell == CELL_LSTM else 0, H, nb), dtype=x.dtype)
-            gb = np.empty((0, RH, nb), dtype=x.dtype)
-        hb[0] = h0[lo:hi].T
+            xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH)
+        else:  # inference: this chunk's buffers only, freed after it
+            xh = np.empty(((T + 1) * nb, W), dtype=x.dtype)
+            cs = np.empty(((T + 1) * nb if cell == CELL_LSTM else 0, H), dtype=x.dtype)
+            g = np.empty((T * nb, RH), dtype=x.dtype)
+        xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
-            cb[0] = c0[lo:hi].T
-        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, reverse, lo, hi,
-                       hb, cb, gb, keep, h)
+            cs[:nb] = c0[lo:hi]
+        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
+                       xh, cs, g, h)
     return h, hbuf, cbuf, gbuf
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_chunk(cell, kind, dh, x, lengths, w_ih, w_hh, hb, cb, gb, reverse, bptt,
+def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt,
                     need_dx, lo, hi, dw_ih, dw_hh, db_ih, db_hh, dx):
     nb = hi - lo
-    H = hb.shape[1]
-    GH = w_hh.shape[0]
-    RH = gb.shape[1]
-    n = H * nb
+    GH, H = w_hh.shape
+    F = w_ih.shape[1]
+    RH = g.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
     if smax == 0:
         return
-    dhs = np.zeros((smax, H, nb), dtype=x.dtype)
-    gather_steps(dh, lengths, lo, hi, reverse, dhs)
-    dz = np.empty((smax, RH, nb), dtype=x.dtype)
-    dh_n = np.zeros(n, dtype=x.dtype)
-    dc_n = np.zeros(n, dtype=x.dtype)
-    direct = np.zeros(n, dtype=x.dtype)
+    rows = smax * nb
+    up = np.empty((rows, H), dtype=dh.dtype)
+    gather_rows(dh, lengths, lo, hi, smax, reverse, up, 0)
+    dz = np.empty((rows, RH), dtype=dh.dtype)
+    dh_n = np.zeros((nb, H), dtype=dh.dtype)
+    dc_n = np.zeros((nb, H), dtype=dh.dtype)
+    direct = np.zeros((nb, H), dtype=dh.dtype)
     for s in range(smax - 1, -1, -1):
-        d = dz[s].reshape(RH // H, n)
+        r0, r1 = s * nb, (s + 1) * nb
         if cell == CELL_LSTM:
-            lstm_grads(dhs[s].reshape(n), dh_n, dc_n, gb[s].reshape(RH // H, n),
-                       cb[s].reshape(n), cb[s + 1].reshape(n), d)
+            lstm_grads(up[r0:r1], dh_n, dc_n, g[r0:r1], cs[r0:r1], cs[r1:r1 + nb], dz[r0:r1])
         elif cell == CELL_GRU:
-            gru_grads(dhs[s].reshape(n), dh_n, gb[s].reshape(RH // H, n), hb[s].reshape(n),
-                      d, direct)
+            gru_grads(up[r0:r1], dh_n, g[r0:r1], xh[r0:r1], dz[r0:r1], direct)
         else:
-            rnn_grads(dhs[s].reshape(n), dh_n, hb[s + 1].reshape(n), d[0], kind)
+            rnn_grads(up[r0:r1], dh_n, xh[r1:r1 + nb], dz[r0:r1], kind)
         if s == 0:
             break
         if bptt > 0 and s % bptt == 0:
             dh_n[:] = 0.0
             dc_n[:] = 0.0
-        else:  # the hidden-side rows (GRU: r, z, hn) come first in the block
-            np.dot(w_hh.T, dz[s, :GH], dh_n.reshape(H, nb))
-            for k in range(n):
-                dh_n[k] += direct[k]
-    cols = smax * nb
-    dzh = np.empty((GH, cols), dtype=x.dtype)
-    steps_to_columns(dz, smax, 0, GH, dzh, 0)
-    dzx = dzh
-    if cell == CELL_GRU:  # input side: rows r, z and W_in x + b_in
-        dzx = np.empty((GH, cols), dtype=x.dtype)
-        steps_to_columns(dz, smax, 0, 2 * H, dzx, 0)
-        steps_to_columns(dz, smax, 3 * H, 4 * H, dzx, 2 * H)
-    hcols = np.empty((H, cols), dtype=x.dtype)
-    steps_to_columns(hb, smax, 0, H, hcols, 0)
-    np.dot(dzx, gather_columns(x, lengths, lo, hi, smax, reverse).T, dw_ih)
-    np.dot(dzh, hcols.T, dw_hh)
-    ones = np.ones(cols, dtype=x.dtype)
-    np.dot(dzx, ones, db_ih)
-    np.dot(dzh, ones, db_hh)
+        else:  # the hidden-side columns (GRU: r, z, hn) come first in g
+            gemm(dz[r0:r1, :GH], w_hh, dh_n)
+            if cell == CELL_GRU:
+                dh_n += direct
+    # [dW | db] of every gate column in one product over the [x | h_prev | 1] rows
+    grads = np.empty((RH, F + H + 1), dtype=dh.dtype)
+    gemm(dz, xh[:rows], grads, trans_a=True)
+    dw_hh[:] = grads[:GH, F:F + H]
+    db_hh[:] = grads[:GH, F + H]
+    dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
+    for first, last, w in input_columns(cell, RH):
+        if last > first:
+            n = last - first
+            dw_ih[w:w + n] = grads[first:last, :F]
+            db_ih[w:w + n] = grads[first:last, F + H]
+            if need_dx:
+                gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
     if need_dx:
-        scatter_columns(np.dot(w_ih.T, dzx), lengths, lo, hi, reverse, dx)
+        scatter_rows(dxr, 0, lengths, lo, hi, smax, reverse, dx)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -204,8 +190,8 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
     dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
     for i in prange(nc):
         lo, hi = bounds[i], bounds[i + 1]
-        hb, cb, gb = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, RH)
-        _backward_chunk(cell, kind, dh, x, lengths, w_ih, w_hh, hb, cb, gb, reverse, bptt,
+        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, RH)
+        _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt,
                         need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 

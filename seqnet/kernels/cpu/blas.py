@@ -1,0 +1,86 @@
+"""Matrix products on strided blocks, callable from ``@njit`` kernels.
+
+``np.dot`` in numba needs contiguous operands and always overwrites its
+output.  The recurrent kernels keep every step of a chunk side by side in one
+``(rows, steps * nb)`` array and need
+
+* a product that writes into (or adds to) the columns of one step in place,
+  without copying the block out and back, and
+* transposed operands (``W_hh^T dZ``, ``dZ H^T``) without a transposed copy.
+
+:func:`gemm` gives both: it calls the same BLAS ``sgemm``/``dgemm`` that
+numba's ``np.dot`` uses (scipy's, through numba's C helper ``numba_xxgemm``,
+which loads it on first use and takes the GIL for that, so it is safe in
+``prange`` threads), passing the blocks' leading dimensions instead of
+copying.
+"""
+
+import numpy as np
+from numba import types
+from numba.extending import overload, register_jitable
+
+
+def _xxgemm(dtype):
+    # numba's C helper (numba/_lapack.c), Fortran (column-major) convention.
+    sig = types.intc(types.char, types.char, types.char,          # kind, transa, transb
+                     types.intp, types.intp, types.intp,           # m, n, k
+                     types.CPointer(dtype), types.CPointer(dtype), types.intp,  # alpha, a, lda
+                     types.CPointer(dtype), types.intp,            # b, ldb
+                     types.CPointer(dtype), types.CPointer(dtype), types.intp)  # beta, c, ldc
+    return types.ExternalFunction("numba_xxgemm", sig)
+
+
+_XXGEMM = {types.float32: (_xxgemm(types.float32), ord("s")),
+           types.float64: (_xxgemm(types.float64), ord("d"))}
+
+
+def gemm(a, b, out, trans_a=False, trans_b=False, accumulate=False):
+    """``out = op(a) @ op(b)`` (``out += ...`` with ``accumulate``), in place.
+
+    ``op(m)`` is ``m.T`` when its ``trans_*`` flag is set.  All three are 2-D
+    arrays of one float dtype whose rows may be strided (column slices of a
+    larger C-contiguous array) but whose elements within a row are adjacent.
+    """
+    prod = (a.T if trans_a else a) @ (b.T if trans_b else b)
+    if accumulate:
+        out += prod
+    else:
+        out[...] = prod
+
+
+@register_jitable
+def _leading_dim(m):
+    """Row stride of a row-major block, in elements (at least the row length)."""
+    return max(m.strides[0] // m.itemsize, m.shape[1], 1)
+
+
+@overload(gemm)
+def _gemm_impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
+    fn, kind = _XXGEMM[a.dtype]
+    dtype = a.dtype
+    no, yes = ord("N"), ord("T")
+
+    def impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
+        m, n = out.shape
+        k = a.shape[0] if trans_a else a.shape[1]
+        if (b.shape[1] if trans_b else b.shape[0]) != k or \
+                (a.shape[1] if trans_a else a.shape[0]) != m or \
+                (b.shape[0] if trans_b else b.shape[1]) != n:
+            raise ValueError("gemm: operand shapes do not match")
+        if a.shape[1] > 1 and a.strides[1] != a.itemsize or \
+                b.shape[1] > 1 and b.strides[1] != b.itemsize or \
+                n > 1 and out.strides[1] != out.itemsize:
+            raise ValueError("gemm: rows must be contiguous")
+        if m == 0 or n == 0:
+            return
+        scale = np.empty(2, dtype=dtype)
+        scale[0] = 1.0
+        scale[1] = 1.0 if accumulate else 0.0
+        # Row-major out = op(a) op(b) is column-major out^T = op(b)^T op(a)^T,
+        # and a row-major matrix read column-major is its own transpose.
+        fn(kind, yes if trans_b else no, yes if trans_a else no, n, m, k,
+           scale[:1].ctypes, b.ctypes, _leading_dim(b), a.ctypes, _leading_dim(a),
+           scale[1:].ctypes, out.ctypes, _leading_dim(out))
+
+    return impl
+
