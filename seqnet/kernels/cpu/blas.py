@@ -49,6 +49,11 @@ def gemm(a, b, out, trans_a=False, trans_b=False, accumulate=False):
 
 
 @register_jitable
+def _rows_contiguous(m):
+    return m.size == 0 or m.shape[1] <= 1 or m.strides[1] == m.itemsize
+
+
+@register_jitable
 def _leading_dim(m):
     """Row stride of a row-major block, in elements (at least the row length)."""
     return max(m.strides[0] // m.itemsize, m.shape[1], 1)
@@ -67,9 +72,7 @@ def _gemm_impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
                 (a.shape[1] if trans_a else a.shape[0]) != m or \
                 (b.shape[0] if trans_b else b.shape[1]) != n:
             raise ValueError("gemm: operand shapes do not match")
-        if a.shape[1] > 1 and a.strides[1] != a.itemsize or \
-                b.shape[1] > 1 and b.strides[1] != b.itemsize or \
-                n > 1 and out.strides[1] != out.itemsize:
+        if not (_rows_contiguous(a) and _rows_contiguous(b) and _rows_contiguous(out)):
             raise ValueError("gemm: rows must be contiguous")
         if m == 0 or n == 0:
             return

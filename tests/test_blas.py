@@ -1,0 +1,66 @@
+"""seqnet.kernels.cpu.blas.gemm (strided BLAS products from @njit code) against NumPy."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from seqnet.kernels.cpu.blas import gemm
+
+
+@njit(cache=True)
+def _jit_gemm(a, b, out, trans_a, trans_b, accumulate):
+    gemm(a, b, out, trans_a, trans_b, accumulate)
+
+
+@njit(cache=True)
+def _jit_gemm_into_columns(a, b, big, col):
+    """Product into a column block of a larger array (a strided output)."""
+    gemm(a, b, big[:, col:col + b.shape[1]], False, False, True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_gemm_matches_numpy(dtype, trans_a, trans_b, accumulate):
+    rng = np.random.default_rng(0)
+    A, Bm = rng.normal(size=(5, 7)).astype(dtype), rng.normal(size=(7, 4)).astype(dtype)
+    a = np.ascontiguousarray(A.T) if trans_a else A
+    # operands as column slices of wider arrays: rows strided, elements adjacent
+    wide = np.zeros(((Bm.T.shape if trans_b else Bm.shape)[0], 20), dtype=dtype)
+    b = wide[:, 3:3 + (7 if trans_b else 4)]
+    b[...] = Bm.T if trans_b else Bm
+    out = rng.normal(size=(5, 4)).astype(dtype)
+    expected = A @ Bm + (out if accumulate else 0)
+    _jit_gemm(a, b, out, trans_a, trans_b, accumulate)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
+def test_gemm_writes_only_its_column_block():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(3, 6)), rng.normal(size=(6, 2))
+    big = rng.normal(size=(3, 10))
+    before = big.copy()
+    _jit_gemm_into_columns(a, b, big, 4)
+    np.testing.assert_allclose(big[:, 4:6], before[:, 4:6] + a @ b, rtol=1e-12)
+    np.testing.assert_array_equal(np.delete(big, [4, 5], axis=1), np.delete(before, [4, 5], axis=1))
+
+
+def test_gemm_empty_inner_dimension_gives_zeros():
+    out = np.ones((2, 3))
+    _jit_gemm(np.zeros((2, 0)), np.zeros((0, 3)), out, False, False, False)
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_gemm_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="shapes"):
+        _jit_gemm(np.zeros((2, 3)), np.zeros((4, 2)), np.zeros((2, 2)), False, False, False)
+
+
+def test_gemm_python_fallback_matches():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=(4, 5))
+    out = np.zeros((3, 5))
+    gemm(a, b, out, trans_a=True)
+    np.testing.assert_allclose(out, a.T @ b)
