@@ -180,6 +180,39 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
 
 
 @pytest.mark.parametrize("cellname", CELLS)
+def test_wide_layer_gate_major_product(cellname):
+    """From GATE_MAJOR_MIN_UNITS units on the recurrent product runs gate-major
+    and is added transposed: same outputs as the reference, ragged, both
+    directions, and the same bits in inference and training."""
+    from seqnet.kernels.cpu.recurrent_cells import GATE_MAJOR_MIN_UNITS
+
+    rng = np.random.default_rng(5)
+    cell, nl = split(cellname)
+    Hw, n, T_ = GATE_MAJOR_MIN_UNITS, 3, 4
+    G = ref.GATES[cell]
+    P = {"weight_ih": rng.normal(size=(G * Hw, F)) * 0.1,
+         "weight_hh": rng.normal(size=(G * Hw, Hw)) * 0.1,
+         "bias_ih": rng.normal(size=G * Hw) * 0.1, "bias_hh": rng.normal(size=G * Hw) * 0.1}
+    x = rng.normal(size=(n, T_, F))
+    lengths = np.array([4, 1, 3], dtype=np.int64)
+    h0 = np.zeros((n, Hw))
+    for reverse in (False, True):
+        h, _ = kfwd(cellname, x, lengths, P, h0, h0, reverse)
+        expect = ref.run_direction(cell, x, lengths, P["weight_ih"], P["weight_hh"],
+                                   P["bias_ih"], P["bias_hh"], reverse, nl)
+        np.testing.assert_allclose(h, expect, rtol=1e-12, atol=1e-12)
+    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
+    if cell == "lstm":
+        train, infer = (K.lstm_forward(*args, h0, h0, False, keep)[0] for keep in (True, False))
+    elif cell == "gru":
+        train, infer = (K.gru_forward(*args, h0, False, keep)[0] for keep in (True, False))
+    else:
+        kind = TANH if nl == "tanh" else RELU
+        train, infer = (K.rnn_forward(*args, h0, False, kind, keep)[0] for keep in (True, False))
+    np.testing.assert_array_equal(infer, train)
+
+
+@pytest.mark.parametrize("cellname", CELLS)
 def test_float32_close_to_float64(cellname):
     P, x, h0, c0, dh, lengths = setup(cellname, seed=2, h0_scale=0.5)
     P32 = {k: v.astype(np.float32) for k, v in P.items()}

@@ -24,6 +24,7 @@ each step one small product ``W_hh h_{t-1}`` (forward) or ``W_hh^T dZ_t``
 summed in chunk order.
 """
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -31,6 +32,8 @@ from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.recurrent_cells import (
     BLOCK_ROWS,
     CELL_GATES,
+    GATE_MAJOR_MIN_UNITS,
+    add_transposed,
     CELL_GRU,
     CELL_LSTM,
     CELL_RNN,
@@ -67,12 +70,12 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
+def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
                    xh, cs, g, h_out):
     """Time loop of rows ``lo:hi``; ``xh``/``cs`` hold the initial state in
     their first block and receive every step's (the backward pass's cache)."""
     nb = hi - lo
-    H, GH = w_hh_t.shape
+    GH, H = w_hh.shape
     F = w_ih.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
     if smax == 0:
@@ -80,10 +83,16 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
     gather_rows(x, lengths, lo, hi, smax, reverse, xh, 0)
     xh[:, F + H] = 1.0
     project_inputs(cell, w_ih, xh, smax * nb, g)
+    gate_major = H >= GATE_MAJOR_MIN_UNITS
+    rec = np.empty((GH if gate_major else 0, nb), dtype=x.dtype)
     for s in range(smax):
         r0, r1 = s * nb, (s + 1) * nb
         gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
-        gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
+        if gate_major:
+            gemm(w_hh, hp[:, F:F + H], rec, trans_b=True)
+            add_transposed(rec, gb)
+        else:
+            gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
         if cell == CELL_LSTM:
             lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
             zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
@@ -97,7 +106,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH, keep,
-             bounds):
+             bounds, threads):
     B, T, F = x.shape
     H = h0.shape[1]
     W = F + H + 1
@@ -109,19 +118,30 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH
     bias = bias_columns(cell, b_ih, b_hh)
     # x_t W^T products want W^T row-major: OpenBLAS runs them ~25% faster so.
     w_hh_t = np.ascontiguousarray(w_hh.T)
+    # Inference keeps no cache: one chunk-sized workspace per thread, allocated
+    # here (allocating inside the parallel loop made 2 threads 1.8x slower).
+    slots = 0 if keep else threads  # numba.get_num_threads() here defeats caching
+    nb_max = np.max(bounds[1:] - bounds[:-1]) if bounds.shape[0] > 1 else 0
+    ws_h = np.empty((slots, (T + 1) * nb_max * W), dtype=x.dtype)
+    ws_c = np.empty((slots, (T + 1) * nb_max * H if cell == CELL_LSTM else 0), dtype=x.dtype)
+    ws_g = np.empty((slots, T * nb_max * RH), dtype=x.dtype)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
         nb = hi - lo
         if keep:
             xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH)
-        else:  # inference: this chunk's buffers only, freed after it
-            xh = np.empty(((T + 1) * nb, W), dtype=x.dtype)
-            cs = np.empty(((T + 1) * nb if cell == CELL_LSTM else 0, H), dtype=x.dtype)
-            g = np.empty((T * nb, RH), dtype=x.dtype)
+        else:
+            slot = numba.get_thread_id()
+            if slot < slots:  # as numba documents; a fresh allocation otherwise
+                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, T, H, W, RH)
+            else:
+                xh, cs, g = _chunk_views(np.empty((T + 1) * nb * W, dtype=x.dtype),
+                                         np.empty(ws_c.shape[1], dtype=x.dtype),
+                                         np.empty(T * nb * RH, dtype=x.dtype), 0, nb, T, H, W, RH)
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
-        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh_t, bias, reverse, lo, hi,
+        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
                        xh, cs, g, h)
     return h, hbuf, cbuf, gbuf
 
@@ -212,7 +232,8 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
                          f"{CELL_GATES[cell]} gates of {H} units")
     bounds = chunk_bounds(x.shape[0])
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                                   reverse, BLOCK_ROWS[cell] * H, bool(keep_cache), bounds)
+                                   reverse, BLOCK_ROWS[cell] * H, bool(keep_cache), bounds,
+                                   numba.get_num_threads())
     return h, (hbuf, cbuf, gbuf, bounds)
 
 
