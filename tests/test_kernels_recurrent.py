@@ -158,7 +158,7 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
 def test_inference_mode_equals_training_forward(cellname, reverse):
-    """keep_cache=False (two-step state rings, no gate cache) gives bitwise the
+    """keep_cache=False (per-thread workspaces, no cache returned) gives bitwise the
     same outputs as the training forward, ragged and over several chunks."""
     rng = np.random.default_rng(3)
     cell, nl = split(cellname)

@@ -4,24 +4,29 @@ Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
 ``lstm_backward``, ``gru_forward`` / ``gru_backward``; their signatures are
 listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
 
-``keep_cache=False`` (inference) keeps only two steps of state per chunk and
-returns empty caches: no backward pass can follow.
+``keep_cache=False`` (inference) runs each chunk in a chunk-sized workspace
+of its thread instead of batch-sized caches, and returns empty caches: no
+backward pass can follow.
 
 Backward kernels take back ``h`` and ``cache`` from their forward kernel,
 and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
 when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
-own): here three flat buffers (states, LSTM cell states, gate activations:
-the chunk blocks of :mod:`seqnet.kernels.cpu.recurrent_chunks`) and the chunk
-boundaries they were laid out with.  Conventions (lengths, reverse, truncated BPTT,
+own): here three flat buffers (``[x | h_prev | 1]`` rows, LSTM cell states,
+gate activations: the chunk "rows" arrays of
+:mod:`seqnet.kernels.cpu.recurrent_chunks`) and the chunk boundaries they
+were laid out with.  A backward pass leaves the cache as it was.  Conventions (lengths, reverse, truncated BPTT,
 flush to zero) are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the
 per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
 Each row chunk runs its whole time loop in one ``prange`` iteration
 (DESIGN.md section 4): the input projections of all steps are one product,
-each step one small product ``W_hh h_{t-1}`` (forward) or ``W_hh^T dZ_t``
-(backward) and flat pointwise loops, and after the time loop ``dW_ih``,
-``dW_hh`` and ``dx`` are one product each.  The chunks' weight gradients are
-summed in chunk order.
+each step one small product ``h_{t-1} W_hh^T`` (forward) or ``dZ_t W_hh``
+(backward) and fused pointwise loops over the step's contiguous block, and
+after the time loop one product over the ``[x_t | h_{t-1} | 1]`` rows gives
+``dW_ih``, ``dW_hh`` and the bias gradients, and one more gives ``dx``.  The
+products read and write blocks in place through
+:func:`seqnet.kernels.cpu.blas.gemm` (strided operands, no copies).  The
+chunks' weight gradients are summed in chunk order.
 """
 
 import numba
