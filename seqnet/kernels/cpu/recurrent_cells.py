@@ -185,25 +185,17 @@ def lstm_step(gb, bias, cp, cn, hn):
 
 
 @njit(cache=True, error_model="numpy", fastmath=CONTRACT)
-def _gru_hidden_part(gb, bias):
-    """Column block hn becomes ``W_hn h + b_hn``."""
-    H = gb.shape[1] // 4
-    bs = bias[2 * H:3 * H]
-    for b in range(gb.shape[0]):
-        hn = gb[b, 2 * H:3 * H]
-        for k in range(H):
-            hn[k] = hn[k] + bs[k]
-
-
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
 def _gru_candidate(gb, bias):
-    """Column block xn becomes ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
+    """Column block hn becomes ``W_hn h + b_hn``, block xn becomes
+    ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
     H = gb.shape[1] // 4
-    bs = bias[3 * H:]
+    b_hn, b_in = bias[2 * H:3 * H], bias[3 * H:]
     for b in range(gb.shape[0]):
         r, hn, n = gb[b, :H], gb[b, 2 * H:3 * H], gb[b, 3 * H:]
         for k in range(H):
-            n[k] = gate_tanh(n[k] + bs[k] + r[k] * hn[k])
+            v = hn[k] + b_hn[k]
+            hn[k] = v
+            n[k] = gate_tanh(n[k] + b_in[k] + r[k] * v)
 
 
 @njit(cache=True, error_model="numpy", fastmath=CONTRACT)
@@ -221,7 +213,6 @@ def _gru_state(gb, hp, hn):
 def gru_step(gb, bias, hp, hn):
     """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
     _sigmoid_cols(gb, 0, 2 * (gb.shape[1] // 4), bias)
-    _gru_hidden_part(gb, bias)
     _gru_candidate(gb, bias)
     _gru_state(gb, hp, hn)
 
@@ -278,13 +269,12 @@ def _lstm_gate_grads(gb, cp, db, dc_n):
         dc, c_prev = dc_n[b], cp[b]
         i, f, gg = gb[b, :H], gb[b, H:2 * H], gb[b, 2 * H:3 * H]
         d_i, d_f, d_g = db[b, :H], db[b, H:2 * H], db[b, 2 * H:3 * H]
+        # two writes and three reads per loop stay within LLVM's alias checks
         for k in range(H):
             d_i[k] = ftz(dc[k] * gg[k] * i[k] * (ONE - i[k]))
-        for k in range(H):
-            d_f[k] = ftz(dc[k] * c_prev[k] * f[k] * (ONE - f[k]))
-        for k in range(H):
             d_g[k] = ftz(dc[k] * i[k] * (ONE - gg[k] * gg[k]))
         for k in range(H):
+            d_f[k] = ftz(dc[k] * c_prev[k] * f[k] * (ONE - f[k]))
             dc[k] = ftz(dc[k] * f[k])
 
 
@@ -310,16 +300,15 @@ def _gru_grads(gb, hp, db, direct):
         r, z, hn, n = gb[b, :H], gb[b, H:2 * H], gb[b, 2 * H:3 * H], gb[b, 3 * H:]
         d_r, d_z, d_hn, d_n = db[b, :H], db[b, H:2 * H], db[b, 2 * H:3 * H], db[b, 3 * H:]
         dH, h_prev = direct[b], hp[b, c0:c0 + H]
+        # at most two writes and three reads per loop (LLVM's alias checks)
         for k in range(H):
             d_n[k] = ftz(dH[k] * (ONE - z[k]) * (ONE - n[k] * n[k]))
         for k in range(H):
             d_z[k] = ftz(dH[k] * (h_prev[k] - n[k]) * z[k] * (ONE - z[k]))
+            dH[k] = ftz(dH[k] * z[k])
         for k in range(H):
             d_r[k] = ftz(d_n[k] * hn[k] * r[k] * (ONE - r[k]))
-        for k in range(H):
             d_hn[k] = ftz(d_n[k] * r[k])
-        for k in range(H):
-            dH[k] = ftz(dH[k] * z[k])
 
 
 @njit(cache=True, error_model="numpy")
