@@ -96,12 +96,14 @@ def project_inputs(cell, w_ih, xh, rows, g):
 
 
 # ---------------------------------------------------------------- forward
-#: From this many units on, a step's recurrent product is computed gate-major
-#: (``W_hh h^T``, (G*H, nb)) and added transposed into the step's block:
-#: OpenBLAS runs that orientation faster at large H (H = 256, 32 rows: 150 us
-#: + 15 us for the transposed add against 210 us for ``h W_hh^T``; equal at
-#: H = 128, slower below).
-GATE_MAJOR_MIN_UNITS = 192
+#: A step's recurrent product of a chunk of at most GATE_MAJOR_MAX_ROWS rows
+#: and at least GATE_MAJOR_MIN_GATES gate columns (G * H) is computed
+#: gate-major (``W_hh h^T``, (G*H, nb)) and added transposed into the step's
+#: block: OpenBLAS runs that orientation faster for few rows and many gates
+#: (LSTM, H = 256: 114 vs 165 us at 16 rows, 184 vs 223 us at 32 rows,
+#: transposed add included), and slower from 48 rows or below 768 gates.
+GATE_MAJOR_MIN_GATES = 768
+GATE_MAJOR_MAX_ROWS = 32
 
 
 @njit(cache=True, error_model="numpy")

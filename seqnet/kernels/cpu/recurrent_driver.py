@@ -37,7 +37,8 @@ from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.recurrent_cells import (
     BLOCK_ROWS,
     CELL_GATES,
-    GATE_MAJOR_MIN_UNITS,
+    GATE_MAJOR_MAX_ROWS,
+    GATE_MAJOR_MIN_GATES,
     add_transposed,
     CELL_GRU,
     CELL_LSTM,
@@ -88,7 +89,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
     gather_rows(x, lengths, lo, hi, smax, reverse, xh, 0)
     xh[:, F + H] = 1.0
     project_inputs(cell, w_ih, xh, smax * nb, g)
-    gate_major = H >= GATE_MAJOR_MIN_UNITS
+    gate_major = GH >= GATE_MAJOR_MIN_GATES and nb <= GATE_MAJOR_MAX_ROWS
     rec = np.empty((GH if gate_major else 0, nb), dtype=x.dtype)
     for s in range(smax):
         r0, r1 = s * nb, (s + 1) * nb
