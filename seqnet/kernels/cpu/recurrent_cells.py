@@ -48,8 +48,8 @@ from seqnet.kernels.cpu.recurrent_common import (
 CELL_RNN, CELL_LSTM, CELL_GRU = 0, 1, 2
 #: Gates in PyTorch's weight layout (rows of W_ih / W_hh, in units of H).
 CELL_GATES = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 3}
-#: Rows (in units of H) of each cell's gate array ``g``.
-BLOCK_ROWS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
+#: Columns (in units of H) of each cell's gate array ``g``.
+GATE_COLUMNS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 
 
 # ---------------------------------------------------------- columns of g

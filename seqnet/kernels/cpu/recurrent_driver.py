@@ -35,7 +35,7 @@ from numba import njit, prange
 
 from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.recurrent_cells import (
-    BLOCK_ROWS,
+    GATE_COLUMNS,
     CELL_GATES,
     GATE_MAJOR_MAX_ROWS,
     GATE_MAJOR_MIN_GATES,
@@ -63,15 +63,16 @@ from seqnet.kernels.cpu.recurrent_chunks import (
 
 
 @njit(cache=True, error_model="numpy")
-def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH):
+def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
     """This chunk's rows arrays: ``xh`` ((T + 1) * nb, W) ``[x | h_prev | 1]``,
-    ``cs`` ((T + 1) * nb, H) cell states (empty without), ``g`` (T * nb, RH) gates."""
+    ``cs`` ((T + 1) * nb, H) cell states (empty without), ``g`` (T * nb, GW) gates
+    (``GW = GATE_COLUMNS[cell] * H``)."""
     nb = hi - lo
     xh = hbuf[lo * (T + 1) * W:hi * (T + 1) * W].reshape((T + 1) * nb, W)
     cs = np.empty((0, H), dtype=hbuf.dtype)
     if cbuf.shape[0] > 0:
         cs = cbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape((T + 1) * nb, H)
-    g = gbuf[lo * T * RH:hi * T * RH].reshape(T * nb, RH)
+    g = gbuf[lo * T * GW:hi * T * GW].reshape(T * nb, GW)
     return xh, cs, g
 
 
@@ -111,7 +112,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH, keep,
+def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW, keep,
              bounds, threads):
     B, T, F = x.shape
     H = h0.shape[1]
@@ -120,7 +121,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH
     rows = B if keep else 0
     hbuf = np.empty(rows * (T + 1) * W, dtype=x.dtype)
     cbuf = np.empty(rows * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
-    gbuf = np.empty(rows * T * RH, dtype=x.dtype)
+    gbuf = np.empty(rows * T * GW, dtype=x.dtype)
     bias = bias_columns(cell, b_ih, b_hh)
     # x_t W^T products want W^T row-major: OpenBLAS runs them ~25% faster so.
     w_hh_t = np.ascontiguousarray(w_hh.T)
@@ -130,20 +131,20 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, RH
     nb_max = np.max(bounds[1:] - bounds[:-1]) if bounds.shape[0] > 1 else 0
     ws_h = np.empty((slots, (T + 1) * nb_max * W), dtype=x.dtype)
     ws_c = np.empty((slots, (T + 1) * nb_max * H if cell == CELL_LSTM else 0), dtype=x.dtype)
-    ws_g = np.empty((slots, T * nb_max * RH), dtype=x.dtype)
+    ws_g = np.empty((slots, T * nb_max * GW), dtype=x.dtype)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
         nb = hi - lo
         if keep:
-            xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, RH)
+            xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
         else:
             slot = numba.get_thread_id()
             if slot < slots:  # as numba documents; a fresh allocation otherwise
-                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, T, H, W, RH)
+                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, T, H, W, GW)
             else:
                 xh, cs, g = _chunk_views(np.empty((T + 1) * nb * W, dtype=x.dtype),
                                          np.empty(ws_c.shape[1], dtype=x.dtype),
-                                         np.empty(T * nb * RH, dtype=x.dtype), 0, nb, T, H, W, RH)
+                                         np.empty(T * nb * GW, dtype=x.dtype), 0, nb, T, H, W, GW)
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
@@ -158,14 +159,14 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
     nb = hi - lo
     GH, H = w_hh.shape
     F = w_ih.shape[1]
-    RH = g.shape[1]
+    GW = g.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
     if smax == 0:
         return
     rows = smax * nb
     up = np.empty((rows, H), dtype=dh.dtype)
     gather_rows(dh, lengths, lo, hi, smax, reverse, up, 0)
-    dz = np.empty((rows, RH), dtype=dh.dtype)
+    dz = np.empty((rows, GW), dtype=dh.dtype)
     dh_n = np.zeros((nb, H), dtype=dh.dtype)
     dc_n = np.zeros((nb, H), dtype=dh.dtype)
     direct = np.zeros((nb, H), dtype=dh.dtype)
@@ -187,12 +188,12 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
             if cell == CELL_GRU:
                 dh_n += direct
     # [dW | db] of every gate column in one product over the [x | h_prev | 1] rows
-    grads = np.empty((RH, F + H + 1), dtype=dh.dtype)
+    grads = np.empty((GW, F + H + 1), dtype=dh.dtype)
     gemm(dz, xh[:rows], grads, trans_a=True)
     dw_hh[:] = grads[:GH, F:F + H]
     db_hh[:] = grads[:GH, F + H]
     dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
-    for first, last, w in input_columns(cell, RH):
+    for first, last, w in input_columns(cell, GW):
         if last > first:
             n = last - first
             dw_ih[w:w + n] = grads[first:last, :F]
@@ -205,7 +206,7 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse, bptt,
-              need_dx, RH, bounds):
+              need_dx, GW, bounds):
     B, T, F = x.shape
     GH, H = w_hh.shape
     nc = bounds.shape[0] - 1
@@ -216,7 +217,7 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
     dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
     for i in prange(nc):
         lo, hi = bounds[i], bounds[i + 1]
-        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, RH)
+        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, GW)
         _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt,
                         need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
     return dx, dw_ih, dw_hh, db_ih, db_hh
@@ -238,7 +239,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
                          f"{CELL_GATES[cell]} gates of {H} units")
     bounds = chunk_bounds(x.shape[0])
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                                   reverse, BLOCK_ROWS[cell] * H, bool(keep_cache), bounds,
+                                   reverse, GATE_COLUMNS[cell] * H, bool(keep_cache), bounds,
                                    numba.get_num_threads())
     return h, (hbuf, cbuf, gbuf, bounds)
 
@@ -248,7 +249,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     if hbuf.size == 0 and x.shape[0] > 0:
         raise ValueError("this cache comes from an inference forward (keep_cache=False)")
     dx, *parts = _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
-                           bptt, need_dx, BLOCK_ROWS[cell] * w_hh.shape[1], bounds)
+                           bptt, need_dx, GATE_COLUMNS[cell] * w_hh.shape[1], bounds)
     return (dx, *[_chunk_sum(p) for p in parts])
 
 
