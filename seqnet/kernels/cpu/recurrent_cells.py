@@ -69,7 +69,10 @@ def bias_columns(cell, b_ih, b_hh):
 @njit(cache=True, error_model="numpy")
 def input_columns(cell, width):
     """Columns of ``g`` (``width`` of them) that hold input projections, as
-    ``(first, last, w)`` ranges: ``W_ih[w:w + last - first]`` feeds ``first:last``."""
+    ``(first, last, w)`` ranges: ``W_ih[w:w + last - first]`` feeds ``first:last``.
+
+    Always two ranges, so numba types both branches as one tuple type; the
+    RNN's and LSTM's second range is empty and callers skip it."""
     if cell == CELL_GRU:
         H = width // 4
         return ((0, 2 * H, 0), (3 * H, 4 * H, 2 * H))

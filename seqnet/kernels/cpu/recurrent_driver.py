@@ -123,7 +123,8 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     cbuf = np.empty(rows * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
     gbuf = np.empty(rows * T * GW, dtype=x.dtype)
     bias = bias_columns(cell, b_ih, b_hh)
-    # x_t W^T products want W^T row-major: OpenBLAS runs them ~25% faster so.
+    # h_{t-1} W_hh^T products want W_hh^T row-major: OpenBLAS runs them ~25%
+    # faster so (8.65 against 10.6 us at 32 rows, H = 64).
     w_hh_t = np.ascontiguousarray(w_hh.T)
     # Inference keeps no cache: one chunk-sized workspace per thread, allocated
     # here (allocating inside the parallel loop made 2 threads 1.8x slower).
