@@ -50,6 +50,18 @@ def kfwd(cellname, x, lengths, P, h0, c0, reverse):
     return h, (h, cache)
 
 
+def forward_keep(cellname, x, lengths, P, h0, reverse, keep_cache):
+    """A forward kernel with ``keep_cache`` (False: inference mode); (h, cache)."""
+    cell, nl = split(cellname)
+    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
+    if cell == "lstm":
+        return K.lstm_forward(*args, h0, h0, reverse, keep_cache)
+    if cell == "gru":
+        return K.gru_forward(*args, h0, reverse, keep_cache)
+    kind = TANH if nl == "tanh" else RELU
+    return K.rnn_forward(*args, h0, reverse, kind, keep_cache)
+
+
 def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
     cell, nl = split(cellname)
     w = (P["weight_ih"], P["weight_hh"])
@@ -114,6 +126,15 @@ def test_chunk_bounds(batch, chunks):
     assert np.all(np.diff(bounds) >= 0)
 
 
+@pytest.mark.parametrize("batch,chunks", [(8, 1), (32, 2), (256, 2), (300, 2), (512, 4)])
+def test_inference_chunk_bounds(batch, chunks):
+    from seqnet.kernels.cpu.recurrent_chunks import INFERENCE_TARGET_ROWS, chunk_bounds
+
+    bounds = chunk_bounds(batch, INFERENCE_TARGET_ROWS)
+    assert bounds[0] == 0 and bounds[-1] == batch and len(bounds) == chunks + 1
+    assert np.all(np.diff(bounds) >= 0)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
 def test_many_chunks_equal_samples_alone(cellname, reverse):
@@ -166,17 +187,45 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
     x = rng.normal(size=(37, 7, F)).astype(np.float32)
     lengths = rng.integers(0, 8, size=37).astype(np.int64)
     h0 = np.zeros((37, H), np.float32)
-    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
-    if cell == "lstm":
-        run = lambda keep: K.lstm_forward(*args, h0, h0, reverse, keep)  # noqa: E731
-    elif cell == "gru":
-        run = lambda keep: K.gru_forward(*args, h0, reverse, keep)  # noqa: E731
-    else:
-        kind = TANH if nl == "tanh" else RELU
-        run = lambda keep: K.rnn_forward(*args, h0, reverse, kind, keep)  # noqa: E731
-    train, infer = run(True), run(False)
+    train, infer = (forward_keep(cellname, x, lengths, P, h0, reverse, keep)
+                    for keep in (True, False))
     np.testing.assert_array_equal(infer[0], train[0])
     assert all(c.size == 0 for c in infer[1][:3])
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cellname", CELLS)
+def test_inference_time_blocks(cellname, reverse, steps, monkeypatch):
+    """Inference runs each chunk in a workspace of a few steps, reused block
+    after block (the state carried across), and in larger chunks than
+    training: same outputs as the training forward, ragged, both directions."""
+    import seqnet.kernels.cpu.recurrent_driver as driver
+
+    monkeypatch.setattr(driver, "inference_block_steps", lambda *args: steps)
+    rng = np.random.default_rng(11)
+    cell, nl = split(cellname)
+    P = {k: v.astype(np.float32) for k, v in make_params(cell, rng).items()}
+    n, T_ = 300, 7
+    x = rng.normal(size=(n, T_, F)).astype(np.float32)
+    lengths = rng.integers(0, T_ + 1, size=n).astype(np.int64)
+    h0 = np.zeros((n, H), np.float32)
+    train, infer = (forward_keep(cellname, x, lengths, P, h0, reverse, keep)
+                    for keep in (True, False))
+    assert len(driver.chunk_bounds(n)) != len(driver.chunk_bounds(n, driver.INFERENCE_TARGET_ROWS))
+    np.testing.assert_allclose(infer[0], train[0], rtol=1e-6, atol=1e-6)
+    for b in range(n):
+        assert np.all(infer[0][b, lengths[b]:] == 0.0)
+
+
+@pytest.mark.parametrize("rows,width,itemsize,steps,expect", [
+    (128, 256, 4, 50, 4), (64, 1024, 4, 200, 2), (128, 4096, 8, 10, 1), (16, 4, 4, 3, 3)])
+def test_inference_block_steps(rows, width, itemsize, steps, expect):
+    from seqnet.kernels.cpu.recurrent_chunks import INFERENCE_BLOCK_BYTES, inference_block_steps
+
+    got = inference_block_steps(rows, width, itemsize, steps)
+    assert got == expect
+    assert got == steps or got == 1 or got * rows * width * itemsize <= INFERENCE_BLOCK_BYTES
 
 
 @pytest.mark.parametrize("cellname", CELLS)

@@ -4,9 +4,12 @@ Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
 ``lstm_backward``, ``gru_forward`` / ``gru_backward``; their signatures are
 listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
 
-``keep_cache=False`` (inference) runs each chunk in a chunk-sized workspace
-of its thread instead of batch-sized caches, and returns empty caches: no
-backward pass can follow.
+``keep_cache=False`` (inference) returns empty caches (no backward pass can
+follow) and cuts the batch into larger chunks
+(``recurrent_chunks.INFERENCE_TARGET_ROWS``); each chunk runs in a workspace
+of its thread that holds a block of a few steps
+(``recurrent_chunks.inference_block_steps``), reused block after block, so
+the input projection is one product per block instead of per chunk.
 
 Backward kernels take back ``h`` and ``cache`` from their forward kernel,
 and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
@@ -54,9 +57,11 @@ from seqnet.kernels.cpu.recurrent_cells import (
     rnn_step,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
+    INFERENCE_TARGET_ROWS,
     chunk_bounds,
     chunk_max_length,
     gather_rows,
+    inference_block_steps,
     scatter_rows,
     zero_finished_rows,
 )
@@ -78,42 +83,55 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
 
 @njit(cache=True, error_model="numpy")
 def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
-                   xh, cs, g, h_out):
-    """Time loop of rows ``lo:hi``; ``xh``/``cs`` hold the initial state in
-    their first block and receive every step's (the backward pass's cache)."""
+                   xh, cs, g, h_out, block):
+    """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
+    projection, steps, outputs); ``xh``/``cs`` hold the initial state in their
+    first row block.
+
+    With ``block`` at least the chunk's steps there is one block, and ``xh``,
+    ``cs`` and ``g`` receive every step (the backward pass's cache).  Else
+    they are an inference workspace of ``block`` steps, reused block after
+    block: each block starts from the state the one before ended with."""
     nb = hi - lo
     GH, H = w_hh.shape
     F = w_ih.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
-    if smax == 0:
-        return
-    gather_rows(x, lengths, lo, hi, smax, reverse, xh, 0)
-    xh[:, F + H] = 1.0
-    project_inputs(cell, w_ih, xh, smax * nb, g)
     gate_major = GH >= GATE_MAJOR_MIN_GATES and nb <= GATE_MAJOR_MAX_ROWS
     rec = np.empty((GH if gate_major else 0, nb), dtype=x.dtype)
-    for s in range(smax):
-        r0, r1 = s * nb, (s + 1) * nb
-        gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
-        if gate_major:
-            gemm(w_hh, hp[:, F:F + H], rec, trans_b=True)
-            add_transposed(rec, gb)
-        else:
-            gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
-        if cell == CELL_LSTM:
-            lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
-            zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
-        elif cell == CELL_GRU:
-            gru_step(gb, bias, hp, hn)
-        else:
-            rnn_step(gb, bias, hn, kind)
-        zero_finished_rows(hn, F, H, lengths, lo, s)
-    scatter_rows(xh[nb:], F, lengths, lo, hi, smax, reverse, h_out)
+    for s0 in range(0, smax, block):
+        s1 = min(s0 + block, smax)
+        if s0 > 0:  # only in a workspace: carry the state of its last row block
+            last = block * nb
+            xh[:nb, F:F + H] = xh[last:last + nb, F:F + H]
+            if cell == CELL_LSTM:
+                cs[:nb] = cs[last:last + nb]
+        rows = (s1 - s0) * nb
+        gather_rows(x, lengths, lo, hi, s0, s1, reverse, xh, 0)
+        xh[:rows, F + H] = 1.0
+        project_inputs(cell, w_ih, xh, rows, g)
+        for s in range(s0, s1):
+            r0 = (s - s0) * nb
+            r1 = r0 + nb
+            gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
+            if gate_major:
+                gemm(w_hh, hp[:, F:F + H], rec, trans_b=True)
+                add_transposed(rec, gb)
+            else:
+                gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
+            if cell == CELL_LSTM:
+                lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
+                zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
+            elif cell == CELL_GRU:
+                gru_step(gb, bias, hp, hn)
+            else:
+                rnn_step(gb, bias, hn, kind)
+            zero_finished_rows(hn, F, H, lengths, lo, s)
+        scatter_rows(xh[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW, keep,
-             bounds, threads):
+             bounds, block, threads):
     B, T, F = x.shape
     H = h0.shape[1]
     W = F + H + 1
@@ -126,13 +144,15 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     # h_{t-1} W_hh^T products want W_hh^T row-major: OpenBLAS runs them ~25%
     # faster so (8.65 against 10.6 us at 32 rows, H = 64).
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    # Inference keeps no cache: one chunk-sized workspace per thread, allocated
-    # here (allocating inside the parallel loop made 2 threads 1.8x slower).
+    # Inference keeps no cache: one workspace of a chunk's rows over ``block``
+    # steps per thread, allocated here (allocating inside the parallel loop
+    # made 2 threads 1.8x slower).
     slots = 0 if keep else threads  # numba.get_num_threads() here defeats caching
     nb_max = np.max(bounds[1:] - bounds[:-1]) if bounds.shape[0] > 1 else 0
-    ws_h = np.empty((slots, (T + 1) * nb_max * W), dtype=x.dtype)
-    ws_c = np.empty((slots, (T + 1) * nb_max * H if cell == CELL_LSTM else 0), dtype=x.dtype)
-    ws_g = np.empty((slots, T * nb_max * GW), dtype=x.dtype)
+    ws_h = np.empty((slots, (block + 1) * nb_max * W), dtype=x.dtype)
+    ws_c = np.empty((slots, (block + 1) * nb_max * H if cell == CELL_LSTM else 0),
+                    dtype=x.dtype)
+    ws_g = np.empty((slots, block * nb_max * GW), dtype=x.dtype)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
         nb = hi - lo
@@ -141,16 +161,18 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
         else:
             slot = numba.get_thread_id()
             if slot < slots:  # as numba documents; a fresh allocation otherwise
-                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, T, H, W, GW)
+                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, block, H,
+                                         W, GW)
             else:
-                xh, cs, g = _chunk_views(np.empty((T + 1) * nb * W, dtype=x.dtype),
+                xh, cs, g = _chunk_views(np.empty(ws_h.shape[1], dtype=x.dtype),
                                          np.empty(ws_c.shape[1], dtype=x.dtype),
-                                         np.empty(T * nb * GW, dtype=x.dtype), 0, nb, T, H, W, GW)
+                                         np.empty(ws_g.shape[1], dtype=x.dtype), 0, nb, block,
+                                         H, W, GW)
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
         _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
-                       xh, cs, g, h)
+                       xh, cs, g, h, block)
     return h, hbuf, cbuf, gbuf
 
 
@@ -166,7 +188,7 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
         return
     rows = smax * nb
     up = np.empty((rows, H), dtype=dh.dtype)
-    gather_rows(dh, lengths, lo, hi, smax, reverse, up, 0)
+    gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
     dz = np.empty((rows, GW), dtype=dh.dtype)
     dh_n = np.zeros((nb, H), dtype=dh.dtype)
     dc_n = np.zeros((nb, H), dtype=dh.dtype)
@@ -202,7 +224,7 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
             if need_dx:
                 gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
     if need_dx:
-        scatter_rows(dxr, 0, lengths, lo, hi, smax, reverse, dx)
+        scatter_rows(dxr, 0, lengths, lo, hi, 0, smax, reverse, dx)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -238,9 +260,17 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     if w_hh.shape[0] != CELL_GATES[cell] * H or w_ih.shape[0] != w_hh.shape[0]:
         raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
                          f"{CELL_GATES[cell]} gates of {H} units")
-    bounds = chunk_bounds(x.shape[0])
+    B, T = x.shape[:2]
+    GW = GATE_COLUMNS[cell] * H
+    if keep_cache:
+        bounds = chunk_bounds(B)
+        block = max(T, 1)
+    else:
+        bounds = chunk_bounds(B, INFERENCE_TARGET_ROWS)
+        nb_max = int(np.max(np.diff(bounds))) if B else 0
+        block = inference_block_steps(nb_max, GW, x.itemsize, max(T, 1))
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                                   reverse, GATE_COLUMNS[cell] * H, bool(keep_cache), bounds,
+                                   reverse, GW, bool(keep_cache), bounds, block,
                                    numba.get_num_threads())
     return h, (hbuf, cbuf, gbuf, bounds)
 
