@@ -546,3 +546,28 @@ def test_sequence_scaler_bad_transform(method):
         getattr(SequenceScaler(), method)(_scaler_X())
     with pytest.raises(InvalidParameterError, match="'with_mean' parameter"):
         SequenceScaler(with_mean="yes").fit(_scaler_X())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_check_samples_skips_only_arrays_it_would_not_change(dtype):
+    """The validation shortcut returns a finite C-contiguous array of the compute
+    dtype itself; NaN, inf, other dtypes, strided and empty arrays still go
+    through scikit-learn's check_array (its conversions and its messages)."""
+    from seqnet.estimators.inputs import check_samples
+
+    est = seqnet.LSTMRegressor()
+    X = np.arange(24, dtype=dtype).reshape(2, 4, 3)
+    assert check_samples(X, dtype, est) is X
+    converted = check_samples(X.astype(np.int64), dtype, est)
+    assert converted.dtype == dtype and np.array_equal(converted, X)
+    strided = X[:, ::2]
+    assert np.array_equal(check_samples(strided, dtype, est), strided)
+    for bad in (np.nan, np.inf):
+        Xb = X.copy()
+        Xb[1, 2, 0] = bad
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            check_samples(Xb, dtype, est)
+    huge = np.full((2, 3), np.finfo(dtype).max, dtype=dtype)  # finite, sum overflows
+    assert check_samples(huge, dtype, est) is huge
+    with pytest.raises(ValueError, match="0 sample"):
+        check_samples(np.empty((0, 4, 3), dtype=dtype), dtype, est)

@@ -11,7 +11,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names, check_array
+from sklearn.utils.validation import _check_feature_names
 
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES
 from seqnet.network.conv import (
@@ -24,7 +24,7 @@ from seqnet.network.conv import (
 
 from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
-from .inputs import _is_ragged_list
+from .inputs import _is_ragged_list, check_samples
 from .mlp import _as_sizes, dense_head
 from .regressor import SeqNetRegressorMixin
 
@@ -53,7 +53,7 @@ class _BaseConv(BaseSeqNet):
             raise ValueError(f"{type(self).__name__} needs samples of one shape; got a ragged "
                              "list of sequences of different lengths (pad them, e.g. with "
                              "seqnet.preprocessing.pad_sequences).")
-        X = check_array(X, dtype=self._dtype, allow_nd=True, estimator=self)
+        X = check_samples(X, self._dtype, self)
         if X.ndim == 2:
             n_features = X.shape[1]
             if self.input_shape is not None:

@@ -3,11 +3,30 @@
 Everything goes through scikit-learn's own validators (NaN/inf, empty input,
 sparse matrices, object arrays all give scikit-learn's messages), then is cast
 to the compute dtype without copying when it already has it (read-only and
-memory-mapped inputs are only read).
+memory-mapped inputs are only read).  An array those validators would return
+unchanged skips them (:func:`check_samples`).
 """
 
 import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_array
+
+
+def check_samples(X, dtype, est):
+    """``check_array(X, dtype=dtype, allow_nd=True)``, skipped for an array it
+    would return unchanged.
+
+    A non-empty C-contiguous ndarray of the compute dtype with a finite sum
+    (so no NaN or inf) passes every check scikit-learn makes here: it is
+    returned as it is, without scikit-learn's validation path (about 70 us, a
+    tenth of an LSTM ``predict`` of 256 short sequences).  Anything else goes
+    through ``check_array`` and gets its conversions and messages.
+    """
+    if (type(X) is np.ndarray and X.dtype == dtype and X.ndim >= 2 and X.size > 0
+            and X.flags.c_contiguous):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN sums: check_array
+            if np.isfinite(X.sum()):
+                return X
+    return check_array(X, dtype=dtype, allow_nd=True, estimator=est)
 
 
 def _is_ragged_list(X):
@@ -20,7 +39,7 @@ def validate_table(est, X, dtype, reset):
     """2-D X for dense models; higher-rank X is flattened per sample."""
     if reset or hasattr(est, "feature_names_in_"):
         _check_feature_names(est, X, reset=reset)
-    X = check_array(X, dtype=dtype, allow_nd=True, estimator=est)
+    X = check_samples(X, dtype, est)
     if X.ndim > 2:
         X = X.reshape(X.shape[0], -1)
     _check_n_features(est, X.shape[1], reset)
@@ -61,7 +80,7 @@ def validate_sequences(est, X, dtype, reset):
         return X3, lengths
     if reset or hasattr(est, "feature_names_in_"):
         _check_feature_names(est, X, reset=reset)
-    X = check_array(X, dtype=dtype, allow_nd=True, estimator=est)
+    X = check_samples(X, dtype, est)
     if X.ndim == 2:
         _check_n_features(est, X.shape[1], reset)
         if not reset and getattr(est, "_input_rank", 2) == 3:
