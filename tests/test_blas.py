@@ -4,12 +4,17 @@ import numpy as np
 import pytest
 from numba import njit
 
-from seqnet.kernels.cpu.blas import gemm
+from seqnet.kernels.cpu.blas import aligned_empty, gemm
 
 
 @njit(cache=True)
 def _jit_gemm(a, b, out, trans_a, trans_b, accumulate):
     gemm(a, b, out, trans_a, trans_b, accumulate)
+
+
+@njit(cache=True)
+def _jit_aligned_empty(rows, cols, like):
+    return aligned_empty(rows, cols, like)
 
 
 @njit(cache=True)
@@ -64,3 +69,29 @@ def test_gemm_python_fallback_matches():
     out = np.zeros((3, 5))
     gemm(a, b, out, trans_a=True)
     np.testing.assert_allclose(out, a.T @ b)
+
+
+@pytest.mark.parametrize("rows,inner,cols,expect", [
+    (32, 64, 256, 256), (64, 64, 256, 128), (128, 64, 256, 64), (32, 256, 1024, 64),
+    (64, 256, 1024, 32), (128, 256, 1024, 1024), (3, 4, 16, 16), (0, 4, 16, 16), (4, 4, 0, 1)])
+def test_piece_width(rows, inner, cols, expect):
+    """Pieces stay within SMALL_PRODUCT_MACS and are never narrower than
+    MIN_PIECE; a product that fits, or whose narrowest piece would not, is one piece."""
+    from seqnet.kernels.cpu.blas import MIN_PIECE, SMALL_PRODUCT_MACS, piece_width
+
+    width = piece_width(rows, inner, cols)
+    assert width == expect
+    if width < cols:
+        assert MIN_PIECE <= width and rows * inner * width <= SMALL_PRODUCT_MACS
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (64, 256)])
+def test_aligned_empty(dtype, shape):
+    from seqnet.kernels.cpu.blas import ALIGNMENT
+
+    for _ in range(5):  # several allocations, whatever malloc hands out
+        a = _jit_aligned_empty(shape[0], shape[1], np.zeros(1, dtype))
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
+        assert a.ctypes.data % ALIGNMENT == 0
+    assert aligned_empty(2, 3, np.zeros(1, dtype)).ctypes.data % ALIGNMENT == 0

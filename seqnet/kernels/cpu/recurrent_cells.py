@@ -99,29 +99,6 @@ def project_inputs(cell, w_ih, xh, rows, g):
 
 
 # ---------------------------------------------------------------- forward
-#: A step's recurrent product of a chunk of at most GATE_MAJOR_MAX_ROWS rows
-#: and at least GATE_MAJOR_MIN_GATES gate columns (G * H) is computed
-#: gate-major (``W_hh h^T``, (G*H, nb)) and added transposed into the step's
-#: block: OpenBLAS runs that orientation faster for few rows and many gates
-#: (LSTM, H = 256: 114 vs 165 us at 16 rows, 184 vs 223 us at 32 rows,
-#: transposed add included), and slower from 48 rows or below 768 gates.
-GATE_MAJOR_MIN_GATES = 768
-GATE_MAJOR_MAX_ROWS = 32
-
-
-@njit(cache=True, error_model="numpy")
-def add_transposed(rec, gb):
-    """``gb[b, k] += rec[k, b]`` for ``k < rec.shape[0]``, in 16-column tiles
-    (each tile's reads of ``rec`` stay within a few cache lines)."""
-    GH, nb = rec.shape
-    for k0 in range(0, GH, 16):
-        k1 = min(k0 + 16, GH)
-        for b in range(nb):
-            row = gb[b, k0:k1]
-            for k in range(k1 - k0):
-                row[k] += rec[k0 + k, b]
-
-
 # Blocks: ``gb`` (nb, G*H) of g, ``hp``/``hn`` (nb, F + H + 1) of xh (state
 # before / after the step), ``cp``/``cn`` (nb, H) of cs.
 @njit(cache=True, error_model="numpy", fastmath=CONTRACT)

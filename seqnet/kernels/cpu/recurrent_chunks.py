@@ -46,29 +46,21 @@ from numba import njit
 
 #: Smallest chunk worth a thread of its own (below it, per-step overheads win).
 MIN_CHUNK_ROWS = 16
-#: Chunk size aimed at in training.
+#: Chunk size aimed at.
 TARGET_CHUNK_ROWS = 64
-#: Chunk size aimed at in inference, which keeps no cache: its workspace holds
-#: a time block of steps only (:func:`inference_block_steps`), so larger
-#: chunks cost no memory traffic and their per-step products run faster
-#: (LSTM, H = 256: 76 against 86 ms per 64 rows over 200 steps; H = 128: 10.0
-#: against 11.0 ms over 100 steps).
-INFERENCE_TARGET_ROWS = 128
 #: Bytes of gate values an inference workspace holds per chunk (a block of
 #: steps); the whole sequence's gates (52 MB for an LSTM at 64 rows, 200
 #: steps, H = 256) were faulted in and streamed through memory on every call.
 INFERENCE_BLOCK_BYTES = 512 * 1024
 
 
-def chunk_bounds(batch, target=TARGET_CHUNK_ROWS):
+def chunk_bounds(batch):
     """Row boundaries ``[0, ..., batch]`` (int64) of the chunks of a batch.
 
     A function of the batch size alone (see the module docstring): one chunk
-    below ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / target))``
-    (``target``: :data:`TARGET_CHUNK_ROWS` in training,
-    :data:`INFERENCE_TARGET_ROWS` in inference).
+    below ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / TARGET_CHUNK_ROWS))``.
     """
-    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / target))
+    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
     return (np.arange(n + 1, dtype=np.int64) * batch) // n
 
 

@@ -5,11 +5,9 @@ Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
 listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
 
 ``keep_cache=False`` (inference) returns empty caches (no backward pass can
-follow) and cuts the batch into larger chunks
-(``recurrent_chunks.INFERENCE_TARGET_ROWS``); each chunk runs in a workspace
-of its thread that holds a block of a few steps
-(``recurrent_chunks.inference_block_steps``), reused block after block, so
-the input projection is one product per block instead of per chunk.
+follow): each chunk runs in a workspace of its thread that holds a block of a
+few steps (``recurrent_chunks.inference_block_steps``), reused block after
+block, so the input projection is one product per block instead of per chunk.
 
 Backward kernels take back ``h`` and ``cache`` from their forward kernel,
 and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
@@ -36,13 +34,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from seqnet.kernels.cpu.blas import gemm
+from seqnet.kernels.cpu.blas import aligned_empty, gemm, piece_width
 from seqnet.kernels.cpu.recurrent_cells import (
     GATE_COLUMNS,
     CELL_GATES,
-    GATE_MAJOR_MAX_ROWS,
-    GATE_MAJOR_MIN_GATES,
-    add_transposed,
     CELL_GRU,
     CELL_LSTM,
     CELL_RNN,
@@ -57,7 +52,6 @@ from seqnet.kernels.cpu.recurrent_cells import (
     rnn_step,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
-    INFERENCE_TARGET_ROWS,
     chunk_bounds,
     chunk_max_length,
     gather_rows,
@@ -65,6 +59,14 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     scatter_rows,
     zero_finished_rows,
 )
+
+
+@njit(cache=True)
+def _line_multiple(n):
+    """``n`` rounded up to a multiple of 16 values (64 bytes of float32, two
+    lines of float64): rows of that many values keep every row of an aligned
+    array aligned."""
+    return -(-n // 16) * 16
 
 
 @njit(cache=True, error_model="numpy")
@@ -96,8 +98,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
     GH, H = w_hh.shape
     F = w_ih.shape[1]
     smax = chunk_max_length(lengths, lo, hi)
-    gate_major = GH >= GATE_MAJOR_MIN_GATES and nb <= GATE_MAJOR_MAX_ROWS
-    rec = np.empty((GH if gate_major else 0, nb), dtype=x.dtype)
+    piece = piece_width(nb, H, GH)
     for s0 in range(0, smax, block):
         s1 = min(s0 + block, smax)
         if s0 > 0:  # only in a workspace: carry the state of its last row block
@@ -113,11 +114,9 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
             r0 = (s - s0) * nb
             r1 = r0 + nb
             gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
-            if gate_major:
-                gemm(w_hh, hp[:, F:F + H], rec, trans_b=True)
-                add_transposed(rec, gb)
-            else:
-                gemm(hp[:, F:F + H], w_hh_t, gb[:, :GH], accumulate=True)
+            for c in range(0, GH, piece):
+                e = min(c + piece, GH)
+                gemm(hp[:, F:F + H], w_hh_t[:, c:e], gb[:, c:e], accumulate=True)
             if cell == CELL_LSTM:
                 lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
                 zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
@@ -137,22 +136,23 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     W = F + H + 1
     h = np.zeros((B, T, H), dtype=x.dtype)
     rows = B if keep else 0
-    hbuf = np.empty(rows * (T + 1) * W, dtype=x.dtype)
-    cbuf = np.empty(rows * (T + 1) * H if cell == CELL_LSTM else 0, dtype=x.dtype)
-    gbuf = np.empty(rows * T * GW, dtype=x.dtype)
+    # every buffer a product reads or writes in place starts on a cache line
+    hbuf = aligned_empty(1, rows * (T + 1) * W, x)[0]
+    cbuf = aligned_empty(1, rows * (T + 1) * H if cell == CELL_LSTM else 0, x)[0]
+    gbuf = aligned_empty(1, rows * T * GW, x)[0]
     bias = bias_columns(cell, b_ih, b_hh)
-    # h_{t-1} W_hh^T products want W_hh^T row-major: OpenBLAS runs them ~25%
-    # faster so (8.65 against 10.6 us at 32 rows, H = 64).
-    w_hh_t = np.ascontiguousarray(w_hh.T)
+    # h_{t-1} W_hh^T products want W_hh^T row-major (OpenBLAS: 8.65 against
+    # 10.6 us at 32 rows, H = 64) and on a cache-line boundary (blas.aligned_empty).
+    w_hh_t = aligned_empty(w_hh.shape[1], w_hh.shape[0], w_hh)
+    w_hh_t[:] = w_hh.T
     # Inference keeps no cache: one workspace of a chunk's rows over ``block``
     # steps per thread, allocated here (allocating inside the parallel loop
     # made 2 threads 1.8x slower).
     slots = 0 if keep else threads  # numba.get_num_threads() here defeats caching
     nb_max = np.max(bounds[1:] - bounds[:-1]) if bounds.shape[0] > 1 else 0
-    ws_h = np.empty((slots, (block + 1) * nb_max * W), dtype=x.dtype)
-    ws_c = np.empty((slots, (block + 1) * nb_max * H if cell == CELL_LSTM else 0),
-                    dtype=x.dtype)
-    ws_g = np.empty((slots, block * nb_max * GW), dtype=x.dtype)
+    ws_h = aligned_empty(slots, _line_multiple((block + 1) * nb_max * W), x)
+    ws_c = aligned_empty(slots, (block + 1) * nb_max * H if cell == CELL_LSTM else 0, x)
+    ws_g = aligned_empty(slots, _line_multiple(block * nb_max * GW), x)
     for i in prange(bounds.shape[0] - 1):
         lo, hi = bounds[i], bounds[i + 1]
         nb = hi - lo
@@ -164,9 +164,9 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
                 xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, block, H,
                                          W, GW)
             else:
-                xh, cs, g = _chunk_views(np.empty(ws_h.shape[1], dtype=x.dtype),
+                xh, cs, g = _chunk_views(aligned_empty(1, ws_h.shape[1], x)[0],
                                          np.empty(ws_c.shape[1], dtype=x.dtype),
-                                         np.empty(ws_g.shape[1], dtype=x.dtype), 0, nb, block,
+                                         aligned_empty(1, ws_g.shape[1], x)[0], 0, nb, block,
                                          H, W, GW)
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
@@ -189,10 +189,12 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
     rows = smax * nb
     up = np.empty((rows, H), dtype=dh.dtype)
     gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
-    dz = np.empty((rows, GW), dtype=dh.dtype)
-    dh_n = np.zeros((nb, H), dtype=dh.dtype)
+    dz = aligned_empty(rows, GW, dh)
+    dh_n = aligned_empty(nb, H, dh)
+    dh_n[:] = 0.0
     dc_n = np.zeros((nb, H), dtype=dh.dtype)
     direct = np.zeros((nb, H), dtype=dh.dtype)
+    piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
     for s in range(smax - 1, -1, -1):
         r0, r1 = s * nb, (s + 1) * nb
         if cell == CELL_LSTM:
@@ -207,7 +209,9 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
             dh_n[:] = 0.0
             dc_n[:] = 0.0
         else:  # the hidden-side columns (GRU: r, z, hn) come first in g
-            gemm(dz[r0:r1, :GH], w_hh, dh_n)
+            for c in range(0, GH, piece):
+                e = min(c + piece, GH)
+                gemm(dz[r0:r1, c:e], w_hh[c:e], dh_n, accumulate=c > 0)
             if cell == CELL_GRU:
                 dh_n += direct
     # [dW | db] of every gate column in one product over the [x | h_prev | 1] rows
@@ -238,10 +242,12 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
     db_ih = np.zeros((nc, GH), dtype=x.dtype)
     db_hh = np.zeros((nc, GH), dtype=x.dtype)
     dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
+    w_hh_a = aligned_empty(GH, H, w_hh)  # the per-step products read it in place
+    w_hh_a[:] = w_hh
     for i in prange(nc):
         lo, hi = bounds[i], bounds[i + 1]
         xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, GW)
-        _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt,
+        _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt,
                         need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
@@ -262,11 +268,10 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
                          f"{CELL_GATES[cell]} gates of {H} units")
     B, T = x.shape[:2]
     GW = GATE_COLUMNS[cell] * H
+    bounds = chunk_bounds(B)
     if keep_cache:
-        bounds = chunk_bounds(B)
         block = max(T, 1)
     else:
-        bounds = chunk_bounds(B, INFERENCE_TARGET_ROWS)
         nb_max = int(np.max(np.diff(bounds))) if B else 0
         block = inference_block_steps(nb_max, GW, x.itemsize, max(T, 1))
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
