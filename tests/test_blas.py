@@ -73,6 +73,7 @@ def test_gemm_python_fallback_matches():
 
 @pytest.mark.parametrize("rows,inner,cols,expect", [
     (32, 64, 256, 256), (64, 64, 256, 128), (128, 64, 256, 64), (32, 256, 1024, 64),
+    (73, 256, 1600, 32), (32, 64, 488, 488),
     (64, 256, 1024, 32), (128, 256, 1024, 1024), (3, 4, 16, 16), (0, 4, 16, 16), (4, 4, 0, 1)])
 def test_piece_width(rows, inner, cols, expect):
     """Pieces stay within SMALL_PRODUCT_MACS and are never narrower than

@@ -236,7 +236,7 @@ def test_wide_layer_products_in_pieces(cellname):
     rng = np.random.default_rng(5)
     cell, nl = split(cellname)
     G = ref.GATES[cell]
-    Hw, n, T_ = 192, 40, 4
+    Hw, n, T_ = 256, 40, 4
     rows = int(np.diff(chunk_bounds(n)).max())
     assert piece_width(rows, Hw, G * Hw) < G * Hw  # the test runs split products
     P = {"weight_ih": rng.normal(size=(G * Hw, F)) * 0.1,

@@ -109,15 +109,16 @@ def aligned_empty(rows, cols, like):
     return buf[skip:skip + rows * cols].reshape((rows, cols))
 
 
-#: Largest product (multiply-adds) run in one piece by :func:`piece_width`.
-#: OpenBLAS runs products of up to about 1e6 multiply-adds with small
-#: operands in place (no packing) on AVX-512 machines, and much faster per
-#: multiply-add than larger ones (measured, 64-byte aligned operands, one
-#: thread: ``h W_hh^T`` at 32 rows, H = 256 (K = 256, 1024 columns) 211 us in
-#: one product, 116 us in 64-column pieces; ``dZ W_hh`` at 64 rows, H = 256
-#: 300 against 216 us in 32-row pieces of ``W_hh``).  2^19 stays below that
-#: limit with room to spare.
-SMALL_PRODUCT_MACS = 1 << 19
+#: Largest product (multiply-adds) run in one piece by :func:`piece_width`:
+#: OpenBLAS's limit for its small-matrix kernels on AVX-512 machines, which
+#: read the operands in place (no packing) and run several times faster per
+#: multiply-add at the sizes of a recurrent step.  Measured, 64-byte aligned
+#: operands, one thread, (32 x 64) @ (64 x n): 83 GMAC/s up to n = 488
+#: (999,424 multiply-adds), 47 GMAC/s from n = 496; ``h W_hh^T`` at 32 rows,
+#: H = 256 took 211 us in one product and 116 us in 64-column pieces; the
+#: LSTM weight-gradient product at (64, 50, 8, 64) 0.60 ms in one product and
+#: 0.39 ms in 32-row pieces.  Elsewhere pieces cost a little more calls.
+SMALL_PRODUCT_MACS = 1_000_000
 #: Narrowest piece worth a call: below it one product is faster again (LSTM,
 #: H = 256, 128 rows: 534 us whole, 716 us in 32-column pieces).
 MIN_PIECE = 32
@@ -125,9 +126,10 @@ MIN_PIECE = 32
 
 @register_jitable
 def piece_width(rows, inner, cols):
-    """Width of the pieces a ``(rows x inner) @ (inner x cols)`` product is cut
-    into along ``cols`` (or, for a sum over ``cols``, along that sum): the
-    widest power of two whose piece stays within :data:`SMALL_PRODUCT_MACS`,
+    """Width of the pieces a product of ``rows * inner * cols`` multiply-adds
+    is cut into along its ``cols`` dimension (any of the three: an output
+    dimension, or the summed one, the pieces then adding up): the widest
+    power of two whose piece stays within :data:`SMALL_PRODUCT_MACS`,
     or ``cols`` (one piece) when the whole product does or when the piece
     would be narrower than :data:`MIN_PIECE`."""
     if rows * inner * cols <= SMALL_PRODUCT_MACS:

@@ -214,9 +214,15 @@ def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bpt
                 gemm(dz[r0:r1, c:e], w_hh[c:e], dh_n, accumulate=c > 0)
             if cell == CELL_GRU:
                 dh_n += direct
-    # [dW | db] of every gate column in one product over the [x | h_prev | 1] rows
-    grads = np.empty((GW, F + H + 1), dtype=dh.dtype)
-    gemm(dz, xh[:rows], grads, trans_a=True)
+    # [dW | db] of every gate column: one product over the [x | h_prev | 1]
+    # rows, summed in row pieces that OpenBLAS runs unpacked (blas.piece_width)
+    W = F + H + 1
+    grads_t = aligned_empty(W, GW, dh)
+    piece = piece_width(W, GW, rows)
+    for r in range(0, rows, piece):
+        e = min(r + piece, rows)
+        gemm(xh[r:e], dz[r:e], grads_t, trans_a=True, accumulate=r > 0)
+    grads = grads_t.T
     dw_hh[:] = grads[:GH, F:F + H]
     db_hh[:] = grads[:GH, F + H]
     dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
