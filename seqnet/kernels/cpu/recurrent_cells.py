@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.activations import RELU
-from seqnet.kernels.cpu.blas import gemm
+from seqnet.kernels.cpu.blas import gemm, piece_width
 from seqnet.kernels.cpu.recurrent_common import (
     CONTRACT,
     ONE,
@@ -86,13 +86,19 @@ def state_col(xh, H):
 
 
 @njit(cache=True, error_model="numpy")
-def project_inputs(cell, w_ih, xh, rows, g):
+def project_inputs(cell, w_ih_t, xh, rows, g):
     """``g[:rows]`` = input projections ``x_t W_ih^T`` of every step (one
-    product per column range); the GRU's ``W_hn h`` columns start at 0."""
-    F = w_ih.shape[1]
+    product per column range, summed in row pieces OpenBLAS runs unpacked:
+    :func:`seqnet.kernels.cpu.blas.piece_width`); ``w_ih_t`` is ``W_ih^T``
+    (F, G*H).  The GRU's ``W_hn h`` columns start at 0."""
+    F = w_ih_t.shape[0]
     for first, last, w in input_columns(cell, g.shape[1]):
         if last > first:
-            gemm(xh[:rows, :F], w_ih[w:w + last - first], g[:rows, first:last], trans_b=True)
+            n = last - first
+            piece = piece_width(F, n, rows)
+            for r in range(0, rows, piece):
+                e = min(r + piece, rows)
+                gemm(xh[r:e, :F], w_ih_t[:, w:w + n], g[r:e, first:last])
     if cell == CELL_GRU:
         H = g.shape[1] // 4
         g[:rows, 2 * H:3 * H] = 0.0

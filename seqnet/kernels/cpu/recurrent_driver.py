@@ -84,7 +84,7 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
+def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
                    xh, cs, g, h_out, block):
     """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
     projection, steps, outputs); ``xh``/``cs`` hold the initial state in their
@@ -96,7 +96,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
     block: each block starts from the state the one before ended with."""
     nb = hi - lo
     GH, H = w_hh.shape
-    F = w_ih.shape[1]
+    F = w_ih_t.shape[0]
     smax = chunk_max_length(lengths, lo, hi)
     piece = piece_width(nb, H, GH)
     for s0 in range(0, smax, block):
@@ -109,7 +109,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo
         rows = (s1 - s0) * nb
         gather_rows(x, lengths, lo, hi, s0, s1, reverse, xh, 0)
         xh[:rows, F + H] = 1.0
-        project_inputs(cell, w_ih, xh, rows, g)
+        project_inputs(cell, w_ih_t, xh, rows, g)
         for s in range(s0, s1):
             r0 = (s - s0) * nb
             r1 = r0 + nb
@@ -145,6 +145,8 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     # 10.6 us at 32 rows, H = 64) and on a cache-line boundary (blas.aligned_empty).
     w_hh_t = aligned_empty(w_hh.shape[1], w_hh.shape[0], w_hh)
     w_hh_t[:] = w_hh.T
+    w_ih_t = aligned_empty(F, w_ih.shape[0], w_ih)  # x_t W_ih^T likewise
+    w_ih_t[:] = w_ih.T
     # Inference keeps no cache: one workspace of a chunk's rows over ``block``
     # steps per thread, allocated here (allocating inside the parallel loop
     # made 2 threads 1.8x slower).
@@ -171,7 +173,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
-        _forward_chunk(cell, kind, x, lengths, w_ih, w_hh, w_hh_t, bias, reverse, lo, hi,
+        _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
                        xh, cs, g, h, block)
     return h, hbuf, cbuf, gbuf
 
