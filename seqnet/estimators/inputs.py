@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_array
 
 
-def check_samples(X, dtype, est):
-    """``check_array(X, dtype=dtype, allow_nd=True)``, skipped for an array it
-    would return unchanged.
+def check_samples(X, dtype, est, ensure_2d=True, input_name=""):
+    """``check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d)``,
+    skipped for an array it would return unchanged.
 
     A non-empty C-contiguous ndarray of the compute dtype with a finite sum
     (so no NaN or inf) passes every check scikit-learn makes here: it is
@@ -21,12 +21,13 @@ def check_samples(X, dtype, est):
     tenth of an LSTM ``predict`` of 256 short sequences).  Anything else goes
     through ``check_array`` and gets its conversions and messages.
     """
-    if (type(X) is np.ndarray and X.dtype == dtype and X.ndim >= 2 and X.size > 0
-            and X.flags.c_contiguous):
+    if (type(X) is np.ndarray and X.dtype == dtype and X.ndim >= (2 if ensure_2d else 1)
+            and X.size > 0 and X.flags.c_contiguous):
         with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN sums: check_array
             if np.isfinite(X.sum()):
                 return X
-    return check_array(X, dtype=dtype, allow_nd=True, estimator=est)
+    return check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d, estimator=est,
+                       input_name=input_name)
 
 
 def _is_ragged_list(X):

@@ -3,9 +3,9 @@
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_array
 
 from .classifier import _valid_steps, unpad
+from .inputs import check_samples
 from .task import TaskMixin
 
 
@@ -42,8 +42,7 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
     def _validate_y(self, y):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        return check_array(y, ensure_2d=False, allow_nd=True, dtype=self._dtype,
-                           input_name="y")
+        return check_samples(y, self._dtype, None, ensure_2d=False, input_name="y")
 
     def _encode_targets(self, y, lengths, reset, classes=None):
         per_step = self._per_step()

@@ -17,10 +17,9 @@ class TaskMixin:
     """Subclasses implement ``_encode_targets`` and ``_score_encoded``."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
-        if incremental and hasattr(self, "_network"):
-            # scikit-learn's _fit_context validates only the first partial_fit; a
-            # set_params between calls must not train with out-of-range values
-            self._validate_params()
+        if incremental and hasattr(self, "_network") and self.__dict__.get("_params_changed"):
+            self._validate_params()  # changed by set_params since (BaseSeqNet.set_params)
+            self._params_changed = False
         # Validation resets n_features_in_ / feature names before y is checked, and
         # a bad hyperparameter (hidden_layer_sizes=(0,)) only fails when the new
         # network is built: on any error, put every fitted attribute back so the
