@@ -134,3 +134,16 @@ def zero_finished_rows(block, col, width, lengths, lo, s):
         if s >= lengths[lo + b]:
             for c in range(width):
                 block[b, col + c] = 0.0
+
+
+@njit(cache=True)
+def zero_padding(out, lengths, lo, hi):
+    """``out[b, lengths[b]:] = 0`` for rows ``lo:hi`` of a (B, T, C) array: with
+    :func:`scatter_rows` this fills an uninitialised output per chunk, in the
+    chunk's thread (a serial ``np.zeros`` of the whole output cost ~5% of an
+    LSTM forward)."""
+    T, C = out.shape[1], out.shape[2]
+    for b in range(lo, hi):
+        for t in range(max(lengths[b], 0), T):
+            for c in range(C):
+                out[b, t, c] = 0.0

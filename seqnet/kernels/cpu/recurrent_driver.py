@@ -57,6 +57,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     gather_rows,
     inference_block_steps,
     scatter_rows,
+    zero_padding,
     zero_finished_rows,
 )
 
@@ -134,7 +135,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     B, T, F = x.shape
     H = h0.shape[1]
     W = F + H + 1
-    h = np.zeros((B, T, H), dtype=x.dtype)
+    h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
     rows = B if keep else 0
     # every buffer a product reads or writes in place starts on a cache line
     hbuf = aligned_empty(1, rows * (T + 1) * W, x)[0]
@@ -175,6 +176,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
             cs[:nb] = c0[lo:hi]
         _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
                        xh, cs, g, h, block)
+        zero_padding(h, lengths, lo, hi)
     return h, hbuf, cbuf, gbuf
 
 
@@ -249,7 +251,7 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
     dw_hh = np.zeros((nc, GH, H), dtype=x.dtype)
     db_ih = np.zeros((nc, GH), dtype=x.dtype)
     db_hh = np.zeros((nc, GH), dtype=x.dtype)
-    dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
+    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
     w_hh_a = aligned_empty(GH, H, w_hh)  # the per-step products read it in place
     w_hh_a[:] = w_hh
     for i in prange(nc):
@@ -257,6 +259,8 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
         xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, GW)
         _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt,
                         need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
+        if need_dx:
+            zero_padding(dx, lengths, lo, hi)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
