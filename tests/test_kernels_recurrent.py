@@ -193,36 +193,49 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
 @pytest.mark.parametrize("steps", [1, 3])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
-def test_inference_time_blocks(cellname, reverse, steps, monkeypatch):
-    """Inference runs each chunk in a workspace of a few steps, reused block
-    after block (the state carried across): bitwise the outputs of the
-    training forward, ragged, over several chunks, in both directions."""
+def test_time_blocks(cellname, reverse, steps, monkeypatch):
+    """The forward runs in blocks of a few steps: in training into the whole
+    cache (the same cache, so the same gradients), in inference in a workspace
+    reused block after block (the state carried across).  Outputs and
+    gradients are bitwise those of one block, ragged, over several chunks, in
+    both directions."""
     import seqnet.kernels.cpu.recurrent_driver as driver
 
-    monkeypatch.setattr(driver, "inference_block_steps", lambda *args: steps)
     rng = np.random.default_rng(11)
     cell, nl = split(cellname)
     P = {k: v.astype(np.float32) for k, v in make_params(cell, rng).items()}
     n, T_ = 300, 7
     x = rng.normal(size=(n, T_, F)).astype(np.float32)
+    dh = rng.normal(size=(n, T_, H)).astype(np.float32)
     lengths = rng.integers(0, T_ + 1, size=n).astype(np.int64)
     h0 = np.zeros((n, H), np.float32)
-    train, infer = (forward_keep(cellname, x, lengths, P, h0, reverse, keep)
-                    for keep in (True, False))
     assert len(driver.chunk_bounds(n)) > 2
-    np.testing.assert_array_equal(infer[0], train[0])
+    assert driver.block_steps(n, 4 * H, 4, T_) == T_  # unpatched: one block
+
+    def run():
+        h, cache = forward_keep(cellname, x, lengths, P, h0, reverse, True)
+        grads = kbwd(cellname, dh, x, lengths, P, h0, h0, (h, cache), reverse)
+        return h, grads, forward_keep(cellname, x, lengths, P, h0, reverse, False)[0]
+
+    whole = run()
+    monkeypatch.setattr(driver, "block_steps", lambda *args: steps)
+    blocked = run()
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_array_equal(blocked[2], whole[0])
+    for a, b in zip(blocked[1], whole[1]):
+        np.testing.assert_array_equal(a, b)
     for b in range(n):
-        assert np.all(infer[0][b, lengths[b]:] == 0.0)
+        assert np.all(blocked[2][b, lengths[b]:] == 0.0)
 
 
 @pytest.mark.parametrize("rows,width,itemsize,steps,expect", [
     (128, 256, 4, 50, 4), (64, 1024, 4, 200, 2), (128, 4096, 8, 10, 1), (16, 4, 4, 3, 3)])
-def test_inference_block_steps(rows, width, itemsize, steps, expect):
-    from seqnet.kernels.cpu.recurrent_chunks import INFERENCE_BLOCK_BYTES, inference_block_steps
+def test_block_steps(rows, width, itemsize, steps, expect):
+    from seqnet.kernels.cpu.recurrent_chunks import BLOCK_BYTES, block_steps
 
-    got = inference_block_steps(rows, width, itemsize, steps)
+    got = block_steps(rows, width, itemsize, steps)
     assert got == expect
-    assert got == steps or got == 1 or got * rows * width * itemsize <= INFERENCE_BLOCK_BYTES
+    assert got == steps or got == 1 or got * rows * width * itemsize <= BLOCK_BYTES
 
 
 @pytest.mark.parametrize("cellname", CELLS)

@@ -48,10 +48,13 @@ from numba import njit
 MIN_CHUNK_ROWS = 16
 #: Chunk size aimed at.
 TARGET_CHUNK_ROWS = 64
-#: Bytes of gate values an inference workspace holds per chunk (a block of
-#: steps); the whole sequence's gates (52 MB for an LSTM at 64 rows, 200
-#: steps, H = 256) were faulted in and streamed through memory on every call.
-INFERENCE_BLOCK_BYTES = 512 * 1024
+#: Bytes of gate values of a chunk's block of steps (:func:`block_steps`): the
+#: forward pass projects the inputs and runs the steps block by block, so a
+#: block's gates are still in the L2 cache when its steps read them, and an
+#: inference workspace holds one block (the whole sequence's gates, 52 MB for
+#: an LSTM at 64 rows, 200 steps, H = 256, were faulted in and streamed
+#: through memory on every call).
+BLOCK_BYTES = 512 * 1024
 
 
 def chunk_bounds(batch):
@@ -64,12 +67,12 @@ def chunk_bounds(batch):
     return (np.arange(n + 1, dtype=np.int64) * batch) // n
 
 
-def inference_block_steps(rows, gate_width, itemsize, steps):
-    """Steps per time block of an inference workspace: as many as keep
-    ``rows * gate_width`` gate values per step within :data:`INFERENCE_BLOCK_BYTES`
-    (at least 1, at most ``steps``)."""
+def block_steps(rows, gate_width, itemsize, steps):
+    """Steps per time block of a chunk: as many as keep ``rows * gate_width``
+    gate values per step within :data:`BLOCK_BYTES` (at least 1, at most
+    ``steps``)."""
     per_step = max(rows * gate_width * itemsize, 1)
-    return int(max(1, min(steps, INFERENCE_BLOCK_BYTES // per_step)))
+    return int(max(1, min(steps, BLOCK_BYTES // per_step)))
 
 
 @njit(cache=True, inline="always")

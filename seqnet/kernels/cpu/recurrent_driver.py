@@ -5,9 +5,8 @@ Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
 listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
 
 ``keep_cache=False`` (inference) returns empty caches (no backward pass can
-follow): each chunk runs in a workspace of its thread that holds a block of a
-few steps (``recurrent_chunks.inference_block_steps``), reused block after
-block, so the input projection is one product per block instead of per chunk.
+follow): each chunk runs in a workspace of its thread that holds one block of
+steps (``recurrent_chunks.block_steps``), reused block after block.
 
 Backward kernels take back ``h`` and ``cache`` from their forward kernel,
 and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
@@ -55,7 +54,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     chunk_bounds,
     chunk_max_length,
     gather_rows,
-    inference_block_steps,
+    block_steps,
     scatter_rows,
     zero_padding,
     zero_finished_rows,
@@ -86,15 +85,16 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
 
 @njit(cache=True, error_model="numpy")
 def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
-                   xh, cs, g, h_out, block):
+                   xh, cs, g, h_out, block, ring):
     """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
-    projection, steps, outputs); ``xh``/``cs`` hold the initial state in their
-    first row block.
+    projection, steps, outputs), so a block's gates stay in the cache from
+    their projection to their step; ``xh``/``cs`` hold the initial state in
+    their first row block.
 
-    With ``block`` at least the chunk's steps there is one block, and ``xh``,
-    ``cs`` and ``g`` receive every step (the backward pass's cache).  Else
-    they are an inference workspace of ``block`` steps, reused block after
-    block: each block starts from the state the one before ended with."""
+    ``ring=False``: ``xh``, ``cs`` and ``g`` receive every step (the backward
+    pass's cache).  ``ring=True``: they are an inference workspace of
+    ``block`` steps, reused block after block, each block starting from the
+    state the one before ended with."""
     nb = hi - lo
     GH, H = w_hh.shape
     F = w_ih_t.shape[0]
@@ -102,31 +102,33 @@ def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, 
     piece = piece_width(nb, H, GH)
     for s0 in range(0, smax, block):
         s1 = min(s0 + block, smax)
-        if s0 > 0:  # only in a workspace: carry the state of its last row block
+        base = 0 if ring else s0 * nb  # first row of this block in the buffers
+        if ring and s0 > 0:  # carry the state of the workspace's last row block
             last = block * nb
             xh[:nb, F:F + H] = xh[last:last + nb, F:F + H]
             if cell == CELL_LSTM:
                 cs[:nb] = cs[last:last + nb]
+        xb, cb, gk = xh[base:], cs[base:], g[base:]
         rows = (s1 - s0) * nb
-        gather_rows(x, lengths, lo, hi, s0, s1, reverse, xh, 0)
-        xh[:rows, F + H] = 1.0
-        project_inputs(cell, w_ih_t, xh, rows, g)
+        gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb, 0)
+        xb[:rows, F + H] = 1.0
+        project_inputs(cell, w_ih_t, xb, rows, gk)
         for s in range(s0, s1):
             r0 = (s - s0) * nb
             r1 = r0 + nb
-            gb, hp, hn = g[r0:r1], xh[r0:r1], xh[r1:r1 + nb]
+            gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
             for c in range(0, GH, piece):
                 e = min(c + piece, GH)
                 gemm(hp[:, F:F + H], w_hh_t[:, c:e], gb[:, c:e], accumulate=True)
             if cell == CELL_LSTM:
-                lstm_step(gb, bias, cs[r0:r1], cs[r1:r1 + nb], hn)
-                zero_finished_rows(cs[r1:r1 + nb], 0, H, lengths, lo, s)
+                lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
+                zero_finished_rows(cb[r1:r1 + nb], 0, H, lengths, lo, s)
             elif cell == CELL_GRU:
                 gru_step(gb, bias, hp, hn)
             else:
                 rnn_step(gb, bias, hn, kind)
             zero_finished_rows(hn, F, H, lengths, lo, s)
-        scatter_rows(xh[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
+        scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -175,7 +177,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
         _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
-                       xh, cs, g, h, block)
+                       xh, cs, g, h, block, not keep)
         zero_padding(h, lengths, lo, hi)
     return h, hbuf, cbuf, gbuf
 
@@ -281,11 +283,8 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     B, T = x.shape[:2]
     GW = GATE_COLUMNS[cell] * H
     bounds = chunk_bounds(B)
-    if keep_cache:
-        block = max(T, 1)
-    else:
-        nb_max = int(np.max(np.diff(bounds))) if B else 0
-        block = inference_block_steps(nb_max, GW, x.itemsize, max(T, 1))
+    nb_max = int(np.max(np.diff(bounds))) if B else 0
+    block = block_steps(nb_max, GW, x.itemsize, max(T, 1))
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
                                    reverse, GW, bool(keep_cache), bounds, block,
                                    numba.get_num_threads())
