@@ -13,6 +13,11 @@ numba's ``np.dot`` uses (scipy's, through numba's C helper ``numba_xxgemm``,
 which loads it on first use and takes the GIL for that, so it is safe in
 ``prange`` threads), passing the blocks' leading dimensions instead of
 copying.
+
+Two helpers serve OpenBLAS's fast path for small products (read in place,
+without packing): :func:`piece_width` cuts a product into pieces within its
+size limit, and :func:`aligned_empty` allocates operands on cache-line
+boundaries, without which that path splits every vector load.
 """
 
 import numpy as np
@@ -86,7 +91,6 @@ def _gemm_impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
            scale[1:].ctypes, out.ctypes, _leading_dim(out))
 
     return impl
-
 
 
 #: Byte alignment of GEMM operands allocated by :func:`aligned_empty`.

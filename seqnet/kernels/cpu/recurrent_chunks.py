@@ -143,8 +143,8 @@ def zero_finished_rows(block, col, width, lengths, lo, s):
 def zero_padding(out, lengths, lo, hi):
     """``out[b, lengths[b]:] = 0`` for rows ``lo:hi`` of a (B, T, C) array: with
     :func:`scatter_rows` this fills an uninitialised output per chunk, in the
-    chunk's thread (a serial ``np.zeros`` of the whole output cost ~5% of an
-    LSTM forward)."""
+    chunk's thread, instead of a serial ``np.zeros`` of the whole output
+    before the parallel loop (0.8 MB for an LSTM batch at (64, 50, 64))."""
     T, C = out.shape[1], out.shape[2]
     for b in range(lo, hi):
         for t in range(max(lengths[b], 0), T):

@@ -19,14 +19,16 @@ flush to zero) are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the
 per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
 Each row chunk runs its whole time loop in one ``prange`` iteration
-(DESIGN.md section 4): the input projections of all steps are one product,
-each step one small product ``h_{t-1} W_hh^T`` (forward) or ``dZ_t W_hh``
-(backward) and fused pointwise loops over the step's contiguous block, and
-after the time loop one product over the ``[x_t | h_{t-1} | 1]`` rows gives
-``dW_ih``, ``dW_hh`` and the bias gradients, and one more gives ``dx``.  The
-products read and write blocks in place through
-:func:`seqnet.kernels.cpu.blas.gemm` (strided operands, no copies).  The
-chunks' weight gradients are summed in chunk order.
+(DESIGN.md section 4): the input projections are one product per block of
+steps, each step one small product ``h_{t-1} W_hh^T`` (forward) or
+``dZ_t W_hh`` (backward) and fused pointwise loops over the step's contiguous
+block, and after the time loop one product over the ``[x_t | h_{t-1} | 1]``
+rows gives ``dW_ih``, ``dW_hh`` and the bias gradients, and one more gives
+``dx``.  The products read and write blocks in place through
+:func:`seqnet.kernels.cpu.blas.gemm` (strided operands, no copies), run in
+pieces within OpenBLAS's small-matrix limit (:func:`~seqnet.kernels.cpu.blas.piece_width`)
+on 64-byte aligned buffers.  The chunks' weight gradients are summed in
+chunk order.
 """
 
 import numba
@@ -51,13 +53,13 @@ from seqnet.kernels.cpu.recurrent_cells import (
     rnn_step,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
+    block_steps,
     chunk_bounds,
     chunk_max_length,
     gather_rows,
-    block_steps,
     scatter_rows,
-    zero_padding,
     zero_finished_rows,
+    zero_padding,
 )
 
 
