@@ -576,7 +576,7 @@ def test_check_samples_skips_only_arrays_it_would_not_change(dtype):
 def test_partial_fit_validates_hyperparameters_again_after_set_params(monkeypatch):
     """scikit-learn validates only a first partial_fit; seqnet validates again
     after set_params (so a changed value cannot train out of range), and not on
-    other calls (it cost ~0.2 ms per epoch)."""
+    other calls (a few tenths of a millisecond each)."""
     est = seqnet.MLPRegressor(**SMALL)
     X, y = _data("MLPRegressor")
     est.partial_fit(X, y)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from seqnet.kernels.cpu.blas import aligned_empty, gemm
+from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, gemm
 
 
 @njit(cache=True)
@@ -96,3 +96,17 @@ def test_aligned_empty(dtype, shape):
         assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
         assert a.ctypes.data % ALIGNMENT == 0
     assert aligned_empty(2, 3, np.zeros(1, dtype)).ctypes.data % ALIGNMENT == 0
+
+
+@njit(cache=True)
+def _jit_aligned_copy(m):
+    return aligned_copy(m)
+
+
+def test_aligned_copy_of_a_transposed_view():
+    from seqnet.kernels.cpu.blas import ALIGNMENT
+
+    w = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for copy in (_jit_aligned_copy(w.T), aligned_copy(w.T)):
+        np.testing.assert_array_equal(copy, w.T)
+        assert copy.flags.c_contiguous and copy.ctypes.data % ALIGNMENT == 0

@@ -35,20 +35,19 @@ def make_params(cell, rng, dtype=np.float64, scale=0.5):
     }
 
 
-def kfwd(cellname, x, lengths, P, h0, c0, reverse):
-    """Run a forward kernel; returns (h, cache tuple for kbwd)."""
+def kfwd(cellname, x, lengths, P, h0, c0, reverse, keep_cache=True):
+    """Run a forward kernel (``keep_cache=False``: inference mode); returns
+    (h, cache tuple for kbwd)."""
     cell, nl = split(cellname)
     args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
     if cell == "lstm":
-        h, cache = K.lstm_forward(*args, h0, c0, reverse)
-        return h, (h, cache)
-    if cell == "gru":
-        h, cache = K.gru_forward(*args, h0, reverse)
-        return h, (h, cache)
-    kind = TANH if nl == "tanh" else RELU
-    h, cache = K.rnn_forward(*args, h0, reverse, kind)
+        h, cache = K.lstm_forward(*args, h0, c0, reverse, keep_cache)
+    elif cell == "gru":
+        h, cache = K.gru_forward(*args, h0, reverse, keep_cache)
+    else:
+        kind = TANH if nl == "tanh" else RELU
+        h, cache = K.rnn_forward(*args, h0, reverse, kind, keep_cache)
     return h, (h, cache)
-
 
 def assert_grads_sum_of_samples(cellname, grads, dh, x, lengths, P, h0, reverse):
     """``grads`` of a whole batch: dx equals each sample's own, and the weight
@@ -63,18 +62,6 @@ def assert_grads_sum_of_samples(cellname, grads, dh, x, lengths, P, h0, reverse)
             tot += g
     for tot, g in zip(totals, grads[1:]):
         np.testing.assert_allclose(g, tot, rtol=1e-10, atol=1e-12)
-
-
-def forward_keep(cellname, x, lengths, P, h0, reverse, keep_cache):
-    """A forward kernel with ``keep_cache`` (False: inference mode); (h, cache)."""
-    cell, nl = split(cellname)
-    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
-    if cell == "lstm":
-        return K.lstm_forward(*args, h0, h0, reverse, keep_cache)
-    if cell == "gru":
-        return K.gru_forward(*args, h0, reverse, keep_cache)
-    kind = TANH if nl == "tanh" else RELU
-    return K.rnn_forward(*args, h0, reverse, kind, keep_cache)
 
 
 def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
@@ -184,10 +171,10 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
     x = rng.normal(size=(37, 7, F)).astype(np.float32)
     lengths = rng.integers(0, 8, size=37).astype(np.int64)
     h0 = np.zeros((37, H), np.float32)
-    train, infer = (forward_keep(cellname, x, lengths, P, h0, reverse, keep)
+    train, infer = (kfwd(cellname, x, lengths, P, h0, h0, reverse, keep)
                     for keep in (True, False))
     np.testing.assert_array_equal(infer[0], train[0])
-    assert all(c.size == 0 for c in infer[1][:3])
+    assert all(c.size == 0 for c in infer[1][1][:3])  # (h, (hbuf, cbuf, gbuf, bounds))
 
 
 @pytest.mark.parametrize("steps", [1, 3])
@@ -213,9 +200,9 @@ def test_time_blocks(cellname, reverse, steps, monkeypatch):
     assert driver.block_steps(n, 4 * H, 4, T_) == T_  # unpatched: one block
 
     def run():
-        h, cache = forward_keep(cellname, x, lengths, P, h0, reverse, True)
-        grads = kbwd(cellname, dh, x, lengths, P, h0, h0, (h, cache), reverse)
-        return h, grads, forward_keep(cellname, x, lengths, P, h0, reverse, False)[0]
+        h, cache = kfwd(cellname, x, lengths, P, h0, h0, reverse)
+        grads = kbwd(cellname, dh, x, lengths, P, h0, h0, cache, reverse)
+        return h, grads, kfwd(cellname, x, lengths, P, h0, h0, reverse, False)[0]
 
     whole = run()
     monkeypatch.setattr(driver, "block_steps", lambda *args: steps)

@@ -113,6 +113,15 @@ def aligned_empty(rows, cols, like):
     return buf[skip:skip + rows * cols].reshape((rows, cols))
 
 
+@register_jitable
+def aligned_copy(m):
+    """A C-contiguous copy of the 2-D array (or view, e.g. ``w.T``) ``m``
+    allocated by :func:`aligned_empty`."""
+    out = aligned_empty(m.shape[0], m.shape[1], m)
+    out[:] = m
+    return out
+
+
 #: Largest product (multiply-adds) run in one piece by :func:`piece_width`:
 #: OpenBLAS's limit for its small-matrix kernels on AVX-512 machines, which
 #: read the operands in place (no packing) and run several times faster per
