@@ -7,7 +7,7 @@ warm-up (numba compilation and PyTorch's first-call costs excluded).
 
     pip install torch==2.13.0 threadpoolctl
     python benchmarks/bench_recurrent.py                  # all cells, all sizes
-    python benchmarks/bench_recurrent.py --cells lstm --sizes 32,20,1,32
+    python benchmarks/bench_recurrent.py --cells lstm --sizes 32,20,1,32 --rounds 5
 
 Prints a Markdown table of seconds per epoch, inferences per second and the
 ratios (PyTorch time / seqnet time: > 1 means seqnet is faster).
@@ -29,12 +29,25 @@ DEFAULT_SIZES = ["32,20,1,32", "64,50,8,64", "128,100,16,128", "256,200,32,256"]
 THREADS = 2
 
 
+#: Shortest window one timing covers: a call shorter than this is repeated
+#: inside the window (a predict of 256 short sequences takes under 1 ms, where
+#: one slow scheduler tick on this shared VM moved a single timing by 30%).
+MIN_WINDOW_S = 0.05
+
+
 def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
+    """Median seconds per call over ``repeats`` windows of at least
+    :data:`MIN_WINDOW_S` each (the first call is timed to size the windows)."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    calls = max(1, int(MIN_WINDOW_S / max(first, 1e-9)))
+    times = [first] if calls == 1 else []  # a long call is a window of its own
+    while len(times) < repeats:
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
 
 
@@ -130,7 +143,10 @@ def main():
     parser.add_argument("--sizes", nargs="*", default=DEFAULT_SIZES,
                         help="B,T,F,H quadruples")
     parser.add_argument("--batches", type=int, default=8, help="batches per epoch")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timing windows per process")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="seqnet/PyTorch process pairs per cell and size (ratios: median "
+                             "over rounds of each pair's ratio)")
     parser.add_argument("--worker", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -138,6 +154,8 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"threads {THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
           "each framework timed in its own process")
+    print(f"{args.rounds} rounds of one seqnet and one PyTorch process (order alternating); "
+          "times: medians over rounds; ratios: median (min-max) of the rounds' ratios")
     print("| cell | (B, T, F, H) | seqnet s/epoch | torch s/epoch | epoch ratio | "
           "seqnet inf/s | torch inf/s | inference ratio |")
     print("|---|---|---|---|---|---|---|---|")
@@ -147,11 +165,29 @@ def main():
         n_batches = max(2, args.batches // 4) if large else args.batches
         repeats = 1 if large else args.repeats
         for cell in args.cells.split(","):
-            s = _run_worker("seqnet", cell, size, n_batches, repeats)
-            t = _run_worker("torch", cell, size, n_batches, repeats)
-            print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s['epoch']:.4f} | {t['epoch']:.4f} | "
-                  f"{t['epoch'] / s['epoch']:.2f}x | {s['inf']:,.0f} | {t['inf']:,.0f} | "
-                  f"{s['inf'] / t['inf']:.2f}x |", flush=True)
+            rounds = [_run_round(cell, size, n_batches, repeats, r) for r in range(args.rounds)]
+            s_epoch = statistics.median(r["seqnet"]["epoch"] for r in rounds)
+            t_epoch = statistics.median(r["torch"]["epoch"] for r in rounds)
+            s_inf = statistics.median(r["seqnet"]["inf"] for r in rounds)
+            t_inf = statistics.median(r["torch"]["inf"] for r in rounds)
+            epoch_ratios = [r["torch"]["epoch"] / r["seqnet"]["epoch"] for r in rounds]
+            inf_ratios = [r["seqnet"]["inf"] / r["torch"]["inf"] for r in rounds]
+            print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s_epoch:.4f} | {t_epoch:.4f} | "
+                  f"{_ratio_text(epoch_ratios)} | {s_inf:,.0f} | {t_inf:,.0f} | "
+                  f"{_ratio_text(inf_ratios)} |", flush=True)
+
+
+def _run_round(cell, size, batches, repeats, index):
+    """One seqnet and one PyTorch process, back to back (which goes first
+    alternates, so neither always runs in the other's wake)."""
+    order = ("seqnet", "torch") if index % 2 == 0 else ("torch", "seqnet")
+    return {fw: _run_worker(fw, cell, size, batches, repeats) for fw in order}
+
+
+def _ratio_text(ratios):
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}x"
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 if __name__ == "__main__":

@@ -250,3 +250,47 @@ def test_cyclic_schedule_with_optimizer_steps():
         sched.batch_end(10 * (i + 1), opt.t)
         rs.after_batch(10 * (i + 1), r.t)
         np.testing.assert_allclose(p, p_ref, rtol=1e-12, atol=1e-14)
+
+
+def test_unshuffled_batches_are_views_unless_read_only():
+    """``take_batch`` hands slices of writeable C-contiguous data over as views
+    (no copy per batch); read-only data and index arrays give copies."""
+    from seqnet.training.loop import take_batch
+
+    X = np.arange(60, dtype=np.float32).reshape(10, 3, 2)
+    Y = np.arange(10, dtype=np.float32)[:, None]
+    sw = np.ones(10, dtype=np.float32)
+    b = take_batch(X, Y, sw, None, slice(2, 6))
+    assert np.shares_memory(b.x, X) and np.shares_memory(b.y, Y)
+    np.testing.assert_array_equal(b.x, X[2:6])
+    idx = take_batch(X, Y, sw, None, np.array([5, 1]))
+    assert not np.shares_memory(idx.x, X)
+    np.testing.assert_array_equal(idx.x, X[[5, 1]])
+    X_ro = X.copy()
+    X_ro.flags.writeable = False
+    ro = take_batch(X_ro, Y, sw, None, slice(2, 6))
+    assert ro.x.flags.writeable and ro.x.flags.c_contiguous
+    assert not np.shares_memory(ro.x, X_ro)
+    # ragged: trimmed to the batch's longest sequence, a C-contiguous copy
+    lengths = np.array([3, 1, 2, 2, 1, 3, 3, 3, 3, 3])
+    r = take_batch(X, Y, sw, lengths, slice(1, 4))
+    assert r.x.shape == (3, 2, 2) and r.x.flags.c_contiguous
+    np.testing.assert_array_equal(r.x, X[1:4, :2])
+
+
+def test_unshuffled_fit_same_on_read_only_input_and_leaves_input_alone():
+    from seqnet import LSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 2)).astype(np.float32)
+    y = X[:, -1, 0].astype(np.float32)
+    X_before = X.copy()
+    kw = dict(hidden_layer_sizes=(4,), batch_size=16, shuffle=False, max_iter=2,
+              random_state=0)
+    a = LSTMRegressor(**kw).fit(X, y)
+    X_ro = X.copy()
+    X_ro.flags.writeable = False
+    b = LSTMRegressor(**kw).fit(X_ro, y)
+    np.testing.assert_array_equal(X, X_before)
+    for name, w in a.weights_.items():
+        np.testing.assert_array_equal(w, b.weights_[name])

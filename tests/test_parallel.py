@@ -157,6 +157,34 @@ def test_thread_limits_honours_the_setting():
     assert _blas_threads() == before
 
 
+def test_blas_limit_restored_when_threads_exit_out_of_order():
+    """Thread A limits BLAS to its original count, thread B to 1; B leaves
+    first (A's limit is not re-applied from B's thread), then A leaves: the
+    original counts come back, whatever count A itself asked for."""
+    import threading
+
+    from seqnet._threads import blas_limiter
+
+    before = _blas_threads()
+    a_in, b_out = threading.Event(), threading.Event()
+
+    def thread_a():
+        with blas_limiter.limit(max(before)):
+            a_in.set()
+            b_out.wait(10)
+
+    def thread_b():
+        a_in.wait(10)
+        with blas_limiter.limit(1):
+            assert set(_blas_threads()) == {1}
+        b_out.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    [t.start() for t in threads]
+    [t.join(20) for t in threads]
+    assert _blas_threads() == before
+
+
 def test_fit_predict_under_threads_1_match_default():
     """Recurrent kernels cut the batch by its size, never by the thread count:
     1 thread and the default give bitwise the same model (the 48-row batch

@@ -51,16 +51,27 @@ class Batch:
 
 
 def take_batch(X, Y, sw, lengths, idx):
-    """Gather rows ``idx``; trim post-padding to the batch's longest sequence."""
+    """Gather rows ``idx`` (indices, or a slice: a view where one will do);
+    trim post-padding to the batch's longest sequence."""
     lb = None
     if lengths is not None:
         lb = lengths[idx]
         t_max = int(lb.max())
         if t_max < X.shape[1]:
-            xb = np.ascontiguousarray(X[idx, :t_max])
+            xb = _batch_array(X[idx, :t_max])
             yb = Y[idx, :t_max] if Y.ndim == 3 else Y[idx]
-            return Batch(xb, np.ascontiguousarray(yb), sw[idx], lb)
-    return Batch(np.ascontiguousarray(X[idx]), np.ascontiguousarray(Y[idx]), sw[idx], lb)
+            return Batch(xb, _batch_array(yb), _batch_array(sw[idx]), lb)
+    return Batch(_batch_array(X[idx]), _batch_array(Y[idx]), _batch_array(sw[idx]), lb)
+
+
+def _batch_array(a):
+    """``a`` itself when the kernels can take it (a C-contiguous writeable view
+    of unshuffled rows: no copy), else a C-contiguous copy.  A read-only view
+    (a memory map, a joblib worker's input) is copied: numba would compile
+    every kernel again for read-only arrays."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, order="C")
 
 
 def batch_size_for(est, n_samples):
@@ -114,11 +125,12 @@ def _train_epochs(est, net, state, data, validate, incremental, backend):
     try:
         for _ in range(max_iter):
             start = time.perf_counter()
-            order = rng.permutation(n) if est.shuffle else np.arange(n)
+            order = rng.permutation(n) if est.shuffle else None
             total_loss, total_w = 0.0, 0.0
             diverged = False
             for b0 in range(0, n, bs):
-                idx = order[b0:b0 + bs]
+                # unshuffled batches are slices: views of the data, not copies
+                idx = order[b0:b0 + bs] if est.shuffle else slice(b0, b0 + bs)
                 batch = take_batch(X, Y, sw, lengths, idx)
                 backend.copy_into(trial, net.params)
                 loss = _train_step(est, net, state, batch, rng, backend)

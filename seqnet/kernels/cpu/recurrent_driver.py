@@ -262,15 +262,15 @@ def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
                         need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
         if need_dx:
             zero_padding(dx, lengths, lo, hi)
-    return dx, dw_ih, dw_hh, db_ih, db_hh
-
-
-def _chunk_sum(parts):
-    """Sum of per-chunk partial gradients in chunk order (reproducible)."""
-    total = parts[0].copy()
-    for part in parts[1:]:
-        total += part
-    return total
+    # the chunks' partial gradients summed in chunk order, so the result does
+    # not depend on the thread count (here rather than in NumPy: 4 x 2 calls
+    # cost 25 us of a 2 ms training step at (64, 50, 8, 64))
+    for i in range(1, nc):
+        dw_ih[0] += dw_ih[i]
+        dw_hh[0] += dw_hh[i]
+        db_ih[0] += db_ih[i]
+        db_hh[0] += db_hh[i]
+    return dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0]
 
 
 def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
@@ -282,7 +282,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     B, T = x.shape[:2]
     GW = GATE_COLUMNS[cell] * H
     bounds = chunk_bounds(B)
-    nb_max = int(np.max(np.diff(bounds))) if B else 0
+    nb_max = -(-B // (len(bounds) - 1))  # chunks differ by at most one row
     block = block_steps(nb_max, GW, x.itemsize, max(T, 1))
     h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
                                    reverse, GW, bool(keep_cache), bounds, nb_max, block,
@@ -294,9 +294,8 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     hbuf, cbuf, gbuf, bounds = cache
     if hbuf.size == 0 and x.shape[0] > 0:
         raise ValueError("this cache comes from an inference forward (keep_cache=False)")
-    dx, *parts = _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse,
-                           bptt, need_dx, GATE_COLUMNS[cell] * w_hh.shape[1], bounds)
-    return (dx, *[_chunk_sum(p) for p in parts])
+    return _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse, bptt,
+                     need_dx, GATE_COLUMNS[cell] * w_hh.shape[1], bounds)
 
 
 def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
