@@ -154,6 +154,8 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"threads {THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
           "each framework timed in its own process")
+    print(f"machine probe: {_probe_gmacs():.0f} GMAC/s single-threaded float32 "
+          "(64 x 256) @ (256 x 1024) in numpy (the host is shared: compare runs by it)")
     print(f"{args.rounds} rounds of one seqnet and one PyTorch process (order alternating); "
           "times: medians over rounds; ratios: median (min-max) of the rounds' ratios")
     print("| cell | (B, T, F, H) | seqnet s/epoch | torch s/epoch | epoch ratio | "
@@ -175,6 +177,25 @@ def main():
             print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s_epoch:.4f} | {t_epoch:.4f} | "
                   f"{_ratio_text(epoch_ratios)} | {s_inf:,.0f} | {t_inf:,.0f} | "
                   f"{_ratio_text(inf_ratios)} |", flush=True)
+
+
+def _probe_gmacs(seconds=0.5):
+    """Multiply-adds per second of one BLAS thread on a product the size of an
+    LSTM step at H = 256: tells a run on a busy host from one on a quiet one."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(64, 256)).astype(np.float32)
+    b = rng.normal(size=(256, 1024)).astype(np.float32)
+    best = np.inf
+    with threadpool_limits(1, user_api="blas"):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            start = time.perf_counter()
+            for _ in range(20):
+                a @ b
+            best = min(best, (time.perf_counter() - start) / 20)
+    return a.shape[0] * a.shape[1] * b.shape[1] / best / 1e9
 
 
 def _run_round(cell, size, batches, repeats, index):
