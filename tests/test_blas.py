@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, gemm
+from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, column_blocks, gemm
 
 
 @njit(cache=True)
@@ -110,3 +110,33 @@ def test_aligned_copy_of_a_transposed_view():
     for copy in (_jit_aligned_copy(w.T), aligned_copy(w.T)):
         np.testing.assert_array_equal(copy, w.T)
         assert copy.flags.c_contiguous and copy.ctypes.data % ALIGNMENT == 0
+
+
+@njit(cache=True)
+def _jit_column_blocks(m, width):
+    return column_blocks(m, width)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols, width", [(128, 32), (100, 32), (40, 40), (7, 64)])
+def test_column_blocks(dtype, cols, width):
+    """Every block is C-contiguous, on a cache line, and holds its columns of
+    ``m`` (zeros past the last column); products through the blocks equal the
+    product with ``m``."""
+    from seqnet.kernels.cpu.blas import ALIGNMENT
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(cols, 24)).astype(dtype)
+    for blocks in (_jit_column_blocks(w.T, width), column_blocks(w.T, width)):
+        assert blocks.shape == (-(-cols // width), 24, width)
+        for k in range(blocks.shape[0]):
+            c, e = k * width, min((k + 1) * width, cols)
+            np.testing.assert_array_equal(blocks[k, :, :e - c], w.T[:, c:e])
+            assert not blocks[k, :, e - c:].any()
+            assert blocks[k].flags.c_contiguous and blocks[k].ctypes.data % ALIGNMENT == 0
+        h = rng.normal(size=(5, 24)).astype(dtype)
+        out = np.zeros((5, cols), dtype=dtype)
+        for k in range(blocks.shape[0]):
+            c, e = k * width, min((k + 1) * width, cols)
+            gemm(h, blocks[k, :, :e - c], out[:, c:e])
+        np.testing.assert_allclose(out, h @ w.T, rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -122,6 +122,32 @@ def aligned_copy(m):
     return out
 
 
+@register_jitable
+def column_blocks(m, width):
+    """``m`` (rows, cols) cut into blocks of ``width`` columns, each block
+    C-contiguous and 64-byte aligned: ``out[k, :, :w]`` is
+    ``m[:, k * width:k * width + w]`` (the last block may hold fewer columns;
+    its other columns are zero).
+
+    The right operand of a product in column pieces (:func:`piece_width`)
+    read from a block instead of from a column slice of ``m``: a slice of a
+    wide ``m`` is a few cache lines per row at a stride of whole pages, which
+    the hardware prefetchers do not follow once ``m`` is out of L2.  Measured,
+    one thread, ``h W_hh^T`` in 32-column pieces at 64 rows, H = 256, over 50
+    steps: 49-55 GMAC/s from slices, 61-67 from blocks (H = 128, 64-column
+    pieces: 74-76 against 77-80).
+    """
+    rows, cols = m.shape
+    n = max(-(-cols // width), 1)
+    out = aligned_empty(n * rows, width, m).reshape((n, rows, width))
+    for k in range(n):
+        c = k * width
+        e = min(c + width, cols)
+        out[k, :, :e - c] = m[:, c:e]
+        out[k, :, e - c:] = 0.0
+    return out
+
+
 #: Largest product (multiply-adds) run in one piece by :func:`piece_width`:
 #: OpenBLAS's limit for its small-matrix kernels on AVX-512 machines, which
 #: read the operands in place (no packing) and run several times faster per

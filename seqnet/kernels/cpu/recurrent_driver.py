@@ -35,7 +35,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, gemm, piece_width
+from seqnet.kernels.cpu.blas import (
+    aligned_copy,
+    aligned_empty,
+    column_blocks,
+    gemm,
+    piece_width,
+)
 from seqnet.kernels.cpu.recurrent_cells import (
     GATE_COLUMNS,
     CELL_GATES,
@@ -86,7 +92,7 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
+def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_b, bias, reverse, lo, hi,
                    xh, cs, g, h_out, block, ring):
     """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
     projection, steps, outputs), so a block's gates stay in the cache from
@@ -101,7 +107,7 @@ def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, 
     GH, H = w_hh.shape
     F = w_ih_t.shape[0]
     smax = chunk_max_length(lengths, lo, hi)
-    piece = piece_width(nb, H, GH)
+    piece = w_hh_b.shape[2]
     for s0 in range(0, smax, block):
         s1 = min(s0 + block, smax)
         base = 0 if ring else s0 * nb  # first row of this block in the buffers
@@ -119,9 +125,10 @@ def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, 
             r0 = (s - s0) * nb
             r1 = r0 + nb
             gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
-            for c in range(0, GH, piece):
+            for k in range(w_hh_b.shape[0]):
+                c = k * piece
                 e = min(c + piece, GH)
-                gemm(hp[:, F:F + H], w_hh_t[:, c:e], gb[:, c:e], accumulate=True)
+                gemm(hp[:, F:F + H], w_hh_b[k, :, :e - c], gb[:, c:e], accumulate=True)
             if cell == CELL_LSTM:
                 lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
                 zero_finished_rows(cb[r1:r1 + nb], 0, H, lengths, lo, s)
@@ -148,8 +155,10 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
     bias = bias_columns(cell, b_ih, b_hh)
     # h_{t-1} W_hh^T products want W_hh^T row-major (OpenBLAS: 6.6 against
     # 13.6 us with W_hh and trans_b at 32 rows, H = 64) and on a cache-line
-    # boundary (blas.aligned_empty); x_t W_ih^T likewise.
-    w_hh_t = aligned_copy(w_hh.T)
+    # boundary (blas.aligned_empty); x_t W_ih^T likewise.  W_hh^T is laid out
+    # in the column blocks of the per-step product's pieces (blas.column_blocks),
+    # cut for the widest chunk: a chunk with a row less stays within the limit.
+    w_hh_b = column_blocks(w_hh.T, piece_width(nb_max, H, w_hh.shape[0]))
     w_ih_t = aligned_copy(w_ih.T)
     # Inference keeps no cache: one workspace of a chunk's rows over ``block``
     # steps per thread, allocated here (allocating inside the parallel loop
@@ -176,7 +185,7 @@ def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW
         xh[:nb, F:F + H] = h0[lo:hi]
         if cell == CELL_LSTM:
             cs[:nb] = c0[lo:hi]
-        _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_t, bias, reverse, lo, hi,
+        _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_b, bias, reverse, lo, hi,
                        xh, cs, g, h, block, not keep)
         zero_padding(h, lengths, lo, hi)
     return h, hbuf, cbuf, gbuf
