@@ -27,8 +27,9 @@ rows gives ``dW_ih``, ``dW_hh`` and the bias gradients, and one more gives
 ``dx``.  The products read and write blocks in place through
 :func:`seqnet.kernels.cpu.blas.gemm` (strided operands, no copies), run in
 pieces within OpenBLAS's small-matrix limit (:func:`~seqnet.kernels.cpu.blas.piece_width`)
-on 64-byte aligned buffers.  The chunks' weight gradients are summed in
-chunk order.
+on 64-byte aligned buffers (``W_hh^T`` in contiguous blocks of the forward
+pieces' width: :func:`~seqnet.kernels.cpu.blas.column_blocks`).  The chunks'
+weight gradients are summed in chunk order, inside the backward kernel.
 """
 
 import numba
@@ -98,6 +99,9 @@ def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_b, bias, reverse, 
     projection, steps, outputs), so a block's gates stay in the cache from
     their projection to their step; ``xh``/``cs`` hold the initial state in
     their first row block.
+
+    ``w_hh_b`` is ``W_hh^T`` in column blocks of the per-step product's piece
+    width (:func:`seqnet.kernels.cpu.blas.column_blocks`).
 
     ``ring=False``: ``xh``, ``cs`` and ``g`` receive every step (the backward
     pass's cache).  ``ring=True``: they are an inference workspace of
