@@ -230,7 +230,7 @@ class _BlasLimiter:
     scanning loaded libraries costs milliseconds) and then driven through
     their controllers' ``get_num_threads`` / ``set_num_threads``, setting only
     a library whose count differs: a limit and its restore took 15 us with
-    threadpoolctl's ``limit`` object, 8 us this way (two libraries).
+    threadpoolctl's ``limit`` object, 8-9 us this way (two libraries).
     """
 
     def __init__(self):
@@ -253,11 +253,13 @@ class _BlasLimiter:
         return self._libraries
 
     @staticmethod
-    def _apply(libraries, counts, n):
-        """Set every library whose current count (``counts``) is not ``n``."""
-        for lib, count in zip(libraries, counts):
-            if count is not None and count != n:
-                lib.set_num_threads(n)
+    def _set_counts(libraries, wanted):
+        """Give each library its wanted count where its current one differs
+        (a library that reports no count is left alone)."""
+        for lib, want in zip(libraries, wanted):
+            current = lib.get_num_threads()
+            if current is not None and current != want:
+                lib.set_num_threads(want)
 
     @contextlib.contextmanager
     def limit(self, n):
@@ -265,10 +267,9 @@ class _BlasLimiter:
         stack = self._local.__dict__.setdefault("stack", [])
         with _state_lock:
             libraries = self._get_libraries()
-            counts = [lib.get_num_threads() for lib in libraries]
             if self._depth == 0:
-                self._original = counts
-            self._apply(libraries, counts, n)
+                self._original = [lib.get_num_threads() for lib in libraries]
+            self._set_counts(libraries, [n] * len(libraries))
             self._depth += 1
             stack.append(n)
         try:
@@ -277,14 +278,11 @@ class _BlasLimiter:
             with _state_lock:
                 stack.pop()
                 self._depth -= 1
-                if self._depth == 0:  # another Python thread may have set the last value
-                    for lib, count in zip(libraries, self._original):
-                        if count is not None and lib.get_num_threads() != count:
-                            lib.set_num_threads(count)
+                if self._depth == 0:  # compared with the counts in force (set by any thread)
+                    self._set_counts(libraries, self._original)
                     self._original = None
                 elif stack:
-                    counts = [lib.get_num_threads() for lib in libraries]
-                    self._apply(libraries, counts, stack[-1])
+                    self._set_counts(libraries, [stack[-1]] * len(libraries))
 
 
 blas_limiter = _BlasLimiter()

@@ -130,7 +130,7 @@ def _train_epochs(est, net, state, data, validate, incremental, backend):
             diverged = False
             for b0 in range(0, n, bs):
                 # unshuffled batches are slices: views of the data, not copies
-                idx = order[b0:b0 + bs] if est.shuffle else slice(b0, b0 + bs)
+                idx = slice(b0, b0 + bs) if order is None else order[b0:b0 + bs]
                 batch = take_batch(X, Y, sw, lengths, idx)
                 backend.copy_into(trial, net.params)
                 loss = _train_step(est, net, state, batch, rng, backend)
