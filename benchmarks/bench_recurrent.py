@@ -151,8 +151,15 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return _worker(args)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"threads {THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+    # imported here, not at the top: the PyTorch workers run this file too and
+    # must not load numba (bench_blas_shapes imports seqnet's kernels)
+    from bench_blas_shapes import cpu_name, openblas_architecture
+
+    # the CPU and OpenBLAS's kernel choice move the recurrent ratios by
+    # themselves (an AVX-512 host's small-matrix path against Zen 3's Haswell one)
+    print(f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores; OpenBLAS "
+          f"{openblas_architecture()}; threads {THREADS}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
           "each framework timed in its own process")
     print(f"machine probe: {_probe_gmacs():.0f} GMAC/s single-threaded float32 "
           "(64 x 256) @ (256 x 1024) in numpy (the host is shared: compare runs by it)")
