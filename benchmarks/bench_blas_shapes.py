@@ -84,6 +84,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.3, help="timing per shape")
     args = parser.parse_args()
+    # load scipy's OpenBLAS, the one numba's products call, so that
+    # threadpoolctl reports its architecture too (not only numpy's copy)
+    import scipy.linalg.cython_blas  # noqa: F401
+
     print(f"CPU: {cpu_name()}; OpenBLAS architecture: {openblas_architecture()}; 1 thread")
     print("| product | shape | GMAC/s |")
     print("|---|---|---|")
