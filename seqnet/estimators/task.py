@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
+from seqnet.training.compiling import compile_notice
+
 from .base import BaseSeqNet, _seed_of
 from .inputs import check_lengths_positive
 
@@ -27,7 +29,8 @@ class TaskMixin:
         # by training, which starts after all of this succeeded).
         saved = dict(self.__dict__)
         try:
-            return self._fit_unguarded(X, y, sample_weight, incremental, classes)
+            with compile_notice(self.verbose):  # "compiling kernels" on a cold cache
+                return self._fit_unguarded(X, y, sample_weight, incremental, classes)
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -99,7 +102,8 @@ class TaskMixin:
         self._check_fitted()
         X, lengths = self._validate_X(X, reset=False)
         check_lengths_positive(lengths)
-        return self._forward_raw(X, lengths), lengths
+        with compile_notice(self.verbose):
+            return self._forward_raw(X, lengths), lengths
 
 
 __all__ = ["TaskMixin", "BaseSeqNet"]

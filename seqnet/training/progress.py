@@ -1,10 +1,15 @@
 """Progress reporting: ``verbose=1`` one update per epoch, ``verbose=2`` per batch.
 
 Uses tqdm when it is installed (the ``progress`` extra) and plain lines
-otherwise, in scikit-learn's ``Iteration N, loss = ...`` format.
+otherwise, in scikit-learn's ``Iteration N, loss = ...`` format.  While a
+compiling fit runs (cold numba cache), the bar's description (or a plain line)
+says "compiling kernels (first run only)" and then how long it took
+(``seqnet/training/compiling.py``).
 """
 
 import sys
+
+from .compiling import current_notice
 
 
 def _tqdm():
@@ -26,10 +31,24 @@ class EpochProgress:
             total = max_iter * n_batches if self.verbose >= 2 else max_iter
             unit = "batch" if self.verbose >= 2 else "epoch"
             self.bar = tqdm(total=total, unit=unit, file=sys.stdout, leave=True)
+        # a verbose fit's compile notice reports into this bar while it is open
+        self.notice = current_notice() if self.verbose else None
+        if self.notice is not None:
+            self.notice.sink = self
+
+    def compiling(self, text):
+        if self.bar is not None:
+            self.bar.set_description(text)
+        else:
+            print(text, flush=True)
+
+    def compiled(self, text):
+        self.compiling(text)  # the bar keeps the compile time as its description
 
     def batch(self, loss):
         if self.verbose < 2:
             return
+        self._report_compiled()
         self._batch_i += 1
         if self.bar is not None:
             self.bar.update(1)
@@ -40,6 +59,7 @@ class EpochProgress:
     def epoch(self, n_iter, loss, val_score, seconds):
         if not self.verbose:
             return
+        self._report_compiled()
         text = f"loss = {loss:.8f}"
         if val_score is not None:
             text += f", validation score = {val_score:.6f}"
@@ -53,6 +73,13 @@ class EpochProgress:
         else:
             print(f"Iteration {n_iter}, {text}, time = {seconds:.3f}s")
 
+    def _report_compiled(self):
+        if self.notice is not None:
+            self.notice.flush()
+
     def close(self):
+        if self.notice is not None:
+            self.notice.flush()
+            self.notice.sink = None
         if self.bar is not None:
             self.bar.close()
