@@ -6,10 +6,10 @@ every fit/predict call :func:`seqnet.backend.thread_limits` gives those threads
 to the one pool that owns the cores for the estimator's kernels
 (DESIGN.md section 4, "never run two thread pools at once"):
 
-* owner ``'blas'`` (dense, recurrent and im2col-convolution kernels: serial
-  loops around BLAS products): BLAS is limited to ``n`` threads and numba's
-  thread pool is not used;
-* owner ``'numba'`` (``prange`` kernels): numba runs ``n`` threads and BLAS 1.
+* owner ``'blas'`` (dense and im2col-convolution kernels: serial loops
+  around BLAS products): BLAS is limited to ``n`` threads;
+* owner ``'chunks'`` (recurrent kernels): ``n`` threads run batch chunks
+  (:mod:`seqnet.kernels.cpu.chunk_threads`), each calling BLAS with 1 thread.
 
 Default (``set_num_threads(None)``): all the cores this process may use,
 *as limited by the environment*: ``NUMBA_NUM_THREADS`` (numba's own
@@ -26,17 +26,9 @@ count alone (BLAS read the same variables when it loaded).
 The setting is process-wide (like numpy's BLAS threads): it is not copied into
 joblib / dask worker processes, which use their default as above.
 
-Numba threading layer
----------------------
-numba's ``workqueue`` layer aborts the whole process when ``parallel=True``
-kernels are launched from several Python threads at once (concurrent
-``predict`` from a thread pool, joblib's threading backend, dask threads).
-Importing seqnet therefore selects numba's ``'threadsafe'`` layer (TBB when
-it loads, else OpenMP) unless the user chose a layer through
-``NUMBA_THREADING_LAYER`` or numba's thread pool was already started.  If the
-layer that ends up running is ``workqueue`` (chosen by the user, or no
-threadsafe layer could be loaded), seqnet serialises its ``'numba'``-owned
-kernel calls with a lock instead of crashing.
+seqnet starts no OpenMP or TBB pool: the recurrent kernels run their batch
+chunks on plain Python threads (``seqnet.kernels.cpu.chunk_threads``), so
+numba's threading layer is never loaded.
 """
 
 import contextlib
@@ -132,87 +124,6 @@ def default_num_threads():
         if value.isdigit() and int(value) >= 1:
             limits.append(int(value))
     return max(1, min(limits))
-
-
-# --------------------------------------------------- numba's threading layer
-def _pool_started():
-    try:
-        from numba.np.ufunc import parallel
-    except ImportError:  # pragma: no cover
-        return False
-    return bool(getattr(parallel, "_is_initialized", False))
-
-
-def ensure_threading_layer():
-    """Select :data:`SAFE_THREADING_LAYER` unless the user chose a layer.
-
-    Called at ``import seqnet`` and again before seqnet first starts numba's
-    thread pool (numba re-reads ``NUMBA_*`` variables when the environment
-    changes, which would reset the choice).  Never starts the pool itself.
-    """
-    if os.environ.get("NUMBA_THREADING_LAYER"):
-        return
-    import numba
-
-    if _pool_started():
-        return
-    if str(numba.config.THREADING_LAYER).lower() == "default":
-        numba.config.THREADING_LAYER = SAFE_THREADING_LAYER
-
-
-_serial_numba_lock = threading.Lock()
-
-
-_started_layer = None  # numba's threading layer once seqnet has started the pool
-
-
-def _start_numba_pool():
-    """Start numba's pool (once); fall back to workqueue if nothing else loads."""
-    global _started_layer
-    if _started_layer is not None:
-        return _started_layer
-    import numba
-
-    ensure_threading_layer()
-    try:
-        layer = numba.threading_layer() if _pool_started() else _launch()
-    except ValueError:
-        # e.g. macOS without intel-openmp and no TBB: fall back to workqueue,
-        # which thread_limits serialises with a lock.
-        if os.environ.get("NUMBA_THREADING_LAYER"):
-            raise
-        numba.config.THREADING_LAYER = "workqueue"
-        layer = _launch()
-    _started_layer = layer  # a started pool keeps its layer for the process
-    return layer
-
-
-def _launch():
-    import numba
-    from numba.np.ufunc import parallel
-
-    parallel._launch_threads()
-    return numba.threading_layer()
-
-
-@contextlib.contextmanager
-def numba_threads(n):
-    """Numba ``n`` threads in this Python thread (numba's setting is
-    thread-local), restored after; serialised if the layer is workqueue."""
-    import numba
-
-    layer = _start_numba_pool()
-    n = max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS)))
-    lock = _serial_numba_lock if layer == "workqueue" else contextlib.nullcontext()
-    with lock:
-        previous = numba.get_num_threads()
-        if previous != n:  # usually equal: numba's default is the same count
-            numba.set_num_threads(n)
-        try:
-            yield n
-        finally:
-            if previous != n:
-                numba.set_num_threads(previous)
 
 
 # ------------------------------------------------------------ BLAS threads

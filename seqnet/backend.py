@@ -1,10 +1,10 @@
 """Backend choice (CPU or CUDA kernels) and thread-pool ownership.
 
-On a 2-core machine numba's threads and BLAS's threads must never compete: a
-prototype LSTM step ran 4-80x slower when prange regions alternated with
-multi-threaded BLAS calls.  So each estimator names ONE owner of the cores for
-its kernels: 'blas' (dense and recurrent kernels are serial loops around BLAS
-products) or 'numba' (convolution kernels use prange, so BLAS gets 1 thread).
+Two thread pools must never compete for the cores (DESIGN.md section 4), so
+each estimator names ONE owner of the cores for its kernels: 'blas' (dense and
+convolution kernels are serial loops around BLAS products) or 'chunks'
+(recurrent kernels run batch chunks on seqnet's threads, each with
+single-threaded BLAS).
 """
 
 import contextlib
@@ -56,21 +56,23 @@ def thread_limits(owner):
     owner='blas':  BLAS limited to n threads (left alone while the user set
                    nothing: BLAS already read the same environment limits);
                    numba's pool is not used (not started, not resized).
-    owner='numba': numba runs n threads in this Python thread, BLAS 1.
+    owner='chunks': the recurrent kernels called from this Python thread run
+                   their batch chunks on n threads, BLAS 1.
     """
     # the submodule, not seqnet.threads (the context manager of that name)
     from seqnet._malloc import tune_malloc
-    from seqnet._threads import blas_limiter, get_num_threads, is_user_set, numba_threads
+    from seqnet._threads import blas_limiter, get_num_threads, is_user_set
+    from seqnet.kernels.cpu.chunk_threads import chunk_threads
 
     tune_malloc()
 
     n = get_num_threads()
-    if owner != "numba":
+    if owner != "chunks":
         if not is_user_set():
             yield
             return
         with blas_limiter.limit(n):
             yield
         return
-    with blas_limiter.limit(1), numba_threads(n):
+    with blas_limiter.limit(1), chunk_threads(n):
         yield

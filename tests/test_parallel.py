@@ -77,8 +77,7 @@ def _worker_report():
             misses += sum(stats.cache_misses.values())
     blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     return dict(hits=hits, misses=misses, seqnet=seqnet.get_num_threads(),
-                numba=int(numba.config.NUMBA_NUM_THREADS), blas=blas,
-                layer=str(numba.config.THREADING_LAYER))
+                numba=int(numba.config.NUMBA_NUM_THREADS), blas=blas)
 
 
 def test_loky_workers_load_cached_code_and_share_the_cores():
@@ -90,7 +89,6 @@ def test_loky_workers_load_cached_code_and_share_the_cores():
         assert rep["hits"] > 0 and rep["misses"] == 0, rep  # loaded, not compiled
         assert rep["seqnet"] <= share and rep["numba"] <= share, rep
         assert all(b <= share for b in rep["blas"]), rep
-        assert rep["layer"] in ("threadsafe", "omp", "tbb"), rep
 
 
 def test_default_respects_environment_limits(monkeypatch):
@@ -136,23 +134,23 @@ def test_threads_context_restores_even_on_exception():
 
 
 def test_thread_limits_honours_the_setting():
-    import numba
+    from seqnet.kernels.cpu.chunk_threads import get_chunk_threads
 
     before = _blas_threads()
     with seqnet.threads(1):
         with thread_limits("blas"):
             assert _blas_threads() == [1] * len(before)
         assert _blas_threads() == before
-        with thread_limits("numba"):
-            assert numba.get_num_threads() == 1
+        with thread_limits("chunks"):
+            assert get_chunk_threads() == 1
             assert _blas_threads() == [1] * len(before)
         assert _blas_threads() == before
     n = seqnet.get_num_threads()
-    with thread_limits("numba"):
-        assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)
+    with thread_limits("chunks"):
+        assert get_chunk_threads() == n
         assert set(_blas_threads()) == {1}
     with pytest.raises(ZeroDivisionError):
-        with thread_limits("numba"):
+        with thread_limits("chunks"):
             1 / 0
     assert _blas_threads() == before
 
@@ -200,48 +198,41 @@ def test_fit_predict_under_threads_1_match_default():
         np.testing.assert_array_equal(w, w_default[name])
 
 
-_LAYER_SCRIPT = textwrap.dedent("""
-    import threading
-    import numpy as np
-    import numba
-    from numba import njit, prange
-    import seqnet
-    from seqnet._threads import numba_threads
-
-    @njit(parallel=True)
-    def total(a):
-        s = 0.0
-        for i in prange(a.size):
-            s += a[i]
-        return s
-
-    a = np.ones(10000)
-    out = []
-    def work():
-        for _ in range(20):
-            with numba_threads(2):
-                out.append(total(a))
-    ts = [threading.Thread(target=work) for _ in range(4)]
-    [t.start() for t in ts]
-    [t.join() for t in ts]
-    assert out == [10000.0] * 80, out
-    print(numba.threading_layer())
-""")
-
-
-@pytest.mark.parametrize("layer", [None, "workqueue"])
-def test_threading_layer_survives_concurrent_parallel_kernels(layer):
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    if layer is not None:
-        env["NUMBA_THREADING_LAYER"] = layer
-    res = subprocess.run([sys.executable, "-c", _LAYER_SCRIPT], env=env,
-                         capture_output=True, text=True, timeout=120)
+def test_no_numba_thread_pool_is_started():
+    """The recurrent kernels run their chunks on seqnet's own threads: fitting
+    and predicting every family loads no OpenMP / TBB threading layer."""
+    script = textwrap.dedent("""
+        import numpy as np
+        import seqnet
+        from numba.np.ufunc import parallel
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(80, 6, 2))
+        y = (X[:, 0, 0] > 0).astype(int)
+        for est in (seqnet.LSTMClassifier(max_iter=1), seqnet.MLPClassifier(max_iter=1),
+                    seqnet.ConvClassifier(max_iter=1)):
+            est.fit(X, y).predict(X)
+        print(bool(getattr(parallel, "_is_initialized", False)))
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    chosen = res.stdout.strip().splitlines()[-1]
-    if layer is None:
-        assert chosen in ("omp", "tbb")  # seqnet's default: a threadsafe layer
-    else:
-        assert chosen == "workqueue"  # the user's choice is kept, calls serialised
+    assert res.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_chunk_errors_propagate_and_every_chunk_runs_once():
+    from seqnet.kernels.cpu.chunk_threads import run_chunks
+
+    seen = []
+    run_chunks(lambda i, slot: seen.append((i, slot)), 9, threads=3)
+    assert sorted(i for i, _ in seen) == list(range(9))
+    assert {slot for _, slot in seen} <= {0, 1, 2}
+
+    def fail(i, slot):
+        if i == 4:
+            raise KeyError(i)
+
+    with pytest.raises(KeyError):
+        run_chunks(fail, 9, threads=3)
 
 
 # ------------------------------------------------------ concurrent predict

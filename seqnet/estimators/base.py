@@ -208,7 +208,7 @@ class BaseSeqNet(BaseEstimator):
         return self
 
     def _thread_owner(self):
-        """Which thread pool owns the cores: 'blas' (dense, recurrent) or 'numba' (conv)."""
+        """Which thread pool owns the cores: 'blas' (dense, conv) or 'chunks' (recurrent)."""
         return "blas"
 
     def _forward_raw(self, X, lengths):

@@ -38,8 +38,8 @@ class _BaseRecurrent(BaseSeqNet):
     }
 
     def _thread_owner(self):
-        # recurrent kernels run batch-row chunks in prange; BLAS gets 1 thread
-        return "numba"
+        # recurrent kernels run batch-row chunks on seqnet's threads; BLAS gets 1
+        return "chunks"
 
     def _validate_X(self, X, reset):
         return validate_sequences(self, X, self._dtype, reset)

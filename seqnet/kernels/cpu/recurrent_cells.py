@@ -53,17 +53,13 @@ GATE_COLUMNS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 
 
 # ---------------------------------------------------------- columns of g
-@njit(cache=True, error_model="numpy")
 def bias_columns(cell, b_ih, b_hh):
-    """The bias added to each column of ``g`` (GRU: ``b_r, b_z, b_hn, b_in``)."""
+    """The bias added to each column of ``g`` (GRU: ``b_r, b_z, b_hn, b_in``);
+    plain NumPy, called once per kernel call."""
     if cell != CELL_GRU:
         return b_ih + b_hh
     H = b_ih.shape[0] // 3
-    out = np.empty(4 * H, dtype=b_ih.dtype)
-    out[:2 * H] = b_ih[:2 * H] + b_hh[:2 * H]
-    out[2 * H:3 * H] = b_hh[2 * H:]
-    out[3 * H:] = b_ih[2 * H:]
-    return out
+    return np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_hh[2 * H:], b_ih[2 * H:]])
 
 
 @njit(cache=True, error_model="numpy")

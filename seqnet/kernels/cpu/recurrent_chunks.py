@@ -150,3 +150,23 @@ def zero_padding(out, lengths, lo, hi):
         for t in range(max(lengths[b], 0), T):
             for c in range(C):
                 out[b, t, c] = 0.0
+
+
+# Array-to-array slice assignment (``a[...] = b``) in numba compiles a
+# shape-mismatch error path that formats the shapes into a string, which adds
+# seconds to a first compile (benchmarks/compile_time.py); the kernels copy
+# and add blocks through these loops instead.
+@njit(cache=True)
+def copy_block(src, dst):
+    """``dst[i, j] = src[i, j]`` for the 2-D blocks (same shape)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(cache=True)
+def add_block(src, dst):
+    """``dst[i, j] += src[i, j]`` for the 2-D blocks (same shape)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] += src[i, j]

@@ -18,8 +18,12 @@ were laid out with.  A backward pass leaves the cache as it was.
 Conventions (lengths, reverse, truncated BPTT, flush to zero) are those of :mod:`seqnet.kernels.cpu.recurrent_common`; the
 per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 
-Each row chunk runs its whole time loop in one ``prange`` iteration
-(DESIGN.md section 4): the input projections are one product per block of
+Each row chunk runs its whole time loop in one call of a ``nogil`` chunk
+kernel, and the chunks of a batch are shared out on Python threads
+(:mod:`seqnet.kernels.cpu.chunk_threads`).  The chunk kernels are made once
+per cell (and RNN activation) by :func:`_cell_kernels`, with the cell a
+compile-time constant, so a model compiles the code of its own cell only.
+Per chunk (DESIGN.md section 4): the input projections are one product per block of
 steps, each step one small product ``h_{t-1} W_hh^T`` (forward) or
 ``dZ_t W_hh`` (backward) and fused pointwise loops over the step's contiguous
 block, and after the time loop one product over the ``[x_t | h_{t-1} | 1]``
@@ -32,10 +36,10 @@ pieces' width: :func:`~seqnet.kernels.cpu.blas.column_blocks`).  The chunks'
 weight gradients are summed in chunk order, inside the backward kernel.
 """
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from seqnet.kernels.cpu.activations import RELU, TANH
 from seqnet.kernels.cpu.blas import (
     aligned_copy,
     aligned_empty,
@@ -43,6 +47,7 @@ from seqnet.kernels.cpu.blas import (
     gemm,
     piece_width,
 )
+from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, run_chunks
 from seqnet.kernels.cpu.recurrent_cells import (
     GATE_COLUMNS,
     CELL_GATES,
@@ -60,8 +65,10 @@ from seqnet.kernels.cpu.recurrent_cells import (
     rnn_step,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
+    add_block,
     block_steps,
     chunk_bounds,
+    copy_block,
     chunk_max_length,
     gather_rows,
     scatter_rows,
@@ -70,7 +77,163 @@ from seqnet.kernels.cpu.recurrent_chunks import (
 )
 
 
-@njit(cache=True)
+def _cell_kernels(cell, kind):
+    """The chunk kernels ``(forward_chunk, backward_chunk)`` of one cell.
+
+    ``cell`` and ``kind`` (the RNN's activation) are constants of the
+    closures, so numba prunes the other cells' branches and compiles one
+    cell's code per kernel; the closures share one cache file, keyed by
+    those constants."""
+    gates = CELL_GATES[cell]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c0, reverse, lo, hi,
+                      xh, cs, g, h_out, block, ring):
+        """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
+        projection, steps, outputs), so a block's gates stay in the cache
+        from their projection to their step.  ``xh`` / ``cs`` / ``g`` are the
+        chunk's rows arrays (:func:`_chunk_views`); the initial state
+        ``h0[lo:hi]`` (``c0``: LSTM) goes into their first row block.
+
+        ``w_ih_t`` is ``W_ih^T`` and ``w_hh_b`` is ``W_hh^T`` in column blocks
+        of the per-step product's piece width
+        (:func:`seqnet.kernels.cpu.blas.column_blocks`).
+
+        ``ring=False``: ``xh``, ``cs`` and ``g`` receive every step (the
+        backward pass's cache).  ``ring=True``: they are an inference
+        workspace of ``block`` steps, reused block after block, each block
+        starting from the state the one before ended with.  Rows of
+        ``h_out`` past a sample's length are set to 0."""
+        nb = hi - lo
+        F = w_ih_t.shape[0]
+        H = w_hh_b.shape[1]
+        GH = gates * H
+        copy_block(h0[lo:hi], xh[:nb, F:F + H])
+        if cell == CELL_LSTM:
+            copy_block(c0[lo:hi], cs[:nb])
+        smax = chunk_max_length(lengths, lo, hi)
+        piece = w_hh_b.shape[2]
+        for s0 in range(0, smax, block):
+            s1 = min(s0 + block, smax)
+            base = 0 if ring else s0 * nb  # first row of this block in the buffers
+            if ring and s0 > 0:  # carry the state of the workspace's last row block
+                last = block * nb
+                copy_block(xh[last:last + nb, F:F + H], xh[:nb, F:F + H])
+                if cell == CELL_LSTM:
+                    copy_block(cs[last:last + nb], cs[:nb])
+            xb, cb, gk = xh[base:], cs[base:], g[base:]
+            rows = (s1 - s0) * nb
+            gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb, 0)
+            xb[:rows, F + H] = 1.0
+            project_inputs(cell, w_ih_t, xb, rows, gk)
+            for s in range(s0, s1):
+                r0 = (s - s0) * nb
+                r1 = r0 + nb
+                gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
+                for k in range(w_hh_b.shape[0]):
+                    c = k * piece
+                    e = min(c + piece, GH)
+                    gemm(hp[:, F:F + H], w_hh_b[k, :, :e - c], gb[:, c:e], accumulate=True)
+                if cell == CELL_LSTM:
+                    lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
+                    zero_finished_rows(cb[r1:r1 + nb], 0, H, lengths, lo, s)
+                elif cell == CELL_GRU:
+                    gru_step(gb, bias, hp, hn)
+                else:
+                    rnn_step(gb, bias, hn, kind)
+                zero_finished_rows(hn, F, H, lengths, lo, s)
+            scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
+        zero_padding(h_out, lengths, lo, hi)
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def backward_chunk(dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt, need_dx, lo, hi,
+                       dw_ih, dw_hh, db_ih, db_hh, dx):
+        """BPTT of rows ``lo:hi`` over the cache the forward left in ``xh`` /
+        ``cs`` / ``g``: this chunk's weight and bias gradients into ``dw_ih``,
+        ``dw_hh``, ``db_ih``, ``db_hh`` (overwritten), and its rows of ``dx``
+        (with ``need_dx``; 0 past each sample's length).  ``w_hh`` is
+        64-byte aligned: the per-step products read it in place."""
+        nb = hi - lo
+        GH, H = w_hh.shape
+        F = w_ih.shape[1]
+        GW = g.shape[1]
+        smax = chunk_max_length(lengths, lo, hi)
+        if smax == 0:
+            if need_dx:
+                zero_padding(dx, lengths, lo, hi)
+            return
+        rows = smax * nb
+        up = np.empty((rows, H), dtype=dh.dtype)
+        gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
+        dz = aligned_empty(rows, GW, dh)
+        dh_n = aligned_empty(nb, H, dh)
+        dh_n[:] = 0.0
+        dc_n = np.zeros((nb, H), dtype=dh.dtype)
+        direct = np.zeros((nb, H), dtype=dh.dtype)
+        piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
+        for s in range(smax - 1, -1, -1):
+            r0, r1 = s * nb, (s + 1) * nb
+            if cell == CELL_LSTM:
+                lstm_grads(up[r0:r1], dh_n, dc_n, g[r0:r1], cs[r0:r1], cs[r1:r1 + nb],
+                           dz[r0:r1])
+            elif cell == CELL_GRU:
+                gru_grads(up[r0:r1], dh_n, g[r0:r1], xh[r0:r1], dz[r0:r1], direct)
+            else:
+                rnn_grads(up[r0:r1], dh_n, xh[r1:r1 + nb], dz[r0:r1], kind)
+            if s == 0:
+                break
+            if bptt > 0 and s % bptt == 0:
+                dh_n[:] = 0.0
+                dc_n[:] = 0.0
+            else:  # the hidden-side columns (GRU: r, z, hn) come first in g
+                for c in range(0, GH, piece):
+                    e = min(c + piece, GH)
+                    gemm(dz[r0:r1, c:e], w_hh[c:e], dh_n, accumulate=c > 0)
+                if cell == CELL_GRU:
+                    add_block(direct, dh_n)
+        # [dW | db] of every gate column: one product over the [x | h_prev | 1]
+        # rows, summed in row pieces that OpenBLAS runs unpacked (blas.piece_width)
+        W = F + H + 1
+        grads_t = aligned_empty(W, GW, dh)
+        piece = piece_width(W, GW, rows)
+        for r in range(0, rows, piece):
+            e = min(r + piece, rows)
+            gemm(xh[r:e], dz[r:e], grads_t, trans_a=True, accumulate=r > 0)
+        grads = grads_t.T
+        copy_block(grads[:GH, F:F + H], dw_hh)
+        copy_block(grads[:GH, F + H:F + H + 1], db_hh.reshape(GH, 1))
+        dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
+        for first, last, w in input_columns(cell, GW):
+            if last > first:
+                n = last - first
+                copy_block(grads[first:last, :F], dw_ih[w:w + n])
+                copy_block(grads[first:last, F + H:F + H + 1], db_ih[w:w + n].reshape(n, 1))
+                if need_dx:
+                    gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
+        if need_dx:
+            scatter_rows(dxr, 0, lengths, lo, hi, 0, smax, reverse, dx)
+            zero_padding(dx, lengths, lo, hi)
+
+    return forward_chunk, backward_chunk
+
+
+#: Chunk kernels per (cell, activation code); the LSTM and GRU ignore the code.
+_KERNELS = {
+    (CELL_RNN, TANH): _cell_kernels(CELL_RNN, TANH),
+    (CELL_RNN, RELU): _cell_kernels(CELL_RNN, RELU),
+    (CELL_LSTM, 0): _cell_kernels(CELL_LSTM, 0),
+    (CELL_GRU, 0): _cell_kernels(CELL_GRU, 0),
+}
+
+
+def _kernels(cell, kind):
+    try:
+        return _KERNELS[(cell, kind if cell == CELL_RNN else 0)]
+    except KeyError:
+        raise ValueError(f"the RNN cell takes activation code {TANH} (tanh) or "
+                         f"{RELU} (relu), not {kind!r}") from None
+
+
 def _line_multiple(n):
     """``n`` rounded up to a multiple of 16 values (64 bytes of float32, two
     lines of float64): rows of that many values keep every row of an aligned
@@ -78,237 +241,112 @@ def _line_multiple(n):
     return -(-n // 16) * 16
 
 
-@njit(cache=True, error_model="numpy")
 def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
-    """This chunk's rows arrays: ``xh`` ((T + 1) * nb, W) ``[x | h_prev | 1]``,
-    ``cs`` ((T + 1) * nb, H) cell states (empty without), ``g`` (T * nb, GW) gates
-    (``GW = GATE_COLUMNS[cell] * H``)."""
+    """Rows ``lo:hi``'s rows arrays in the flat buffers: ``xh`` ((T + 1) * nb, W)
+    ``[x | h_prev | 1]``, ``cs`` ((T + 1) * nb, H) cell states (empty
+    without), ``g`` (T * nb, GW) gates (``GW = GATE_COLUMNS[cell] * H``)."""
     nb = hi - lo
     xh = hbuf[lo * (T + 1) * W:hi * (T + 1) * W].reshape((T + 1) * nb, W)
-    cs = np.empty((0, H), dtype=hbuf.dtype)
     if cbuf.shape[0] > 0:
         cs = cbuf[lo * (T + 1) * H:hi * (T + 1) * H].reshape((T + 1) * nb, H)
+    else:
+        cs = np.empty((0, H), dtype=hbuf.dtype)
     g = gbuf[lo * T * GW:hi * T * GW].reshape(T * nb, GW)
     return xh, cs, g
 
 
-@njit(cache=True, error_model="numpy")
-def _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_b, bias, reverse, lo, hi,
-                   xh, cs, g, h_out, block, ring):
-    """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
-    projection, steps, outputs), so a block's gates stay in the cache from
-    their projection to their step; ``xh``/``cs`` hold the initial state in
-    their first row block.
-
-    ``w_hh_b`` is ``W_hh^T`` in column blocks of the per-step product's piece
-    width (:func:`seqnet.kernels.cpu.blas.column_blocks`).
-
-    ``ring=False``: ``xh``, ``cs`` and ``g`` receive every step (the backward
-    pass's cache).  ``ring=True``: they are an inference workspace of
-    ``block`` steps, reused block after block, each block starting from the
-    state the one before ended with."""
-    nb = hi - lo
+def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                 keep_cache):
+    forward_chunk = _kernels(cell, kind)[0]
     GH, H = w_hh.shape
-    F = w_ih_t.shape[0]
-    smax = chunk_max_length(lengths, lo, hi)
-    piece = w_hh_b.shape[2]
-    for s0 in range(0, smax, block):
-        s1 = min(s0 + block, smax)
-        base = 0 if ring else s0 * nb  # first row of this block in the buffers
-        if ring and s0 > 0:  # carry the state of the workspace's last row block
-            last = block * nb
-            xh[:nb, F:F + H] = xh[last:last + nb, F:F + H]
-            if cell == CELL_LSTM:
-                cs[:nb] = cs[last:last + nb]
-        xb, cb, gk = xh[base:], cs[base:], g[base:]
-        rows = (s1 - s0) * nb
-        gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb, 0)
-        xb[:rows, F + H] = 1.0
-        project_inputs(cell, w_ih_t, xb, rows, gk)
-        for s in range(s0, s1):
-            r0 = (s - s0) * nb
-            r1 = r0 + nb
-            gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
-            for k in range(w_hh_b.shape[0]):
-                c = k * piece
-                e = min(c + piece, GH)
-                gemm(hp[:, F:F + H], w_hh_b[k, :, :e - c], gb[:, c:e], accumulate=True)
-            if cell == CELL_LSTM:
-                lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
-                zero_finished_rows(cb[r1:r1 + nb], 0, H, lengths, lo, s)
-            elif cell == CELL_GRU:
-                gru_step(gb, bias, hp, hn)
-            else:
-                rnn_step(gb, bias, hn, kind)
-            zero_finished_rows(hn, F, H, lengths, lo, s)
-        scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, GW, keep,
-             bounds, nb_max, block, threads):
+    if GH != CELL_GATES[cell] * H or w_ih.shape[0] != GH:
+        raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
+                         f"{CELL_GATES[cell]} gates of {H} units")
     B, T, F = x.shape
-    H = h0.shape[1]
     W = F + H + 1
+    GW = GATE_COLUMNS[cell] * H
+    bounds = chunk_bounds(B)
+    edges = bounds.tolist()
+    n_chunks = len(edges) - 1
+    nb_max = -(-B // n_chunks)  # chunks differ by at most one row
+    block = block_steps(nb_max, GW, x.itemsize, max(T, 1))
+    keep, reverse = bool(keep_cache), bool(reverse)
     h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
+    bias = bias_columns(cell, b_ih, b_hh)
+    # The products read W_ih^T and W_hh^T row-major and from a cache-line
+    # boundary (blas.aligned_empty); W_hh^T in the column blocks of the
+    # per-step product's pieces (blas.column_blocks), cut for the widest
+    # chunk: a chunk with a row less stays within the limit.
+    w_hh_b = column_blocks(w_hh.T, piece_width(nb_max, H, GH))
+    w_ih_t = aligned_copy(w_ih.T)
+    c_init = c0 if cell == CELL_LSTM else h0
     rows = B if keep else 0
     # every buffer a product reads or writes in place starts on a cache line
     hbuf = aligned_empty(1, rows * (T + 1) * W, x)[0]
     cbuf = aligned_empty(1, rows * (T + 1) * H if cell == CELL_LSTM else 0, x)[0]
     gbuf = aligned_empty(1, rows * T * GW, x)[0]
-    bias = bias_columns(cell, b_ih, b_hh)
-    # h_{t-1} W_hh^T products want W_hh^T row-major (OpenBLAS: 6.6 against
-    # 13.6 us with W_hh and trans_b at 32 rows, H = 64) and on a cache-line
-    # boundary (blas.aligned_empty); x_t W_ih^T likewise.  W_hh^T is laid out
-    # in the column blocks of the per-step product's pieces (blas.column_blocks),
-    # cut for the widest chunk: a chunk with a row less stays within the limit.
-    w_hh_b = column_blocks(w_hh.T, piece_width(nb_max, H, w_hh.shape[0]))
-    w_ih_t = aligned_copy(w_ih.T)
-    # Inference keeps no cache: one workspace of a chunk's rows over ``block``
-    # steps per thread, allocated here (allocating inside the parallel loop
-    # made 2 threads 1.8x slower).
-    slots = 0 if keep else threads  # numba.get_num_threads() here defeats caching
-    ws_h = aligned_empty(slots, _line_multiple((block + 1) * nb_max * W), x)
-    ws_c = aligned_empty(slots, (block + 1) * nb_max * H if cell == CELL_LSTM else 0, x)
-    ws_g = aligned_empty(slots, _line_multiple(block * nb_max * GW), x)
-    for i in prange(bounds.shape[0] - 1):
-        lo, hi = bounds[i], bounds[i + 1]
-        nb = hi - lo
-        if keep:
+    threads = None
+    if keep:
+        def work(i, slot):
+            lo, hi = edges[i], edges[i + 1]
             xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
-        else:
-            slot = numba.get_thread_id()
-            if slot < slots:  # as numba documents; a fresh allocation otherwise
-                xh, cs, g = _chunk_views(ws_h[slot], ws_c[slot], ws_g[slot], 0, nb, block, H,
-                                         W, GW)
-            else:
-                xh, cs, g = _chunk_views(aligned_empty(1, ws_h.shape[1], x)[0],
-                                         np.empty(ws_c.shape[1], dtype=x.dtype),
-                                         aligned_empty(1, ws_g.shape[1], x)[0], 0, nb, block,
-                                         H, W, GW)
-        xh[:nb, F:F + H] = h0[lo:hi]
-        if cell == CELL_LSTM:
-            cs[:nb] = c0[lo:hi]
-        _forward_chunk(cell, kind, x, lengths, w_ih_t, w_hh, w_hh_b, bias, reverse, lo, hi,
-                       xh, cs, g, h, block, not keep)
-        zero_padding(h, lengths, lo, hi)
-    return h, hbuf, cbuf, gbuf
+            forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c_init, reverse, lo, hi,
+                          xh, cs, g, h, block, False)
+    else:
+        # Inference keeps no cache: each thread reuses one workspace of a
+        # chunk's rows over ``block`` steps, block after block.
+        slots = min(get_chunk_threads(), n_chunks)
+        lstm = cell == CELL_LSTM
+        spaces = [(aligned_empty(1, _line_multiple((block + 1) * nb_max * W), x)[0],
+                   aligned_empty(1, (block + 1) * nb_max * H if lstm else 0, x)[0],
+                   aligned_empty(1, _line_multiple(block * nb_max * GW), x)[0])
+                  for _ in range(slots)]
+        threads = slots
+
+        def work(i, slot):
+            lo, hi = edges[i], edges[i + 1]
+            ws_h, ws_c, ws_g = spaces[slot]
+            xh, cs, g = _chunk_views(ws_h, ws_c, ws_g, 0, hi - lo, block, H, W, GW)
+            forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c_init, reverse, lo, hi,
+                          xh, cs, g, h, block, True)
+    run_chunks(work, n_chunks, threads)
+    return h, (hbuf, cbuf, gbuf, bounds)
 
 
-@njit(cache=True, error_model="numpy")
-def _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt,
-                    need_dx, lo, hi, dw_ih, dw_hh, db_ih, db_hh, dx):
-    nb = hi - lo
-    GH, H = w_hh.shape
-    F = w_ih.shape[1]
-    GW = g.shape[1]
-    smax = chunk_max_length(lengths, lo, hi)
-    if smax == 0:
-        return
-    rows = smax * nb
-    up = np.empty((rows, H), dtype=dh.dtype)
-    gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
-    dz = aligned_empty(rows, GW, dh)
-    dh_n = aligned_empty(nb, H, dh)
-    dh_n[:] = 0.0
-    dc_n = np.zeros((nb, H), dtype=dh.dtype)
-    direct = np.zeros((nb, H), dtype=dh.dtype)
-    piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
-    for s in range(smax - 1, -1, -1):
-        r0, r1 = s * nb, (s + 1) * nb
-        if cell == CELL_LSTM:
-            lstm_grads(up[r0:r1], dh_n, dc_n, g[r0:r1], cs[r0:r1], cs[r1:r1 + nb], dz[r0:r1])
-        elif cell == CELL_GRU:
-            gru_grads(up[r0:r1], dh_n, g[r0:r1], xh[r0:r1], dz[r0:r1], direct)
-        else:
-            rnn_grads(up[r0:r1], dh_n, xh[r1:r1 + nb], dz[r0:r1], kind)
-        if s == 0:
-            break
-        if bptt > 0 and s % bptt == 0:
-            dh_n[:] = 0.0
-            dc_n[:] = 0.0
-        else:  # the hidden-side columns (GRU: r, z, hn) come first in g
-            for c in range(0, GH, piece):
-                e = min(c + piece, GH)
-                gemm(dz[r0:r1, c:e], w_hh[c:e], dh_n, accumulate=c > 0)
-            if cell == CELL_GRU:
-                dh_n += direct
-    # [dW | db] of every gate column: one product over the [x | h_prev | 1]
-    # rows, summed in row pieces that OpenBLAS runs unpacked (blas.piece_width)
-    W = F + H + 1
-    grads_t = aligned_empty(W, GW, dh)
-    piece = piece_width(W, GW, rows)
-    for r in range(0, rows, piece):
-        e = min(r + piece, rows)
-        gemm(xh[r:e], dz[r:e], grads_t, trans_a=True, accumulate=r > 0)
-    grads = grads_t.T
-    dw_hh[:] = grads[:GH, F:F + H]
-    db_hh[:] = grads[:GH, F + H]
-    dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
-    for first, last, w in input_columns(cell, GW):
-        if last > first:
-            n = last - first
-            dw_ih[w:w + n] = grads[first:last, :F]
-            db_ih[w:w + n] = grads[first:last, F + H]
-            if need_dx:
-                gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
-    if need_dx:
-        scatter_rows(dxr, 0, lengths, lo, hi, 0, smax, reverse, dx)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse, bptt,
-              need_dx, GW, bounds):
+def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
+    backward_chunk = _kernels(cell, kind)[1]
+    hbuf, cbuf, gbuf, bounds = cache
+    if hbuf.size == 0 and x.shape[0] > 0:
+        raise ValueError("this cache comes from an inference forward (keep_cache=False)")
     B, T, F = x.shape
     GH, H = w_hh.shape
-    nc = bounds.shape[0] - 1
-    dw_ih = np.zeros((nc, GH, F), dtype=x.dtype)
-    dw_hh = np.zeros((nc, GH, H), dtype=x.dtype)
-    db_ih = np.zeros((nc, GH), dtype=x.dtype)
-    db_hh = np.zeros((nc, GH), dtype=x.dtype)
+    W = F + H + 1
+    GW = GATE_COLUMNS[cell] * H
+    edges = bounds.tolist()
+    n_chunks = len(edges) - 1
+    reverse, bptt, need_dx = bool(reverse), int(bptt), bool(need_dx)
+    dw_ih = np.zeros((n_chunks, GH, F), dtype=x.dtype)
+    dw_hh = np.zeros((n_chunks, GH, H), dtype=x.dtype)
+    db_ih = np.zeros((n_chunks, GH), dtype=x.dtype)
+    db_hh = np.zeros((n_chunks, GH), dtype=x.dtype)
     dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
     w_hh_a = aligned_copy(w_hh)  # the per-step products read it in place
-    for i in prange(nc):
-        lo, hi = bounds[i], bounds[i + 1]
-        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, F + H + 1, GW)
-        _backward_chunk(cell, kind, dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt,
-                        need_dx, lo, hi, dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
-        if need_dx:
-            zero_padding(dx, lengths, lo, hi)
+
+    def work(i, slot):
+        lo, hi = edges[i], edges[i + 1]
+        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
+        backward_chunk(dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt, need_dx, lo, hi,
+                       dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
+
+    run_chunks(work, n_chunks)
     # the chunks' partial gradients summed in chunk order, so the result does
-    # not depend on the thread count (here rather than in NumPy, whose 4 x 2
-    # calls took 34 us per training step at (64, 50, 8, 64) under cProfile)
-    for i in range(1, nc):
+    # not depend on the thread count
+    for i in range(1, n_chunks):
         dw_ih[0] += dw_ih[i]
         dw_hh[0] += dw_hh[i]
         db_ih[0] += db_ih[i]
         db_hh[0] += db_hh[i]
     return dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0]
-
-
-def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
-                 keep_cache):
-    H = w_hh.shape[1]
-    if w_hh.shape[0] != CELL_GATES[cell] * H or w_ih.shape[0] != w_hh.shape[0]:
-        raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
-                         f"{CELL_GATES[cell]} gates of {H} units")
-    B, T = x.shape[:2]
-    GW = GATE_COLUMNS[cell] * H
-    bounds = chunk_bounds(B)
-    nb_max = -(-B // (len(bounds) - 1))  # chunks differ by at most one row
-    block = block_steps(nb_max, GW, x.itemsize, max(T, 1))
-    h, hbuf, cbuf, gbuf = _forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                                   reverse, GW, bool(keep_cache), bounds, nb_max, block,
-                                   numba.get_num_threads())
-    return h, (hbuf, cbuf, gbuf, bounds)
-
-
-def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx):
-    hbuf, cbuf, gbuf, bounds = cache
-    if hbuf.size == 0 and x.shape[0] > 0:
-        raise ValueError("this cache comes from an inference forward (keep_cache=False)")
-    return _backward(cell, kind, dh, x, lengths, w_ih, w_hh, hbuf, cbuf, gbuf, reverse, bptt,
-                     need_dx, GATE_COLUMNS[cell] * w_hh.shape[1], bounds)
 
 
 def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
