@@ -5,6 +5,8 @@ on-disk cache) the first time they run.
 """
 
 from ._threads import get_num_threads, set_num_threads, threads
+# the function, bound after its module: seqnet.warmup is never the submodule
+from .warmup import warmup
 
 from .estimators import (
     ConvClassifier,
@@ -28,11 +30,3 @@ __all__ = [
     "set_num_threads", "get_num_threads", "threads", "warmup",
 ]
 
-
-def __getattr__(name):
-    # PEP 562: heavier public names are imported on first use
-    if name == "warmup":
-        from .warmup import warmup
-
-        return warmup
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``seqnet`` command: ``seqnet demo``, ``seqnet forecast``, ``seqnet bench``.
+"""The ``seqnet`` command: ``demo``, ``forecast``, ``bench`` and ``warmup``.
 
 Installed as the console script ``seqnet = "seqnet.cli:main"``; also runnable as
 ``python -m seqnet.cli``. User errors (unreadable or malformed CSV, series too
@@ -322,6 +322,24 @@ def _cmd_bench(args):
     return 0
 
 
+def _names(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _cmd_warmup(args):
+    from .warmup import warmup
+
+    try:
+        report = warmup(families=_names(args.families) if args.families else None,
+                        dtypes=_names(args.dtypes), verbose=True)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    print(f"{'family':<8} {'seconds':>8} {'compiled':>9}")
+    for family, row in report.items():
+        print(f"{family:<8} {row['seconds']:>8.2f} {row['compiled']:>9}")
+    return 0
+
+
 # -- parser -------------------------------------------------------------------
 
 
@@ -384,6 +402,19 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     p.set_defaults(handler=_cmd_bench)
+
+    p = sub.add_parser(
+        "warmup",
+        help="compile the kernels into numba's cache (Docker images, CI, Dask workers)",
+        description="Fit and predict tiny models of each family so that numba's "
+        "on-disk cache holds their kernels: a later fit in a new process loads "
+        "machine code instead of compiling it.",
+    )
+    p.add_argument("--families", default=None,
+                   help="comma-separated, of mlp,rnn,lstm,gru,conv (default: all)")
+    p.add_argument("--dtypes", default="float32",
+                   help="comma-separated, of float32,float64 (default: %(default)s)")
+    p.set_defaults(handler=_cmd_warmup)
     return parser
 
 

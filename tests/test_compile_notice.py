@@ -5,10 +5,7 @@ The subprocess tests start fresh interpreters on an empty ``NUMBA_CACHE_DIR``
 new, uncached numba function to trigger real ``"numba:compile"`` events.
 """
 
-import os
 import re
-import subprocess
-import sys
 import threading
 
 import numba
@@ -17,6 +14,7 @@ import pytest
 
 import seqnet.training.progress as progress
 from seqnet.training.compiling import COMPILING, compile_notice, watch_compiles
+from tests.fresh_process import run_fresh
 
 _FIT = """
 import warnings
@@ -30,15 +28,6 @@ MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, verbose={verbose}).fit(X, y).
 """
 
 _DONE = re.compile(r"compiled kernels in \d+\.\d s")
-
-
-def run_fresh(code, cache_dir, **env):
-    """Run ``code`` in a new interpreter with numba's cache in ``cache_dir``."""
-    full = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), **env)
-    res = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                         text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res.stdout
 
 
 def test_message_on_cold_cache_only(tmp_path):
