@@ -17,20 +17,33 @@ print(json.dumps({{"compiled": _watch.n_compiled}}))
 """
 
 
-def run_fresh(code, cache_dir=None, timeout=600, **env):
-    """Run ``code`` in a new interpreter; numba's cache in ``cache_dir``
-    (unless None); extra environment variables as keywords. Returns stdout."""
+def run_fresh(code, cache_dir=None, *, prefix=(), unset=(), cwd=None, timeout=600, **env):
+    """Run ``code`` in a new interpreter and return its stdout.
+
+    numba's cache goes to ``cache_dir`` (unless None); ``prefix`` is a command
+    that runs the interpreter (e.g. ``setpriv ... --``); ``unset`` names
+    environment variables to remove, keywords set others; ``cwd`` is the
+    working directory (first on ``sys.path``).
+    """
     full = dict(os.environ, **env)
+    for name in unset:
+        full.pop(name, None)
     if cache_dir is not None:
         full["NUMBA_CACHE_DIR"] = str(cache_dir)
-    res = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                         text=True, timeout=timeout)
+    res = subprocess.run([*prefix, sys.executable, "-c", code], env=full, cwd=cwd,
+                         capture_output=True, text=True, timeout=timeout)
     assert res.returncode == 0, res.stderr[-3000:]
     return res.stdout
 
 
-def count_compiles(code, cache_dir=None, **env):
-    """Number of numba compilations while ``code`` runs in a fresh process."""
+def run_counted(code, cache_dir=None, **kwargs):
+    """Run ``code`` in a fresh process (keywords as for :func:`run_fresh`);
+    returns the number of numba compilations while it ran, and its stdout."""
     body = "\n".join("    " + line for line in code.strip().splitlines())
-    out = run_fresh(_COUNTED.format(body=body), cache_dir, **env)
-    return json.loads(out.strip().splitlines()[-1])["compiled"]
+    out = run_fresh(_COUNTED.format(body=body), cache_dir, **kwargs).strip().splitlines()
+    return json.loads(out[-1])["compiled"], "\n".join(out[:-1])
+
+
+def count_compiles(code, cache_dir=None, **kwargs):
+    """Number of numba compilations while ``code`` runs in a fresh process."""
+    return run_counted(code, cache_dir, **kwargs)[0]
