@@ -12,7 +12,8 @@ to the one pool that owns the cores for the estimator's kernels
   (:mod:`seqnet.kernels.cpu.chunk_threads`), each calling BLAS with 1 thread.
 
 Default (``set_num_threads(None)``): all the cores this process may use,
-*as limited by the environment*: ``NUMBA_NUM_THREADS`` (numba's own
+less the cores other programs keep busy at the time of the call (see
+*Busy machines* below), *as limited by the environment*: ``NUMBA_NUM_THREADS`` (numba's own
 ``numba.config.NUMBA_NUM_THREADS``), ``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``joblib.cpu_count()``
 (CPU affinity, cgroup quotas, ``LOKY_MAX_CPU_COUNT``).  joblib's loky workers
@@ -26,6 +27,20 @@ count alone (BLAS read the same variables when it loaded).
 The setting is process-wide (like numpy's BLAS threads): it is not copied into
 joblib / dask worker processes, which use their default as above.
 
+Busy machines
+-------------
+A parallel region whose threads wait for each other runs at the pace of its
+slowest thread, and on a core shared with another busy process a thread gets
+half the time or less: on 2 cores with other processes busy, 2 threads were
+several times slower than 1 (``benchmarks/bench_under_load.py``).  So by
+default each fit / predict call reads how many tasks are runnable right now
+(Linux ``/proc/loadavg``, its fourth field, less the calling thread; read at
+most every 0.1 s) and uses no more threads than the cores left over, at
+least 1.  ``SEQNET_ADAPTIVE_THREADS=0`` turns this off; an explicit
+``set_num_threads(n)`` is always honoured as given.
+
+Numba's threading layer
+-----------------------
 seqnet starts no OpenMP or TBB pool: the recurrent kernels run their batch
 chunks on plain Python threads (``seqnet.kernels.cpu.chunk_threads``), so
 numba's threading layer is never loaded.
@@ -35,6 +50,7 @@ import contextlib
 import functools
 import os
 import threading
+import time
 from numbers import Integral
 
 __all__ = ["get_num_threads", "set_num_threads", "threads"]
@@ -73,7 +89,7 @@ def set_num_threads(n):
 def get_num_threads():
     """The threads seqnet's fit / predict calls use now (an int >= 1)."""
     n = _user_threads
-    return n if n is not None else default_num_threads()
+    return n if n is not None else default_num_threads(adapt=True)
 
 
 @contextlib.contextmanager
@@ -112,8 +128,9 @@ def _usable_cores():
     return int(joblib.cpu_count())
 
 
-def default_num_threads():
-    """All usable cores, lowered by the environment's thread limits."""
+def default_num_threads(adapt=False):
+    """All usable cores, lowered by the environment's thread limits and,
+    with ``adapt``, by the cores other runnable tasks occupy now."""
     import numba
 
     limits = [int(numba.config.NUMBA_NUM_THREADS), _usable_cores()]
@@ -123,7 +140,32 @@ def default_num_threads():
         # (three caught exceptions were most of the 9 us this took per call)
         if value.isdigit() and int(value) >= 1:
             limits.append(int(value))
-    return max(1, min(limits))
+    n = max(1, min(limits))
+    if adapt and n > 1 and os.environ.get("SEQNET_ADAPTIVE_THREADS", "1") != "0":
+        n = max(1, min(n, (os.cpu_count() or n) - _busy_tasks()))
+    return n
+
+
+_LOAD_TTL = 0.1  # seconds a /proc/loadavg reading is reused
+_load_sample = [-1.0, 0]  # [monotonic time, busy tasks]
+
+
+def _busy_tasks():
+    """Runnable tasks other than the calling thread, from the fourth field
+    of ``/proc/loadavg`` ("running/total"); 0 where it cannot be read.
+
+    An instant count, not the load average: a busy neighbour shows up at
+    once, and seqnet's own idle worker threads (blocked) do not count."""
+    now = time.monotonic()
+    if now - _load_sample[0] < _LOAD_TTL:
+        return _load_sample[1]
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        running = 1
+    _load_sample[:] = [now, max(0, running - 1)]
+    return _load_sample[1]
 
 
 # ------------------------------------------------------------ BLAS threads

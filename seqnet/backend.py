@@ -51,25 +51,26 @@ def thread_limits(owner):
 
     The number of threads is ``seqnet.get_num_threads()`` (see
     ``seqnet/_threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
-    cores as limited by the environment, so a joblib/dask worker uses its share).
+    cores as limited by the environment, so a joblib/dask worker uses its share,
+    less the cores other programs keep busy now).
 
     owner='blas':  BLAS limited to n threads (left alone while the user set
-                   nothing: BLAS already read the same environment limits);
-                   numba's pool is not used (not started, not resized).
+                   nothing and no core is busy: BLAS already read the same
+                   environment limits).
     owner='chunks': the recurrent kernels called from this Python thread run
                    their batch chunks on n threads, BLAS 1.
     """
     # the submodule, not seqnet.threads (the context manager of that name)
     from seqnet._malloc import tune_malloc
-    from seqnet._threads import blas_limiter, get_num_threads, is_user_set
+    from seqnet._threads import blas_limiter, default_num_threads, get_num_threads, is_user_set
     from seqnet.kernels.cpu.chunk_threads import chunk_threads
 
     tune_malloc()
 
     n = get_num_threads()
     if owner != "chunks":
-        if not is_user_set():
-            yield
+        if not is_user_set() and n >= default_num_threads():
+            yield  # BLAS read the same environment limits when it loaded
             return
         with blas_limiter.limit(n):
             yield

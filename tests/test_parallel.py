@@ -3,10 +3,13 @@
 Everything here is tiny: the CI machine has 2 cores shared with other jobs.
 """
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,7 +37,9 @@ def _blas_threads():
 
 
 @pytest.fixture(autouse=True)
-def _reset_threads():
+def _reset_threads(monkeypatch):
+    # thread counts read here must not move with the CI machine's load
+    monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "0")
     seqnet.set_num_threads(None)
     yield
     seqnet.set_num_threads(None)
@@ -233,6 +238,65 @@ def test_chunk_errors_propagate_and_every_chunk_runs_once():
 
     with pytest.raises(KeyError):
         run_chunks(fail, 9, threads=3)
+
+
+# ------------------------------------------------------------ busy machine
+def test_default_threads_leave_busy_cores_alone(monkeypatch):
+    from seqnet import _threads
+
+    monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "1")
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 8)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    static = _threads.default_num_threads()
+    for busy, expect in ((0, static), (3, min(static, 5)), (20, 1)):
+        monkeypatch.setattr(_threads, "_busy_tasks", lambda busy=busy: busy)
+        assert seqnet.get_num_threads() == expect
+    with seqnet.threads(4):  # an explicit setting is honoured as given
+        assert seqnet.get_num_threads() == 4
+    monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "0")
+    assert seqnet.get_num_threads() == static
+
+
+def test_busy_tasks_reads_the_running_count():
+    from seqnet import _threads
+
+    _threads._load_sample[0] = -1.0  # no cached reading
+    assert _threads._busy_tasks() >= 0
+
+
+def _spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_fit_next_to_busy_processes_finishes_with_the_idle_weights(monkeypatch):
+    """Two spinning processes on the cores: a recurrent fit with the default
+    (adaptive) threads finishes and gives bitwise the weights of an idle fit."""
+    X, y = _data(n=96)
+    make = lambda: LSTMClassifier(hidden_layer_sizes=(5,), max_iter=3, batch_size=96,  # noqa: E731
+                                  random_state=0)
+    idle = make().fit(X, y)
+    monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "1")
+    spinners = [multiprocessing.Process(target=_spin, args=(120,), daemon=True)
+                for _ in range(2)]
+    for p in spinners:
+        p.start()
+    try:
+        box = {}
+        worker = threading.Thread(target=lambda: box.setdefault("est", make().fit(X, y)),
+                                  daemon=True)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "fit did not finish next to busy processes"
+    finally:
+        for p in spinners:
+            p.terminate()
+            p.join()
+    for name, w in idle.weights_.items():
+        np.testing.assert_array_equal(box["est"].weights_[name], w)
 
 
 # ------------------------------------------------------ concurrent predict

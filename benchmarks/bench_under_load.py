@@ -1,0 +1,206 @@
+"""Fit and predict times on a busy machine: default threads against one thread.
+
+For N = 0, 1, 2, 4 busy background processes (plain spin loops, bounded in
+time and stopped by this script), times ``fit`` and ``predict`` of an MLP, an
+LSTM, a GRU and a 1-D convolution, each with the default thread setting and
+with one thread (``seqnet.threads(1)``), and PyTorch's equivalents with its
+default threads and ``torch.set_num_threads(1)``.  Every (framework, thread
+setting) pair runs in a fresh process, after a warm-up fit (compilation
+excluded); times are medians of ``--repeats`` calls.
+
+    python benchmarks/bench_under_load.py [--loads 0,1,2,4] [--repeats 3] [--no-torch]
+
+Prints the CPU and BLAS, then a Markdown table per load: seconds and the ratio
+default / one thread (above 1: the default is slower than one thread).
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+MODELS = ("mlp", "lstm", "gru", "conv")
+
+
+def _spin(seconds):
+    end = time.monotonic() + seconds
+    x = 0
+    while time.monotonic() < end:
+        x += 1
+
+
+def _data(model):
+    rng = np.random.default_rng(0)
+    if model == "mlp":
+        X = rng.normal(size=(2000, 64)).astype(np.float32)
+    elif model == "conv":
+        X = rng.normal(size=(400, 48, 2)).astype(np.float32)
+    else:  # the issue's case: a small univariate set of short series
+        X = rng.normal(size=(67, 24, 1)).astype(np.float32)
+    y = (X.reshape(len(X), -1)[:, :3].sum(axis=1) > 0).astype(np.int64)
+    return X, y
+
+
+def _median(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _seqnet_case(model, one_thread, repeats):
+    import seqnet
+
+    X, y = _data(model)
+    make = {
+        "mlp": lambda: seqnet.MLPClassifier(hidden_layer_sizes=(256,), max_iter=5,
+                                            batch_size=200, random_state=0),
+        "lstm": lambda: seqnet.LSTMClassifier(hidden_layer_sizes=(64,), max_iter=20,
+                                              batch_size=67, random_state=0),
+        "gru": lambda: seqnet.GRUClassifier(hidden_layer_sizes=(64,), max_iter=20,
+                                            batch_size=67, random_state=0),
+        "conv": lambda: seqnet.ConvClassifier(filters=(16, 32), kernel_size=5, max_iter=3,
+                                              batch_size=64, random_state=0),
+    }[model]
+    Xp = np.concatenate([X] * max(1, 4000 // len(X)))
+    with seqnet.threads(1) if one_thread else seqnet.threads(None):
+        est = make().fit(X[:64], y[:64])  # compile / load the kernels
+        est.predict(Xp[:64])
+        fit = _median(lambda: make().fit(X, y), repeats)
+        predict = _median(lambda: est.predict(Xp), repeats)
+    return fit, predict
+
+
+def _torch_case(model, one_thread, repeats):
+    import torch
+
+    if one_thread:
+        torch.set_num_threads(1)
+    X, y = _data(model)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            if model == "mlp":
+                self.body = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU())
+                width = 256
+            elif model == "conv":
+                self.body = torch.nn.Sequential(
+                    torch.nn.Conv1d(2, 16, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+                    torch.nn.Conv1d(16, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+                    torch.nn.Flatten())
+                width = 32 * 12
+            else:
+                self.body = getattr(torch.nn, model.upper())(1, 64, batch_first=True)
+                width = 64
+            self.out = torch.nn.Linear(width, 2)
+
+        def forward(self, x):
+            if model == "conv":
+                return self.out(self.body(x.transpose(1, 2)))
+            h = self.body(x)
+            return self.out(h if model == "mlp" else h[0][:, -1])
+
+    epochs, batch = {"mlp": (5, 200), "conv": (3, 64)}.get(model, (20, 67))
+
+    def fit():
+        net = Net()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            for s in range(0, len(Xt), batch):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(Xt[s:s + batch]), yt[s:s + batch]).backward()
+                opt.step()
+        return net
+
+    net = fit()
+    Xp = torch.cat([Xt] * max(1, 4000 // len(Xt)))
+
+    def predict():
+        with torch.no_grad():
+            net(Xp).argmax(1)
+
+    predict()
+    return _median(fit, repeats), _median(predict, repeats)
+
+
+def _worker(args):
+    warnings.filterwarnings("ignore")
+    case = _seqnet_case if args.worker == "seqnet" else _torch_case
+    out = {m: case(m, args.one_thread, args.repeats) for m in args.models.split(",")}
+    print(json.dumps(out))
+
+
+def _run(framework, one_thread, args):
+    cmd = [sys.executable, __file__, "--worker", framework, "--models", args.models,
+           "--repeats", str(args.repeats)] + (["--one-thread"] if one_thread else [])
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-2000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import scipy.linalg.cython_blas  # noqa: F401 - the BLAS numba's products call
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+                     for i in threadpool_info() if i.get("user_api") == "blas")
+    return f"CPU: {cpu}, {os.cpu_count()} cores; BLAS: {blas}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", default="0,1,2,4")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--worker", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return _worker(args)
+    print(_machine())
+    frameworks = ["seqnet"] + ([] if args.no_torch else ["torch"])
+    for load in (int(v) for v in args.loads.split(",")):
+        spinners = [multiprocessing.Process(target=_spin, args=(3600,), daemon=True)
+                    for _ in range(load)]
+        for p in spinners:
+            p.start()
+        try:
+            results = {(fw, one): _run(fw, one, args) for fw in frameworks
+                       for one in (False, True)}
+        finally:
+            for p in spinners:
+                p.terminate()
+            for p in spinners:
+                p.join()
+        print(f"\n{load} busy processes (load average {os.getloadavg()[0]:.1f})\n")
+        print("| framework | model | fit default s | fit 1 thread s | fit default/1 | "
+              "predict default s | predict 1 thread s | predict default/1 |")
+        print("|---|---|---|---|---|---|---|---|")
+        for fw in frameworks:
+            for m in args.models.split(","):
+                (fd, pd), (f1, p1) = results[(fw, False)][m], results[(fw, True)][m]
+                print(f"| {fw} | {m} | {fd:.3f} | {f1:.3f} | {fd / f1:.2f}x | "
+                      f"{pd:.4f} | {p1:.4f} | {pd / p1:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
