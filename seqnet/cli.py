@@ -3,6 +3,10 @@
 Installed as the console script ``seqnet = "seqnet.cli:main"``; also runnable as
 ``python -m seqnet.cli``. User errors (unreadable or malformed CSV, series too
 short) print one line on stderr and exit with status 2, never a traceback.
+
+Only the standard library is imported at module level: ``seqnet --help``
+builds the parser without loading NumPy, scikit-learn or numba; each command
+imports what it needs.
 """
 
 import argparse
@@ -12,9 +16,6 @@ import os
 import sys
 import time
 import warnings
-
-import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["main"]
 
@@ -60,6 +61,8 @@ def read_series(path, column=None):
         If the file cannot be read, the column is missing, or a value in it is
         empty or not a finite number.
     """
+    import numpy as np
+
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
@@ -113,6 +116,8 @@ def guess_period(series, max_period=None):
     The lag (>= 2) of the highest local maximum of the sample ACF, if that
     maximum is positive; otherwise 1 (no season: plain naive forecast).
     """
+    import numpy as np
+
     y = np.asarray(series, dtype=np.float64) - np.mean(series)
     n = len(y)
     max_period = min(max_period or n // 2, n - 1)
@@ -129,6 +134,8 @@ def guess_period(series, max_period=None):
 
 def metrics(y_true, y_pred):
     """MAE, RMSE and MAPE (in %, NaN when the truth contains a zero)."""
+    import numpy as np
+
     err = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
     mae = float(np.mean(np.abs(err)))
     rmse = float(np.sqrt(np.mean(err**2)))
@@ -175,6 +182,8 @@ def _write_csv(path, header, rows):
 
 
 def _plot(path, series, test_start, test_pred, naive_pred, future, name, model):
+    import numpy as np
+
     try:
         import matplotlib
 
@@ -206,6 +215,9 @@ def _plot(path, series, test_start, test_pred, naive_pred, future, name, model):
 
 
 def _cmd_forecast(args):
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+
     from .forecasting import Forecaster, seasonal_naive
 
     if args.csv is None:
@@ -297,6 +309,9 @@ def _cmd_demo(args):
 
 
 def _cmd_bench(args):
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+
     import seqnet
 
     rng = np.random.default_rng(0)

@@ -41,6 +41,7 @@ def test_warmup_rejects_unknown_names():
 def test_warmup_reports_per_family_and_prints_lines(capsys, monkeypatch):
     monkeypatch.setattr(warmup_module, "_VARIANTS", {**warmup_module._VARIANTS,
                                                       "mlp": warmup_module._VARIANTS["mlp"][:2]})
+    monkeypatch.setattr(warmup_module, "_activation_variants", lambda: [])
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # no tqdm
     report = seqnet.warmup(families="mlp")
     assert set(report["mlp"]) == {"seconds", "compiled"}
