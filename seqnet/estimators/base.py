@@ -55,6 +55,9 @@ SHARED_CONSTRAINTS = {
     "dtype": [StrOptions({"float32", "float64"})],
 }
 
+#: ``hidden_layer_sizes`` of every family: an int ``n`` means ``(n,)``, as in scikit-learn.
+SIZES_CONSTRAINT = ["array-like", Interval(Integral, 1, None, closed="left")]
+
 SHARED_DEFAULTS = dict(
     solver="adam", alpha=1e-4, l1_ratio=0.0, dropout=0.0, batch_size="auto",
     learning_rate="constant", learning_rate_init=1e-3, max_learning_rate=None,

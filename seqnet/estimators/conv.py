@@ -22,7 +22,13 @@ from seqnet.network.conv import (
     MaxPool2DLayer,
 )
 
-from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
+from .base import (
+    SHARED_CONSTRAINTS,
+    SHARED_PARAMS_DOC,
+    SIZES_CONSTRAINT,
+    BaseSeqNet,
+    make_init,
+)
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _is_ragged_list, check_samples
 from .mlp import _as_sizes, dense_head
@@ -38,7 +44,7 @@ class _BaseConv(BaseSeqNet):
         "strides": [Interval(Integral, 1, None, closed="left"), tuple],
         "padding": [StrOptions({"same", "valid"}), Interval(Integral, 0, None, closed="left")],
         "pool_size": [Interval(Integral, 1, None, closed="left"), tuple],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": SIZES_CONSTRAINT,
         "activation": [StrOptions(set(ACTIVATION_CODES))],
         "input_shape": [None, tuple],
     }
@@ -121,8 +127,9 @@ _CONV_DOC = """
     padding : {'same', 'valid'} or int, default='same'
     pool_size : int or tuple, default=2
         Max-pooling window (and stride) after each convolution; 1 disables it.
-    hidden_layer_sizes : array-like of int, default=(64,)
-        Dense layers between the flattened features and the output.
+    hidden_layer_sizes : int or array-like of int, default=(64,)
+        Dense layers between the flattened features and the output (an int
+        ``n`` means ``(n,)``; ``()`` none).
     activation : str, default='relu'
         Activation of the convolutions and dense layers.
     input_shape : tuple or None, default=None

@@ -1,5 +1,6 @@
 """Multi-layer perceptrons: ``MLPClassifier`` and ``MLPRegressor``."""
 
+import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
@@ -8,6 +9,7 @@ from seqnet.network.dense import DenseLayer, DropoutLayer
 from .base import (
     SHARED_CONSTRAINTS,
     SHARED_PARAMS_DOC,
+    SIZES_CONSTRAINT,
     BaseSeqNet,
     make_init,
 )
@@ -21,7 +23,7 @@ _MLP_LEADING = "hidden_layer_sizes=(100,), activation='relu', *"
 class _BaseMLP(BaseSeqNet):
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": SIZES_CONSTRAINT,
         "activation": [StrOptions(set(ACTIVATION_CODES))],
     }
 
@@ -36,7 +38,7 @@ def dense_head(hidden_layer_sizes, activation, dropout, n_outputs):
     """Hidden dense layers (each followed by dropout if > 0) and the output layer."""
     code = ACTIVATION_CODES[activation]
     layers = []
-    for i, units in enumerate(_as_sizes(hidden_layer_sizes or ())):
+    for i, units in enumerate(_as_sizes(hidden_layer_sizes)):
         layers.append(DenseLayer(units, f"dense.{i}", code))
         if dropout > 0:
             layers.append(DropoutLayer(dropout, f"dropout.{i}"))
@@ -45,19 +47,21 @@ def dense_head(hidden_layer_sizes, activation, dropout, n_outputs):
 
 
 def _as_sizes(hidden_layer_sizes):
-    if isinstance(hidden_layer_sizes, (int,)) or hasattr(hidden_layer_sizes, "__index__"):
+    """A list of positive ints; an int ``n`` (or NumPy integer) means ``[n]``."""
+    if np.ndim(hidden_layer_sizes) == 0:
         hidden_layer_sizes = [hidden_layer_sizes]
     sizes = [int(s) for s in hidden_layer_sizes]
     if any(s <= 0 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be > 0, got {list(hidden_layer_sizes)}.")
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
     return sizes
 
 
 _MLP_DOC = """
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Units of each hidden dense layer (weights ``dense.{i}.weight``).
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Units of each hidden dense layer (weights ``dense.{i}.weight``); an
+        int ``n`` means ``(n,)``, as in scikit-learn.
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', \
 'lecun_tanh'}, default='relu'
         Hidden-layer activation; 'lecun_tanh' is 1.7159 tanh(2x/3).

@@ -14,7 +14,13 @@ from seqnet.kernels.cpu.activations import IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
 
-from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, BaseSeqNet, make_init
+from .base import (
+    SHARED_CONSTRAINTS,
+    SHARED_PARAMS_DOC,
+    SIZES_CONSTRAINT,
+    BaseSeqNet,
+    make_init,
+)
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_sequences
 from .mlp import _as_sizes
@@ -30,7 +36,7 @@ class _BaseRecurrent(BaseSeqNet):
     _default_clip_norm = RECURRENT_CLIP_NORM
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": SIZES_CONSTRAINT,
         "bidirectional": ["boolean"],
         "bptt_steps": [None, Interval(Integral, 1, None, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max"})],
@@ -68,8 +74,8 @@ _RECURRENT_DOC = """
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(64,)
-        Hidden units of each stacked recurrent layer
+    hidden_layer_sizes : int or array-like of int, default=(64,)
+        Hidden units of each stacked recurrent layer (an int ``n`` means ``(n,)``)
         (weights ``rnn.{l}.weight_ih`` etc., PyTorch's layout and gate order).
 {activation}    bidirectional : bool, default=False
         Add a reverse-time direction to every layer (``*_reverse`` weights).

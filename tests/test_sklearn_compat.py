@@ -1,0 +1,56 @@
+"""Drop-in for scikit-learn's MLP (issue 18): parameters, counters and edge cases
+that behave as scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` do."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from seqnet import (
+    ConvClassifier,
+    ConvRegressor,
+    GRUClassifier,
+    LSTMRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    RNNClassifier,
+)
+
+TINY = dict(max_iter=2, random_state=0)
+
+
+def _data(n=40, n_features=6, n_classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    return X, np.arange(n) % n_classes
+
+
+def _fit_quietly(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+# ------------------------------------------------- hidden_layer_sizes as an int
+@pytest.mark.parametrize("cls, extra", [
+    (MLPClassifier, {}), (MLPRegressor, {}),
+    (RNNClassifier, {}), (LSTMRegressor, {}),
+    (ConvClassifier, dict(filters=(2,), pool_size=1)),
+    (ConvRegressor, dict(filters=(2,), pool_size=1)),
+])
+def test_int_hidden_layer_sizes_means_one_layer(cls, extra):
+    X, y = _data()
+    as_int = _fit_quietly(cls(hidden_layer_sizes=3, **extra, **TINY), X, y)
+    as_tuple = _fit_quietly(cls(hidden_layer_sizes=(3,), **extra, **TINY), X, y)
+    assert as_int.weights_.keys() == as_tuple.weights_.keys()
+    for name, w in as_tuple.weights_.items():
+        np.testing.assert_array_equal(as_int.weights_[name], w)
+    assert as_int.get_params()["hidden_layer_sizes"] == 3  # stored unchanged
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "10"])
+def test_bad_hidden_layer_sizes_rejected(bad):
+    X, y = _data()
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        MLPClassifier(hidden_layer_sizes=bad, **TINY).fit(X, y)
