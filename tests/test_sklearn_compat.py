@@ -54,3 +54,16 @@ def test_bad_hidden_layer_sizes_rejected(bad):
     X, y = _data()
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         MLPClassifier(hidden_layer_sizes=bad, **TINY).fit(X, y)
+
+
+# ------------------------------------------------------ n_iter_no_change=np.inf
+def test_n_iter_no_change_inf_runs_max_iter():
+    X, y = _data()
+    clf = MLPClassifier(hidden_layer_sizes=3, tol=1e9, n_iter_no_change=np.inf,
+                        max_iter=15, random_state=0)
+    with pytest.warns(ConvergenceWarning):  # never improves by tol, never stops
+        clf.fit(X, y)
+    assert clf.n_iter_ == 15 and clf.stop_reason_ == "max_iter"
+    stops = MLPClassifier(hidden_layer_sizes=3, tol=1e9, n_iter_no_change=2,
+                          max_iter=15, random_state=0).fit(X, y)
+    assert stops.n_iter_ == 4  # a first epoch, then 3 > n_iter_no_change without gain

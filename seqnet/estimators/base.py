@@ -12,7 +12,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from seqnet.backend import get_backend, thread_limits
@@ -48,7 +48,7 @@ SHARED_CONSTRAINTS = {
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
     "epsilon": [Interval(Real, 0, None, closed="neither")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
     "clip_norm": [None, StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     "init": [StrOptions({"glorot", "he", "orthogonal", "sparse"})],
     "device": [StrOptions({"cpu", "cuda", "auto"})],
@@ -111,7 +111,10 @@ SHARED_PARAMS_DOC = """
     validation_fraction : float, default=0.1
     beta_1, beta_2 : float, default=0.9, 0.999
     epsilon : float, default=1e-8
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without an improvement of ``tol`` before stopping (or, with
+        ``learning_rate='adaptive'``, dividing the rate by 5); ``np.inf``
+        never stops early, as in scikit-learn.
     clip_norm : float, 'auto' or None
         Rescale the whole gradient when its Euclidean norm exceeds this.
         'auto' is 5.0 for recurrent models and no clipping otherwise.
