@@ -67,3 +67,18 @@ def test_n_iter_no_change_inf_runs_max_iter():
     stops = MLPClassifier(hidden_layer_sizes=3, tol=1e9, n_iter_no_change=2,
                           max_iter=15, random_state=0).fit(X, y)
     assert stops.n_iter_ == 4  # a first epoch, then 3 > n_iter_no_change without gain
+
+
+# ------------------------------------- n_iter_ counts the last call (sklearn 1.9)
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor, GRUClassifier])
+def test_n_iter_counts_the_last_call(cls):
+    X, y = _data()
+    est = cls(hidden_layer_sizes=3, max_iter=3, tol=0.0, warm_start=True, random_state=0)
+    _fit_quietly(est, X, y)
+    assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (3, 120, 3)
+    _fit_quietly(est.set_params(max_iter=4), X, y)  # warm start: 4 more
+    assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (4, 280, 7)
+    est.partial_fit(X, y)
+    assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (1, 320, 8)
+    _fit_quietly(est.set_params(warm_start=False, max_iter=2), X, y)  # cold: forgets
+    assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (2, 80, 2)

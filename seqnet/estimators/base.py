@@ -270,7 +270,7 @@ def _seed_of(random_state):
 
 
 def _carry_history(prev, new):
-    new.n_iter_ = prev.n_iter_
+    new.epochs = prev.epochs  # n_iter_ counts the new call's epochs only
     new.t_ = prev.t_
     new.loss_curve_ = list(prev.loss_curve_)
     new.best_loss_ = prev.best_loss_

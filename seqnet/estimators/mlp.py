@@ -82,7 +82,9 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
     n_features_in_ : int
     n_outputs_ : int
     n_iter_, t_ : int
-        Epochs run and samples seen.
+        Epochs run by the last ``fit`` / ``partial_fit`` call, and samples
+        seen over all calls (``t_`` and ``loss_curve_`` keep accumulating
+        with ``warm_start`` and ``partial_fit``), as in scikit-learn.
     loss_, loss_curve_, best_loss_ : float, list, float
     validation_scores_, best_validation_score_ : list, float
         With ``early_stopping`` only (else None).

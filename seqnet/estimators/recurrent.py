@@ -103,6 +103,8 @@ _ATTRS_DOC = """
     n_features_in_ : int
         Features per time step (for 2-D input: the number of time steps).
     n_outputs_, n_iter_, t_ : int
+        ``n_iter_``: epochs of the last ``fit`` / ``partial_fit`` call;
+        ``t_``: samples seen over all calls.
     loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
     weights_ : dict of str -> ndarray
         Named views into the single parameter buffer; ``rnn.0.weight_ih`` is

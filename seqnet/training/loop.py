@@ -34,7 +34,8 @@ class TrainingState:
             est.max_learning_rate, est.cycle_length * n_batches_per_epoch,
         )
         self.t_ = 0
-        self.n_iter_ = 0
+        self.epochs = 0  # over every call: seeds each epoch's shuffle
+        self.n_iter_ = 0  # epochs of the latest call (scikit-learn's n_iter_)
         self.loss_curve_ = []
         self.validation_scores_ = [] if est.early_stopping else None
         self.best_loss_ = np.inf if not est.early_stopping else None
@@ -114,7 +115,8 @@ def _train_epochs(est, net, state, data, validate, incremental, backend):
     X, Y, sw, lengths = data
     n = X.shape[0]
     bs = batch_size_for(est, n)
-    rng = np.random.default_rng(_epoch_seed(est.random_state, state.n_iter_))
+    rng = np.random.default_rng(_epoch_seed(est.random_state, state.epochs))
+    state.n_iter_ = 0
     max_iter = 1 if incremental else est.max_iter
     progress = EpochProgress(est.verbose, max_iter, n_batches=-(-n // bs))
     reason = "max_iter"
@@ -149,7 +151,7 @@ def _train_epochs(est, net, state, data, validate, incremental, backend):
                 backend.copy_into(net.params, last_good)
                 warnings.warn(
                     f"{type(est).__name__}: the training loss became NaN or infinite in "
-                    f"epoch {state.n_iter_ + 1}; training stopped and the weights were "
+                    f"epoch {state.epochs + 1}; training stopped and the weights were "
                     "restored to the last ones with a finite loss. Lower "
                     "learning_rate_init or set clip_norm (e.g. clip_norm=1.0).",
                     ConvergenceWarning,
@@ -157,6 +159,7 @@ def _train_epochs(est, net, state, data, validate, incremental, backend):
                 reason = "diverged"
                 break
             state.n_iter_ += 1
+            state.epochs += 1
             epoch_loss = total_loss / max(total_w, 1e-300)
             state.loss_curve_.append(epoch_loss)
             stop = _update_stopping(est, net, state, epoch_loss, validate)
