@@ -382,9 +382,10 @@ def test_load_digits_accuracy_matches_sklearn():
     assert ours.score(Xte, yte) >= theirs.score(Xte, yte) - 0.005
 
 
-def test_partial_fit_ignores_early_stopping_like_sklearn():
+def test_partial_fit_with_early_stopping_raises_like_sklearn():
     X = np.random.default_rng(0).random((30, 4))
     y = np.arange(30) % 2
     model = MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, random_state=0)
-    model.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
-    assert model.n_iter_ == 2 and np.isfinite(model.loss_)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        model.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(model, "weights_")

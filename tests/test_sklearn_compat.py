@@ -82,3 +82,17 @@ def test_n_iter_counts_the_last_call(cls):
     assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (1, 320, 8)
     _fit_quietly(est.set_params(warm_start=False, max_iter=2), X, y)  # cold: forgets
     assert (est.n_iter_, est.t_, len(est.loss_curve_)) == (2, 80, 2)
+
+
+# ---------------------------------------- partial_fit after early-stopping fit
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor, LSTMRegressor])
+def test_partial_fit_after_early_stopping_fit_raises(cls):
+    X, y = _data()
+    est = _fit_quietly(cls(hidden_layer_sizes=3, early_stopping=True, **TINY), X, y)
+    before = {k: v.copy() for k, v in est.weights_.items()}
+    n_iter, t = est.n_iter_, est.t_
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        est.partial_fit(X, y)
+    assert (est.n_iter_, est.t_) == (n_iter, t)
+    for name, w in before.items():
+        np.testing.assert_array_equal(est.weights_[name], w)

@@ -22,6 +22,9 @@ class TaskMixin:
         if incremental and hasattr(self, "_network") and self.__dict__.get("_params_changed"):
             self._validate_params()  # changed by set_params since (BaseSeqNet.set_params)
             self._params_changed = False
+        if incremental and self.early_stopping:  # scikit-learn's type and words
+            raise ValueError("partial_fit does not support early_stopping=True; set "
+                             "early_stopping=False to train incrementally.")
         # Validation resets n_features_in_ / feature names before y is checked, and
         # a bad hyperparameter (hidden_layer_sizes=(0,)) only fails when the new
         # network is built: on any error, put every fitted attribute back so the

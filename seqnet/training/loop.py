@@ -240,7 +240,7 @@ def _update_stopping(est, net, state, epoch_loss, validate):
         if score > state.best_validation_score_:
             state.best_validation_score_ = score
             state.best_params = _copy_params(net)
-    else:  # also partial_fit with early_stopping, which (as in sklearn) ignores it
+    else:
         if state.best_loss_ is None:
             state.best_loss_ = np.inf
         if epoch_loss > state.best_loss_ - est.tol:
