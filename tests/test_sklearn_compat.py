@@ -96,3 +96,28 @@ def test_partial_fit_after_early_stopping_fit_raises(cls):
     assert (est.n_iter_, est.t_) == (n_iter, t)
     for name, w in before.items():
         np.testing.assert_array_equal(est.weights_[name], w)
+
+
+# ------------------------------------------------------------ one class in y
+@pytest.mark.parametrize("cls, extra", [
+    (MLPClassifier, {}), (GRUClassifier, {}),
+    (ConvClassifier, dict(filters=(2,), pool_size=1)),
+])
+def test_single_class_fits_and_predicts_it(cls, extra):
+    X, _ = _data()
+    y = np.full(len(X), "spam")
+    est = _fit_quietly(cls(hidden_layer_sizes=3, **extra, **TINY), X, y)
+    assert list(est.classes_) == ["spam"] and est.n_outputs_ == 1
+    np.testing.assert_array_equal(est.predict(X[:5]), y[:5])
+    np.testing.assert_array_equal(est.predict_proba(X[:5]), np.ones((5, 1)))
+    assert est.score(X, y) == 1.0
+    _fit_quietly(cls(hidden_layer_sizes=3, early_stopping=True, **extra, **TINY), X, y)
+
+
+def test_single_class_partial_fit():
+    X, _ = _data()
+    clf = MLPClassifier(hidden_layer_sizes=3, random_state=0)
+    clf.partial_fit(X, np.zeros(len(X), int), classes=[0])
+    np.testing.assert_array_equal(clf.predict(X), 0)
+    with pytest.raises(ValueError, match=r"labels \[1\] that are not in classes_ \[0\]"):
+        clf.partial_fit(X, np.ones(len(X), int))

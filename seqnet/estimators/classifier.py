@@ -89,11 +89,6 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         if reset:
             lb = LabelBinarizer()
             lb.fit(np.asarray(classes) if classes is not None else flat)
-            if len(lb.classes_) < 2 and lb.y_type_ != "multilabel-indicator":
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data; "
-                    f"got 1 class: {lb.classes_[0]!r}."
-                )
             self._pending = {"_label_binarizer": lb, "classes_": lb.classes_}
         else:
             lb = self._label_binarizer
@@ -128,9 +123,16 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             return None
         return y
 
+    def _single_class(self):
+        """One class in ``classes_``: trained on one (all-zero) logistic output,
+        as scikit-learn's MLP, but always predicted, with probability 1."""
+        return len(self.classes_) == 1
+
     def _score_encoded(self, X, lengths, Y):
         raw = self._forward_raw(X, lengths)
-        if self._label_binarizer.y_type_ == "multilabel-indicator" or raw.shape[-1] == 1:
+        if self._single_class():
+            hit = np.ones(raw.shape[:-1], dtype=bool)
+        elif self._label_binarizer.y_type_ == "multilabel-indicator" or raw.shape[-1] == 1:
             hit = (raw > 0) == (Y > 0.5)
             hit = hit.all(axis=-1)
         else:
@@ -144,6 +146,8 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
     def _decode(self, raw):
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return (raw > 0).astype(int)
+        if self._single_class():
+            return self.classes_[np.zeros(raw.shape[:-1], dtype=np.intp)]
         if raw.shape[-1] == 1:
             return self.classes_[(raw[..., 0] > 0).astype(int)]
         return self.classes_[raw.argmax(axis=-1)]
@@ -156,10 +160,13 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
 
     def predict_proba(self, X):
         """Class probabilities: (n_samples, n_classes); per step with
-        ``return_sequences``. Multilabel: the probability of each label."""
+        ``return_sequences``. Multilabel: the probability of each label.
+        A single class seen in fit has probability 1: (n_samples, 1)."""
         raw, lengths = self._predict_raw(X)
         raw = raw.astype(np.float64)
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if self._single_class():
+            proba = np.ones_like(raw)
+        elif self._label_binarizer.y_type_ == "multilabel-indicator":
             proba = _sigmoid(raw)
         elif raw.shape[-1] == 1:
             p = _sigmoid(raw[..., 0])
