@@ -1,6 +1,7 @@
 """Drop-in for scikit-learn's MLP (issue 18): parameters, counters and edge cases
 that behave as scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` do."""
 
+import re
 import warnings
 
 import numpy as np
@@ -121,3 +122,30 @@ def test_single_class_partial_fit():
     np.testing.assert_array_equal(clf.predict(X), 0)
     with pytest.raises(ValueError, match=r"labels \[1\] that are not in classes_ \[0\]"):
         clf.partial_fit(X, np.ones(len(X), int))
+
+
+# ------------------------------------------- warm_start with other classes
+@pytest.mark.parametrize("cls", [MLPClassifier, RNNClassifier])
+@pytest.mark.parametrize("other", [[0, 1], [0, 1, 3], [0, 1, 2, 3]])
+def test_warm_start_other_classes_raises(cls, other):
+    X, y = _data(n_classes=3)
+    est = _fit_quietly(cls(hidden_layer_sizes=3, warm_start=True, **TINY), X, y)
+    before = {k: v.copy() for k, v in est.weights_.items()}
+    y_other = np.resize(other, len(y))
+    message = ("warm_start can only be used where `y` has the same classes as in the "
+               f"previous call to fit. Previously got [0 1 2], `y` has {np.unique(other)}")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        est.fit(X, y_other)
+    for name, w in before.items():  # left as it was
+        np.testing.assert_array_equal(est.weights_[name], w)
+    _fit_quietly(est, X, y[::-1])  # the same classes in another order: fine
+    _fit_quietly(est.set_params(warm_start=False), X, y_other)  # a cold refit: fine
+    assert list(est.classes_) == sorted(other)
+
+
+def test_warm_start_multilabel_to_binary_raises():
+    X, _ = _data()
+    Y = (X[:, :2] > 0).astype(int)
+    clf = _fit_quietly(MLPClassifier(hidden_layer_sizes=3, warm_start=True, **TINY), X, Y)
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        clf.fit(X, Y[:, 0])

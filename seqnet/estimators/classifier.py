@@ -89,6 +89,8 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         if reset:
             lb = LabelBinarizer()
             lb.fit(np.asarray(classes) if classes is not None else flat)
+            if self.warm_start and classes is None and hasattr(self, "classes_"):
+                self._check_warm_start_classes(lb)
             self._pending = {"_label_binarizer": lb, "classes_": lb.classes_}
         else:
             lb = self._label_binarizer
@@ -117,6 +119,17 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             self._pending["n_outputs_"] = Y.shape[-1]
             self._pending["out_activation_"] = loss
         return np.ascontiguousarray(Y), loss, Y.shape[-1], sw_extra
+
+    def _check_warm_start_classes(self, lb):
+        """A warm-started ``fit`` reuses the output layer: same classes only."""
+        multilabel = lb.y_type_ == "multilabel-indicator"
+        if multilabel != (self._label_binarizer.y_type_ == "multilabel-indicator") or \
+                not np.array_equal(lb.classes_, self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has "
+                f"{lb.classes_}" + (" (multilabel)" if multilabel else "")
+            )
 
     def _stratify_labels(self, y):
         if self._per_step() or (y.ndim == 2):
