@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from seqnet import (
@@ -149,3 +150,20 @@ def test_warm_start_multilabel_to_binary_raises():
     clf = _fit_quietly(MLPClassifier(hidden_layer_sizes=3, warm_start=True, **TINY), X, Y)
     with pytest.raises(ValueError, match="warm_start can only be used"):
         clf.fit(X, Y[:, 0])
+
+
+# ------------------------------------------- diverging regressor, early stopping
+def test_diverging_regressor_with_early_stopping_records_nan():
+    # scikit-learn's test_mlp_diverging_loss: finite weights whose predictions overflow
+    X, y = load_iris(return_X_y=True)
+    mlp = MLPRegressor(hidden_layer_sizes=100, activation="identity", solver="sgd",
+                       learning_rate_init=1, max_iter=20, early_stopping=True,
+                       n_iter_no_change=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mlp.fit(X, y)
+    assert str(mlp.validation_scores_[-1]) == "nan"
+    assert isinstance(mlp.validation_scores_[-1], float)
+    assert np.isfinite(mlp.best_validation_score_)  # the best weights are restored
+    assert np.isfinite(mlp.predict(X)).all()

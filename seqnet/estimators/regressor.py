@@ -65,7 +65,9 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         raw = self._forward_raw(X, lengths)
         if raw.ndim == 3:
             valid = _valid_steps(raw.shape[:2], lengths)
-            return float(r2_score(Y[valid], raw[valid]))
+            Y, raw = Y[valid], raw[valid]
+        if not np.isfinite(raw).all():  # diverging weights: a NaN score, as scikit-learn
+            return float("nan")
         return float(r2_score(Y, raw))
 
     def predict(self, X):
