@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 
 from seqnet import (
     ConvClassifier,
@@ -167,3 +168,32 @@ def test_diverging_regressor_with_early_stopping_records_nan():
     assert isinstance(mlp.validation_scores_[-1], float)
     assert np.isfinite(mlp.best_validation_score_)  # the best weights are restored
     assert np.isfinite(mlp.predict(X)).all()
+
+
+# --------------------------------------------------- the early-stopping split
+@pytest.mark.parametrize("cls", [MLPClassifier, GRUClassifier])
+def test_early_stopping_split_is_stratified(cls):
+    X, _ = _data(n=40)
+    y = np.r_[np.zeros(30, int), np.ones(6, int), np.full(4, 2)]
+    est = _fit_quietly(cls(hidden_layer_sizes=3, early_stopping=True,
+                           validation_fraction=0.5, max_iter=1, random_state=0), X, y)
+    idx = np.arange(len(y))
+    _, val = train_test_split(idx, test_size=0.5, stratify=y, random_state=0)
+    assert np.bincount(y[val]).tolist() == [15, 3, 2]
+    assert est.validation_scores_[0] == pytest.approx(est.score(X[val], y[val]))
+    _, plain = train_test_split(idx, test_size=0.5, random_state=0)  # what it is not
+    assert est.validation_scores_[0] != pytest.approx(est.score(X[plain], y[plain]))
+
+
+def test_early_stopping_rare_class_raises_like_sklearn():
+    X = [[1, 2], [2, 3], [3, 4], [4, 5]]
+    with pytest.raises(ValueError, match=r"The least populated classes in y have only 1 "
+                       r"member.*Classes with too few members are: \['b'\]"):
+        MLPClassifier(early_stopping=True).fit(X, ["a", "a", "a", "b"])
+
+
+def test_early_stopping_validation_too_small_message():
+    X, y = _data(n=2)
+    with pytest.raises(ValueError, match="The validation set is too small. Increase "
+                       "'validation_fraction' or the size of your dataset"):
+        MLPRegressor(early_stopping=True, random_state=0).fit(X, y.astype(float))

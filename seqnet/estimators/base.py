@@ -107,8 +107,9 @@ SHARED_PARAMS_DOC = """
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its score
-        stops improving and restore the best weights. ``partial_fit`` raises
-        a ValueError with it, as in scikit-learn.
+        stops improving and restore the best weights. The split is stratified
+        for single-label classifiers; ``partial_fit`` raises a ValueError
+        with it. Both as in scikit-learn.
     validation_fraction : float, default=0.1
     beta_1, beta_2 : float, default=0.9, 0.999
     epsilon : float, default=1e-8

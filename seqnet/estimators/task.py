@@ -65,23 +65,17 @@ class TaskMixin:
                                  n_outputs=n_outputs, validation=validation)
 
     def _split_validation(self, X, lengths, Y, sw, y):
-        idx = np.arange(X.shape[0])
-        stratify = self._stratify_labels(y)
-        try:
-            train, val = train_test_split(
-                idx, test_size=self.validation_fraction, stratify=stratify,
-                random_state=_seed_of(self.random_state),
-            )
-        except ValueError:  # too few members of a class to stratify
-            train, val = train_test_split(
-                idx, test_size=self.validation_fraction,
-                random_state=_seed_of(self.random_state),
-            )
+        # stratified for single-label classifiers: a class too rare to stratify
+        # raises train_test_split's error, as in scikit-learn's MLP
+        train, val = train_test_split(
+            np.arange(X.shape[0]), test_size=self.validation_fraction,
+            stratify=self._stratify_labels(y), random_state=_seed_of(self.random_state),
+        )
         if len(val) < 2 or len(train) < 1:
             raise ValueError(
-                f"The validation split is too small: validation_fraction="
-                f"{self.validation_fraction} of {X.shape[0]} samples gives {len(val)}. "
-                "Provide more data, raise validation_fraction or set early_stopping=False."
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                f"size of your dataset (validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0]} samples gives {len(val)}), or set early_stopping=False."
             )
         lv = None if lengths is None else lengths[val]
         Xv, Yv = X[val], Y[val]
