@@ -234,6 +234,19 @@ def _kernels(cell, kind):
                          f"{RELU} (relu), not {kind!r}") from None
 
 
+#: Multiply-adds of a chunk's forward below which its chunks run one after
+#: another in the calling thread: handing a chunk to another thread costs
+#: a wake-up of tens of microseconds, more than such a chunk takes.
+MIN_PARALLEL_CHUNK_MACS = 4_000_000
+
+
+def _chunk_threads(n_chunks, nb_max, T, GW, F, H):
+    """Threads for a call: 1 when a chunk is too small to hand out."""
+    if nb_max * T * GW * (F + H + 1) < MIN_PARALLEL_CHUNK_MACS:
+        return 1
+    return min(get_chunk_threads(), n_chunks)
+
+
 def _line_multiple(n):
     """``n`` rounded up to a multiple of 16 values (64 bytes of float32, two
     lines of float64): rows of that many values keep every row of an aligned
@@ -285,7 +298,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     hbuf = aligned_empty(1, rows * (T + 1) * W, x)[0]
     cbuf = aligned_empty(1, rows * (T + 1) * H if cell == CELL_LSTM else 0, x)[0]
     gbuf = aligned_empty(1, rows * T * GW, x)[0]
-    threads = None
+    threads = _chunk_threads(n_chunks, nb_max, T, GW, F, H)
     if keep:
         def work(i, slot):
             lo, hi = edges[i], edges[i + 1]
@@ -295,13 +308,11 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     else:
         # Inference keeps no cache: each thread reuses one workspace of a
         # chunk's rows over ``block`` steps, block after block.
-        slots = min(get_chunk_threads(), n_chunks)
         lstm = cell == CELL_LSTM
         spaces = [(aligned_empty(1, _line_multiple((block + 1) * nb_max * W), x)[0],
                    aligned_empty(1, (block + 1) * nb_max * H if lstm else 0, x)[0],
                    aligned_empty(1, _line_multiple(block * nb_max * GW), x)[0])
-                  for _ in range(slots)]
-        threads = slots
+                  for _ in range(threads)]
 
         def work(i, slot):
             lo, hi = edges[i], edges[i + 1]
@@ -338,7 +349,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
         backward_chunk(dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt, need_dx, lo, hi,
                        dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
 
-    run_chunks(work, n_chunks)
+    run_chunks(work, n_chunks, _chunk_threads(n_chunks, -(-B // n_chunks), T, GW, F, H))
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
     for i in range(1, n_chunks):
