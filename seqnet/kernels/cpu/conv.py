@@ -48,7 +48,10 @@ from seqnet.kernels.cpu.activations import (
     IDENTITY,
     LEAKY_RELU,
     LEAKY_SLOPE,
+    LECUN_TANH,
+    LOGISTIC,
     RELU,
+    TANH,
     activate_scalar,
     derivative_from_output,
 )
@@ -184,7 +187,64 @@ def _weight_matrix(weight):
     return wm
 
 
-@njit(cache=True)
+def _conv2d_kernels(kind):
+    """``(forward, backward)`` 2-D convolution kernels with activation ``kind``
+    a constant of the closures: a model compiles the activation it uses only
+    (the closures share one cache file, keyed by ``kind``)."""
+
+    @njit(cache=True)
+    def forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, y):
+        B = x.shape[0]
+        C = x.shape[3]
+        F, _, KH, KW = weight.shape
+        Ho = y.shape[1]
+        Wo = y.shape[2]
+        R = B * Ho * Wo
+        cols = np.empty((R, KH * KW * C), dtype=x.dtype)
+        _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
+        z = y.reshape((R, F))
+        np.dot(cols, _weight_matrix(weight), z)
+        _bias_activation(z, bias, kind)
+
+    @njit(cache=True)
+    def backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, need_dx, dx, dweight,
+                 dbias):
+        B = x.shape[0]
+        C = x.shape[3]
+        F, _, KH, KW = weight.shape
+        Ho = y.shape[1]
+        Wo = y.shape[2]
+        R = B * Ho * Wo
+        y2 = y.reshape((R, F))
+        dy2 = dy.reshape((R, F))
+        dz = np.empty((R, F), dtype=y.dtype)
+        _activation_grad(y2, dy2, kind, dz)
+        for f in range(F):
+            dbias[f] = 0.0
+        for r in range(R):
+            dzr = dz[r]
+            for f in range(F):
+                dbias[f] += dzr[f]
+        cols = np.empty((R, KH * KW * C), dtype=x.dtype)
+        _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
+        dwm = np.dot(cols.T, dz)
+        for i in range(KH):
+            for j in range(KW):
+                for c in range(C):
+                    row = dwm[(i * KW + j) * C + c]
+                    for f in range(F):
+                        dweight[f, c, i, j] = row[f]
+        if need_dx:
+            dcols = np.dot(dz, _weight_matrix(weight).T)
+            _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx)
+
+    return forward, backward
+
+
+_KERNELS = {kind: _conv2d_kernels(kind)
+            for kind in (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, LECUN_TANH)}
+
+
 def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, kind, y):
     """2-D convolution with fused activation: ``y = act(conv(x, weight) + bias)``.
 
@@ -200,20 +260,9 @@ def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, kind, y):
         Activation code from ``activations.py``.
     y : (B, H_out, W_out, F) float array, C-contiguous, written in place.
     """
-    B = x.shape[0]
-    C = x.shape[3]
-    F, _, KH, KW = weight.shape
-    Ho = y.shape[1]
-    Wo = y.shape[2]
-    R = B * Ho * Wo
-    cols = np.empty((R, KH * KW * C), dtype=x.dtype)
-    _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
-    z = y.reshape((R, F))
-    np.dot(cols, _weight_matrix(weight), z)
-    _bias_activation(z, bias, kind)
+    _KERNELS[kind][0](x, weight, bias, int(stride_h), int(stride_w), int(pad_h), int(pad_w), y)
 
 
-@njit(cache=True)
 def conv2d_backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, kind,
                     need_dx, dx, dweight, dbias):
     """Backward of :func:`conv2d_forward`.
@@ -234,37 +283,12 @@ def conv2d_backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, kind,
 
     All arrays C-contiguous.
     """
-    B = x.shape[0]
-    C = x.shape[3]
-    F, _, KH, KW = weight.shape
-    Ho = y.shape[1]
-    Wo = y.shape[2]
-    R = B * Ho * Wo
-    y2 = y.reshape((R, F))
-    dy2 = dy.reshape((R, F))
-    dz = np.empty((R, F), dtype=y.dtype)
-    _activation_grad(y2, dy2, kind, dz)
-    for f in range(F):
-        dbias[f] = 0.0
-    for r in range(R):
-        dzr = dz[r]
-        for f in range(F):
-            dbias[f] += dzr[f]
-    cols = np.empty((R, KH * KW * C), dtype=x.dtype)
-    _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
-    dwm = np.dot(cols.T, dz)
-    for i in range(KH):
-        for j in range(KW):
-            for c in range(C):
-                row = dwm[(i * KW + j) * C + c]
-                for f in range(F):
-                    dweight[f, c, i, j] = row[f]
-    if need_dx:
-        dcols = np.dot(dz, _weight_matrix(weight).T)
-        _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx)
+    _KERNELS[kind][1](x, weight, y, dy, int(stride_h), int(stride_w), int(pad_h), int(pad_w),
+                      bool(need_dx), dx, dweight, dbias)
 
 
-@njit(cache=True)
+# The 1-D kernels are plain Python views onto the 2-D ones (height 1): compiled
+# wrappers would compile (and re-optimise) the 2-D kernels a second time.
 def conv1d_forward(x, weight, bias, stride, pad, kind, y):
     """1-D convolution with fused activation (see :func:`conv2d_forward`).
 
@@ -278,7 +302,6 @@ def conv1d_forward(x, weight, bias, stride, pad, kind, y):
                    1, stride, 0, pad, kind, y.reshape((B, 1, y.shape[1], F)))
 
 
-@njit(cache=True)
 def conv1d_backward(x, weight, y, dy, stride, pad, kind, need_dx, dx, dweight, dbias):
     """Backward of :func:`conv1d_forward` (see :func:`conv2d_backward`).
 
@@ -289,10 +312,7 @@ def conv1d_backward(x, weight, y, dy, stride, pad, kind, need_dx, dx, dweight, d
     B, T, C = x.shape
     F, _, K = weight.shape
     To = y.shape[1]
-    if need_dx:
-        dx4 = dx.reshape((B, 1, T, C))
-    else:
-        dx4 = np.empty((0, 0, 0, 0), dtype=x.dtype)
+    dx4 = dx.reshape((B, 1, T, C)) if need_dx else np.empty((0, 0, 0, 0), dtype=x.dtype)
     conv2d_backward(x.reshape((B, 1, T, C)), weight.reshape((F, C, 1, K)),
                     y.reshape((B, 1, To, F)), dy.reshape((B, 1, To, F)),
                     1, stride, 0, pad, kind, need_dx, dx4,

@@ -80,7 +80,8 @@ def maxpool2d_backward(dy, argmax, dx):
                     dxb[ar[c]] += dyr[c]
 
 
-@njit(cache=True)
+# The 1-D kernels are plain Python views onto the 2-D ones: compiled
+# wrappers would compile (and re-optimise) the 2-D loops a second time.
 def maxpool1d_forward(x, pool, stride, y, argmax):
     """1-D max pooling: ``x`` (B, T, C), ``y`` and ``argmax`` (B, T_out, C).
 
@@ -92,7 +93,6 @@ def maxpool1d_forward(x, pool, stride, y, argmax):
                       y.reshape((B, 1, To, C)), argmax.reshape((B, 1, To, C)))
 
 
-@njit(cache=True)
 def maxpool1d_backward(dy, argmax, dx):
     """Backward of :func:`maxpool1d_forward`: ``dx`` (B, T, C) is OVERWRITTEN."""
     B, To, C = dy.shape
