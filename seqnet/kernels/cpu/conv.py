@@ -187,6 +187,14 @@ def _weight_matrix(weight):
     return wm
 
 
+@njit(cache=True, inline="always")
+def _geometry(x, weight, y):
+    """``(C, F, KH, KW, H_out, W_out, rows)`` of a 2-D convolution; rows = B * H_out * W_out."""
+    F, C, KH, KW = weight.shape
+    Ho, Wo = y.shape[1], y.shape[2]
+    return C, F, KH, KW, Ho, Wo, x.shape[0] * Ho * Wo
+
+
 def _conv2d_kernels(kind):
     """``(forward, backward)`` 2-D convolution kernels with activation ``kind``
     a constant of the closures: a model compiles the activation it uses only
@@ -194,12 +202,7 @@ def _conv2d_kernels(kind):
 
     @njit(cache=True)
     def forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, y):
-        B = x.shape[0]
-        C = x.shape[3]
-        F, _, KH, KW = weight.shape
-        Ho = y.shape[1]
-        Wo = y.shape[2]
-        R = B * Ho * Wo
+        C, F, KH, KW, Ho, Wo, R = _geometry(x, weight, y)
         cols = np.empty((R, KH * KW * C), dtype=x.dtype)
         _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
         z = y.reshape((R, F))
@@ -209,12 +212,7 @@ def _conv2d_kernels(kind):
     @njit(cache=True)
     def backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, need_dx, dx, dweight,
                  dbias):
-        B = x.shape[0]
-        C = x.shape[3]
-        F, _, KH, KW = weight.shape
-        Ho = y.shape[1]
-        Wo = y.shape[2]
-        R = B * Ho * Wo
+        C, F, KH, KW, Ho, Wo, R = _geometry(x, weight, y)
         y2 = y.reshape((R, F))
         dy2 = dy.reshape((R, F))
         dz = np.empty((R, F), dtype=y.dtype)
