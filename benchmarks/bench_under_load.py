@@ -8,7 +8,10 @@ default threads and ``torch.set_num_threads(1)``.  Every (framework, thread
 setting) pair runs in a fresh process, after a warm-up fit (compilation
 excluded); times are medians of ``--repeats`` calls.
 
-    python benchmarks/bench_under_load.py [--loads 0,1,2,4] [--repeats 3] [--no-torch]
+    python benchmarks/bench_under_load.py [--loads 0,1,2,4] [--repeats 3] [--no-torch] [--no-grid]
+
+It also times a ``GridSearchCV`` over an LSTM with ``n_jobs`` 1, 2 and -1 at
+each load (joblib's workers use ``cores // n_jobs`` threads each).
 
 Prints the CPU and BLAS, then a Markdown table per load: seconds and the ratio
 default / one thread (above 1: the default is slower than one thread).
@@ -134,8 +137,27 @@ def _torch_case(model, one_thread, repeats):
     return _median(fit, repeats), _median(predict, repeats)
 
 
+def _grid_case(n_jobs, repeats):
+    """GridSearchCV over an LSTM (4 candidates x 3 folds) with ``n_jobs``."""
+    from sklearn.model_selection import GridSearchCV
+
+    import seqnet
+
+    X, y = _data("lstm")
+    X, y = np.concatenate([X] * 3), np.concatenate([y] * 3)
+    search = GridSearchCV(seqnet.LSTMClassifier(hidden_layer_sizes=(32,), max_iter=10,
+                                                random_state=0),
+                          {"learning_rate_init": [1e-3, 1e-2], "alpha": [1e-4, 1e-2]},
+                          cv=3, n_jobs=n_jobs)
+    search.fit(X[:64], y[:64])  # start the workers, compile / load the kernels
+    return _median(lambda: search.fit(X, y), repeats)
+
+
 def _worker(args):
     warnings.filterwarnings("ignore")
+    if args.worker == "grid":
+        print(json.dumps({str(n): _grid_case(n, args.repeats) for n in (1, 2, -1)}))
+        return
     case = _seqnet_case if args.worker == "seqnet" else _torch_case
     out = {m: case(m, args.one_thread, args.repeats) for m in args.models.split(",")}
     print(json.dumps(out))
@@ -171,7 +193,8 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--worker", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-grid", action="store_true", help="skip the GridSearchCV timings")
+    parser.add_argument("--worker", choices=["seqnet", "torch", "grid"], help=argparse.SUPPRESS)
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -186,6 +209,7 @@ def main():
         try:
             results = {(fw, one): _run(fw, one, args) for fw in frameworks
                        for one in (False, True)}
+            grid = None if args.no_grid else _run("grid", False, args)
         finally:
             for p in spinners:
                 p.terminate()
@@ -200,6 +224,9 @@ def main():
                 (fd, pd), (f1, p1) = results[(fw, False)][m], results[(fw, True)][m]
                 print(f"| {fw} | {m} | {fd:.3f} | {f1:.3f} | {fd / f1:.2f}x | "
                       f"{pd:.4f} | {p1:.4f} | {pd / p1:.2f}x |", flush=True)
+        if grid:
+            print(f"\nGridSearchCV(LSTMClassifier, 4 candidates, cv=3): n_jobs=1 {grid['1']:.2f} s, "
+                  f"n_jobs=2 {grid['2']:.2f} s, n_jobs=-1 {grid['-1']:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
