@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from seqnet.backend import get_backend, thread_limits
 from seqnet.network.network import Network
+from seqnet.training.lbfgs import train_lbfgs
 from seqnet.training.loop import TrainingState, batch_size_for, train_epochs
 from seqnet.training.optimizers import SOLVERS
 
@@ -25,7 +26,8 @@ from seqnet.training.optimizers import SOLVERS
 PREDICT_CHUNK = 512
 
 SHARED_CONSTRAINTS = {
-    "solver": [StrOptions(set(SOLVERS))],
+    "solver": [StrOptions(set(SOLVERS) | {"lbfgs"})],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "l1_ratio": [Interval(Real, 0, 1, closed="both")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -65,13 +67,18 @@ SHARED_DEFAULTS = dict(
     tol=1e-4, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
     early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
     epsilon=1e-8, n_iter_no_change=10, clip_norm=None, init="glorot",
-    device="cpu", dtype="float32",
+    device="cpu", dtype="float32", max_fun=15000,
 )
 
 #: numpydoc text of the shared parameters, appended to every estimator's docstring.
 SHARED_PARAMS_DOC = """
-    solver : {'adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta'}, default='adam'
+    solver : {'adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'lbfgs'}, default='adam'
         Optimizer. rmsprop and adadelta use ``beta_2`` as their decay rate.
+        'lbfgs' is scipy's L-BFGS-B on the full batch, as scikit-learn's MLP:
+        ``max_iter`` bounds its iterations, ``max_fun`` its loss evaluations,
+        ``tol`` is its gradient tolerance; early stopping, batches and the
+        learning-rate parameters do not apply and ``partial_fit`` is
+        unavailable (``hasattr(est, 'partial_fit')`` is False).
     alpha : float, default=1e-4
         Strength of the penalty on weights (not biases), divided by the
         batch's total sample weight as in scikit-learn's MLP.
@@ -126,6 +133,8 @@ SHARED_PARAMS_DOC = """
     device : {'cpu', 'cuda', 'auto'}, default='cpu'
     dtype : {'float32', 'float64'}, default='float32'
         Compute dtype.
+    max_fun : int, default=15000
+        Only with ``solver='lbfgs'``: maximum number of loss evaluations.
 """
 
 
@@ -201,9 +210,13 @@ class BaseSeqNet(BaseEstimator):
             if prev is not None and self.warm_start and not incremental:
                 _carry_history(prev, self._training)
         state = self._training
+        data = (X, Y, sw, lengths)
         with thread_limits(self._thread_owner()):
-            reason = train_epochs(self, self._network, state, (X, Y, sw, lengths),
-                                  validation, incremental, backend=self._backend())
+            if self.solver == "lbfgs":
+                reason = train_lbfgs(self, self._network, state, data, self._backend())
+            else:
+                reason = train_epochs(self, self._network, state, data, validation,
+                                      incremental, backend=self._backend())
         self.weights_ = self._network.named_weights()
         self.n_iter_ = state.n_iter_
         self.t_ = state.t_
@@ -214,6 +227,14 @@ class BaseSeqNet(BaseEstimator):
         self.best_validation_score_ = state.best_validation_score_
         self.stop_reason_ = reason
         return self
+
+    def _check_solver(self):
+        """``partial_fit`` exists for the stochastic solvers only (scikit-learn's
+        ``available_if`` test: ``hasattr(est, 'partial_fit')`` is False for lbfgs)."""
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic "
+                                 f"optimizers. {self.solver} is not stochastic.")
+        return True
 
     def _thread_owner(self):
         """Which thread pool owns the cores: 'blas' (dense, conv) or 'chunks' (recurrent)."""

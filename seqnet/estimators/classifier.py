@@ -9,6 +9,7 @@ every valid step is classified.
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.base import _fit_context
+from sklearn.utils.metaestimators import available_if
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -44,6 +45,7 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights.

@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.metaestimators import available_if
 from sklearn.metrics import r2_score
 
 from .classifier import _valid_steps, unpad
@@ -31,6 +32,7 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights."""

@@ -58,7 +58,7 @@ class TaskMixin:
         if not np.any(sw > 0):
             raise ValueError("sample_weight must not be all zero.")
         validation = None
-        if self.early_stopping and not incremental:
+        if self.early_stopping and not incremental and self.solver != "lbfgs":
             X, lengths, Y, sw, validation = self._split_validation(X, lengths, Y, sw, y)
         self._commit_targets()
         return self._fit_network(X, lengths, Y, sw, incremental=incremental, loss=loss,

@@ -25,7 +25,7 @@ class TrainingState:
     """Everything that persists between ``fit`` / ``partial_fit`` calls."""
 
     def __init__(self, est, n_params, dtype, n_batches_per_epoch):
-        self.optimizer = Optimizer(
+        self.optimizer = None if est.solver == "lbfgs" else Optimizer(
             est.solver, n_params, dtype, est.momentum, est.nesterovs_momentum,
             est.beta_1, est.beta_2, est.epsilon,
         )
