@@ -1,8 +1,10 @@
 """Forecasting a univariate series with any seqnet (or scikit-learn) regressor.
 
 :class:`Forecaster` turns a regressor into a forecaster: it cuts the series into
-windows (:func:`seqnet.preprocessing.make_windows`), optionally differences and
-standardises it, fits the regressor, and continues the series after its end.
+windows (:func:`seqnet.preprocessing.make_windows`), optionally takes its log
+(``transform``), differences and standardises it, fits the regressor, and
+continues the series after its end. :meth:`Forecaster.predict_interval` adds
+conformal prediction intervals calibrated on a rolling-origin backtest.
 
 It is a scikit-learn estimator whose ``X`` *is the series*, so that
 ``GridSearchCV(Forecaster(...), grid, cv=TimeSeriesSplit(k)).fit(series)``
@@ -21,7 +23,53 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from .preprocessing import make_windows
 
-__all__ = ["Forecaster", "seasonal_naive"]
+__all__ = ["Forecaster", "seasonal_naive", "choose_transform"]
+
+
+def choose_transform(series, period=None):
+    """``"log"`` or ``"none"``: the choice ``transform="auto"`` makes.
+
+    Log when the series is strictly positive and either spans more than a
+    factor of 10 (counts, populations) or its swing grows with its level
+    (the local standard deviation, over blocks of ``period`` values, rises
+    with the local mean and at least doubles across the series).
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,)
+        The series.
+    period : int or None, default=None
+        Block length for the local statistics; None means ``max(4, n // 10)``.
+
+    Returns
+    -------
+    transform : {"log", "none"}
+        The transform.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqnet.forecasting import choose_transform
+    >>> choose_transform([39.0, 500.0, 6991.0, 120.0])
+    'log'
+    >>> choose_transform(np.sin(np.arange(50.0)))
+    'none'
+    """
+    y = _as_1d_series(series, "series")
+    if y.min() <= 0:
+        return "none"
+    if y.max() / y.min() > 10.0:
+        return "log"
+    m = int(period) if period else max(4, len(y) // 10)
+    n_blocks = len(y) // m
+    if m < 2 or n_blocks < 4:
+        return "none"
+    blocks = y[len(y) - n_blocks * m:].reshape(n_blocks, m)
+    level, swing = blocks.mean(axis=1), blocks.std(axis=1)
+    if swing.min() <= 0 or swing.max() / swing.min() < 2.0:
+        return "none"
+    corr = float(np.corrcoef(level, swing)[0, 1])
+    return "log" if corr > 0.6 else "none"
 
 
 def _as_1d_series(series, name="X"):
@@ -107,11 +155,20 @@ class Forecaster(RegressorMixin, BaseEstimator):
         on unit-scale inputs.
     step : int, default=1
         Distance between the starts of consecutive training windows.
+    transform : {"auto", "log", "none"}, default="auto"
+        Applied to the series before differencing and undone on predict.
+        "log" models ``log(y)`` (the series must be strictly positive), so
+        forecasts and intervals stay positive and a multiplicative season
+        becomes additive. "auto" picks "log" for a strictly positive series
+        that spans more than a factor of 10 or whose swing grows with its
+        level (:func:`choose_transform`), else "none".
 
     Attributes
     ----------
     estimator_ : estimator object
         The fitted clone of ``estimator``.
+    transform_ : {"log", "none"}
+        The transform in use (what "auto" chose).
     mean_ : float
         Mean of the (differenced) training series, 0.0 when ``scale=False``.
     scale_ : float
@@ -129,6 +186,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
         Number of training windows.
     n_features_in_ : int
         Always 1 (univariate series).
+    series_ : ndarray of shape (n_train_,)
+        The training series, kept for :meth:`predict_interval`'s calibration.
 
     See Also
     --------
@@ -178,6 +237,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         "difference": [Interval(Integral, 0, None, closed="left")],
         "scale": ["boolean"],
         "step": [Interval(Integral, 1, None, closed="left")],
+        "transform": [StrOptions({"auto", "log", "none"})],
     }
 
     def __init__(
@@ -190,6 +250,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         difference=0,
         scale=True,
         step=1,
+        transform="auto",
     ):
         self.estimator = estimator
         self.window = window
@@ -198,6 +259,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         self.difference = difference
         self.scale = scale
         self.step = step
+        self.transform = transform
 
     # -- transforms -----------------------------------------------------------
 
@@ -215,9 +277,24 @@ class Forecaster(RegressorMixin, BaseEstimator):
             d = tail + np.cumsum(d)
         return d
 
+    def _forward(self, y, name="X"):
+        """Apply ``transform_`` to a series in the units of the data."""
+        if self.transform_ == "log":
+            if np.any(y <= 0):
+                raise ValueError(
+                    f"transform='log' needs a strictly positive series; {name} has "
+                    f"{int(np.sum(y <= 0))} value(s) <= 0 (minimum {y.min():g}). "
+                    "Use transform='none'."
+                )
+            return np.log(y)
+        return y
+
+    def _backward(self, z):
+        return np.exp(z) if self.transform_ == "log" else z
+
     def _context(self, history):
         """Transformed context window and level tails for a given history."""
-        z, tails = self._difference(history)
+        z, tails = self._difference(self._forward(history, "history"))
         if len(z) < self.window:
             raise ValueError(
                 f"history has {len(history)} values; with difference="
@@ -250,15 +327,20 @@ class Forecaster(RegressorMixin, BaseEstimator):
         series = _as_1d_series(X)
         if y is not None:
             check_consistent_length(series, y)
-        z, self.last_values_ = self._difference(series)
+        self.transform_ = (choose_transform(series, self.window)
+                           if self.transform == "auto" else self.transform)
+        z, self.last_values_ = self._difference(self._forward(series))
 
         out = self.horizon if self.strategy == "direct" else 1
         need = self.window + out + 1  # at least two training windows
         if len(z) < need:
+            fits = len(z) - out - 1
+            hint = (f"use window={fits} or less" if fits >= 1
+                    else "use a longer series")
             raise ValueError(
-                f"The series has {len(series)} values (after differencing of order "
-                f"{self.difference}: {len(z)}); window={self.window} with "
-                f"{out} output step(s) needs at least {need + self.difference}."
+                f"The series has {len(series)} values; window={self.window} with "
+                f"{out} output step(s) and difference={self.difference} needs at least "
+                f"{need + self.difference}: {hint}."
             )
 
         if self.scale:
@@ -286,6 +368,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
         self.n_train_ = len(series)
         self.n_windows_ = len(Xw)
         self.n_features_in_ = 1
+        self.series_ = series
+        self._residuals = None  # predict_interval's calibration, made on first use
         return self
 
     def _n_steps(self, X):
@@ -321,7 +405,10 @@ class Forecaster(RegressorMixin, BaseEstimator):
             Forecast values, in the units of the series.
         """
         check_is_fitted(self)
-        steps = self._n_steps(X)
+        return self._backward(self._predict_model_scale(self._n_steps(X), history))
+
+    def _predict_model_scale(self, steps, history=None):
+        """Forecast ``steps`` values on the transformed (log or raw) scale."""
         if history is None:
             ctx, tails = self.last_window_, self.last_values_
         else:
@@ -341,6 +428,86 @@ class Forecaster(RegressorMixin, BaseEstimator):
 
         z = buf[self.window :] * self.scale_ + self.mean_
         return self._integrate(z, tails)
+
+    def predict_interval(self, X=None, coverage=0.9, history=None):
+        """Forecast with conformal prediction intervals.
+
+        The interval for horizon step ``h`` is the forecast plus and minus the
+        ``coverage`` quantile of the absolute errors that the same
+        configuration made ``h`` steps ahead in a rolling-origin backtest: a
+        clone is fitted on the first 75% of the training series (at least
+        what one fit needs) and forecasts from every origin in the rest, with
+        no refit. The errors are measured on the transformed scale, so with
+        ``transform_="log"`` the interval is multiplicative and stays
+        positive. The backtest runs on the first call and is kept.
+
+        Parameters
+        ----------
+        X : int, array-like of shape (n_steps,), or None, default=None
+            How far to forecast, as in :meth:`predict`.
+        coverage : float, default=0.9
+            Nominal probability that a future value falls in its interval,
+            in (0, 1).
+        history : array-like of shape (n_timesteps,) or None, default=None
+            Start from the end of this series, as in :meth:`predict`.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_steps, 3)
+            Columns ``lower``, ``forecast``, ``upper`` in the units of the
+            series; ``lower <= forecast <= upper``.
+
+        Notes
+        -----
+        Split conformal prediction per horizon step (Stankeviciute et al.,
+        2021, "Conformal time-series forecasting", NeurIPS). Steps beyond the
+        longest horizon the backtest could score reuse its widest step.
+        """
+        check_is_fitted(self)
+        if not 0.0 < float(coverage) < 1.0:
+            raise ValueError(f"coverage must be in (0, 1), got {coverage}.")
+        steps = self._n_steps(X)
+        z = self._predict_model_scale(steps, history)
+        residuals = self._calibration_residuals(steps)
+        q = np.empty(steps)
+        for h in range(steps):
+            r = residuals[min(h, len(residuals) - 1)]
+            k = len(r)
+            rank = min(k, int(np.ceil((k + 1) * float(coverage))))
+            q[h] = np.sort(r)[rank - 1]
+        return np.column_stack(
+            [self._backward(z - q), self._backward(z), self._backward(z + q)]
+        )
+
+    def _calibration_residuals(self, steps):
+        """Absolute backtest errors per horizon step (list of arrays)."""
+        cached = self._residuals
+        if cached is not None and (len(cached) >= steps or cached[-1].size == 1):
+            return cached  # long enough, or as long as the backtest allows
+        series = self.series_
+        n = len(series)
+        out = self.horizon if self.strategy == "direct" else 1
+        min_fit = self.window + out + 1 + self.difference  # what fit needs
+        n_head = max(min_fit, int(round(0.75 * n)))
+        if n - n_head < 2:
+            raise ValueError(
+                f"predict_interval needs a training series long enough for a "
+                f"backtest: {n} values leave {n - n_head} for calibration with "
+                f"window={self.window}; fit on at least {min_fit + 2 + min_fit // 3} "
+                "values or use a smaller window."
+            )
+        head_model = clone(self).set_params(transform=self.transform_)
+        head_model.fit(series[:n_head])
+        model_series = self._forward(series)
+        n_steps = min(steps, n - n_head)
+        errors = [[] for _ in range(n_steps)]
+        for origin in range(n_head, n):
+            h_max = min(n_steps, n - origin)
+            pred = head_model._predict_model_scale(h_max, history=series[:origin])
+            for h in range(h_max):
+                errors[h].append(abs(pred[h] - model_series[origin + h]))
+        self._residuals = [np.asarray(e) for e in errors]
+        return self._residuals
 
     def score(self, X, y=None, sample_weight=None):
         """R^2 of the forecast of ``len(X)`` steps after the training series.
