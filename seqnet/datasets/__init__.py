@@ -1,7 +1,8 @@
 """Small real time series shipped with seqnet, loadable offline.
 
-Both series are public domain and stored as two-column CSV files (``year,value``)
-next to this module.
+Lynx and sunspots are public domain and stored as two-column CSV files
+(``year,value``) next to this module; GunPoint is the UCR archive's own pair of
+``.ts`` files (``GunPoint_TRAIN.ts``, ``GunPoint_TEST.ts``).
 
 Lynx
     Annual numbers of Canadian lynx trapped in the Mackenzie River district,
@@ -17,6 +18,21 @@ Sunspots
     Yearly mean sunspot numbers, 1700-2008 (309 values), from the National
     Geophysical Data Center (NOAA), as shipped by statsmodels
     (``statsmodels.datasets.sunspots``; public domain).
+
+GunPoint
+    A UCR time-series classification problem: 50 training and 150 test series
+    of length 150, two classes (1 = Gun-Draw, 2 = Point), the x-coordinate of an
+    actor's right hand (Ratanamahatana & Keogh, 2005, "Three myths about dynamic
+    time warping data mining", SDM). Distributed by the UCR Time Series
+    Classification Archive: H. A. Dau, E. Keogh, K. Kamgar, C.-C. M. Yeh, Y. Zhu,
+    S. Gharghabi, C. A. Ratanamahatana, Y. Chen, B. Hu, N. Begum, A. Bagnall,
+    A. Mueen, G. Batista and Hexagon-ML (2018), "The UCR Time Series
+    Classification Archive", https://www.cs.ucr.edu/~eamonn/time_series_data_2018/.
+    The archive asks users to cite it and the paper that introduced the dataset;
+    it is free for research and education. The files shipped here are byte for
+    byte the ``.ts`` files bundled in aeon 1.6.0 (``aeon/datasets/data/GunPoint``;
+    aeon is BSD-3-Clause, (c) The aeon developers, (c) 2022 The sktime
+    developers).
 """
 
 import csv
@@ -24,7 +40,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_lynx", "load_sunspots"]
+__all__ = ["load_gunpoint", "load_lynx", "load_sunspots"]
 
 
 def _load_csv(name):
@@ -96,3 +112,61 @@ def load_sunspots(return_years=False):
     """
     values, years = _load_csv("sunspots.csv")
     return (values, years) if return_years else values
+
+
+def _load_ts(name):
+    """Values and labels of an equal-length univariate ``.ts`` file."""
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    lines = iter(text.splitlines())
+    for line in lines:
+        if line.strip().lower() == "@data":
+            break
+    X, y = [], []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        values, label = line.rsplit(":", 1)
+        X.append([float(v) for v in values.split(",")])
+        y.append(label.strip())
+    return np.array(X, dtype=np.float64), np.array(y)
+
+
+def load_gunpoint(split=None):
+    """Load the UCR GunPoint time-series classification problem.
+
+    Parameters
+    ----------
+    split : {"train", "test"} or None, default=None
+        Which part of the archive's own split to return; None returns both.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : ndarrays
+        With ``split=None``: ``X_train`` of shape (50, 150), ``X_test`` of shape
+        (150, 150) (float64, univariate series of 150 steps, the layout every
+        seqnet sequence model reads), and string labels ``"1"`` (Gun-Draw) and
+        ``"2"`` (Point) of shapes (50,) and (150,).
+    X, y : ndarrays
+        With ``split="train"`` or ``"test"``: that part only.
+
+    Notes
+    -----
+    The UCR archive's files, as bundled by aeon (see the module docstring for
+    the citation and licence note). Each series is z-normalised, as in the
+    archive.
+
+    Examples
+    --------
+    >>> from seqnet.datasets import load_gunpoint
+    >>> X_train, X_test, y_train, y_test = load_gunpoint()
+    >>> X_train.shape, X_test.shape, sorted(set(y_train))
+    ((50, 150), (150, 150), ['1', '2'])
+    """
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")
+    if split is not None:
+        return _load_ts(f"GunPoint_{split.upper()}.ts")
+    X_tr, y_tr = _load_ts("GunPoint_TRAIN.ts")
+    X_te, y_te = _load_ts("GunPoint_TEST.ts")
+    return X_tr, X_te, y_tr, y_te
