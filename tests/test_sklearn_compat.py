@@ -197,3 +197,44 @@ def test_early_stopping_validation_too_small_message():
     with pytest.raises(ValueError, match="The validation set is too small. Increase "
                        "'validation_fraction' or the size of your dataset"):
         MLPRegressor(early_stopping=True, random_state=0).fit(X, y.astype(float))
+
+
+# ----------------------------------------------- coefs_ / intercepts_ as views
+@pytest.mark.parametrize("cls, sk_name", [(MLPClassifier, "MLPClassifier"),
+                                          (MLPRegressor, "MLPRegressor")])
+def test_coefs_intercepts_shapes_as_scikit_learn(cls, sk_name):
+    import sklearn.neural_network as skn
+
+    X, y = _data(n=30, n_features=5, n_classes=3)
+    ours = _fit_quietly(cls(hidden_layer_sizes=(7, 4), **TINY), X, y)
+    theirs = _fit_quietly(getattr(skn, sk_name)(hidden_layer_sizes=(7, 4), **TINY), X, y)
+    assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
+    assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
+    assert ours.n_layers_ == theirs.n_layers_ == 4
+
+
+def test_coefs_are_views_of_the_weights():
+    X, y = _data(n=30, n_classes=3)
+    clf = _fit_quietly(MLPClassifier(hidden_layer_sizes=5, **TINY), X, y)
+    assert np.shares_memory(clf.coefs_[0], clf.weights_["dense.0.weight"])
+    np.testing.assert_array_equal(clf.coefs_[1], clf.weights_["out.weight"].T)
+    proba = clf.predict_proba(X)
+    clf.coefs_[0][:] *= 3.0  # in place: predictions follow
+    assert not np.allclose(clf.predict_proba(X), proba)
+    np.testing.assert_array_equal(clf.weights_["dense.0.weight"].T, clf.coefs_[0])
+    clf.intercepts_[1][:] = 0.0
+    assert np.all(clf.weights_["out.bias"] == 0.0)
+    clf.coefs_ = [np.zeros_like(c) for c in clf.coefs_]  # assignment copies in
+    np.testing.assert_allclose(clf.predict_proba(X), np.full((30, 3), 1 / 3), rtol=1e-6)
+    assert not hasattr(MLPClassifier(), "coefs_")
+
+
+def test_coefs_survive_pickling():
+    import pickle
+
+    X, y = _data(n=30)
+    reg = _fit_quietly(MLPRegressor(hidden_layer_sizes=4, **TINY), X, y.astype(float))
+    loaded = pickle.loads(pickle.dumps(reg))
+    loaded.coefs_[0][:] = 0.0
+    assert np.all(loaded.weights_["dense.0.weight"] == 0.0)
+    np.testing.assert_array_equal(loaded.predict(X), np.full(30, loaded.predict(X)[0]))

@@ -33,6 +33,49 @@ class _BaseMLP(BaseSeqNet):
     def _build_layers(self, in_shape, n_outputs):
         return dense_head(self.hidden_layer_sizes, self.activation, self.dropout, n_outputs)
 
+    def _layer_names(self):
+        n_hidden = sum(1 for k in self.weights_ if k.startswith("dense.") and
+                       k.endswith(".weight"))
+        return [f"dense.{i}" for i in range(n_hidden)] + ["out"]
+
+    @property
+    def coefs_(self):
+        """scikit-learn's ``coefs_``: per layer an (n_in, n_out) view of the
+        parameter buffer (the transpose of ``weights_["dense.{i}.weight"]``,
+        then ``"out.weight"``); writing into it changes predictions. Assigning
+        a list copies its arrays into the buffer."""
+        return [self.weights_[f"{name}.weight"].T for name in self._layer_names()]
+
+    @coefs_.setter
+    def coefs_(self, values):
+        _copy_into(self.coefs_, values, "coefs_")
+
+    @property
+    def intercepts_(self):
+        """scikit-learn's ``intercepts_``: per layer an (n_out,) view of the
+        parameter buffer (``weights_["dense.{i}.bias"]``, then ``"out.bias"``)."""
+        return [self.weights_[f"{name}.bias"] for name in self._layer_names()]
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        _copy_into(self.intercepts_, values, "intercepts_")
+
+    @property
+    def n_layers_(self):
+        """Number of layers, input and output included (scikit-learn's ``n_layers_``)."""
+        return len(self._layer_names()) + 1
+
+
+def _copy_into(views, values, name):
+    """Write ``values`` (one array per layer) into the buffer's ``views``."""
+    if len(values) != len(views):
+        raise ValueError(f"{name} needs {len(views)} arrays, got {len(values)}.")
+    for view, value in zip(views, values):
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"{name}: shape {value.shape} does not match {view.shape}.")
+        view[...] = value
+
 
 def dense_head(hidden_layer_sizes, activation, dropout, n_outputs):
     """Hidden dense layers (each followed by dropout if > 0) and the output layer."""
@@ -91,6 +134,10 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
     weights_ : dict of str -> ndarray
         Named views into the single parameter buffer, PyTorch layout
         (``"dense.0.weight"`` is (out, in)); writing into them changes predictions.
+    coefs_, intercepts_ : list of ndarray
+        scikit-learn's layout of the same memory: (n_in, n_out) weight and
+        (n_out,) bias views per layer, output layer last.
+    n_layers_ : int
 
     Examples
     --------
@@ -116,6 +163,9 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
     loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
         As on :class:`MLPClassifier`.
     weights_ : dict of str -> ndarray
+    coefs_, intercepts_ : list of ndarray
+        Views of the same buffer in scikit-learn's shapes, as on :class:`MLPClassifier`.
+    n_layers_ : int
 
     Examples
     --------
