@@ -36,6 +36,8 @@ pieces' width: :func:`~seqnet.kernels.cpu.blas.column_blocks`).  The chunks'
 weight gradients are summed in chunk order, inside the backward kernel.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -63,6 +65,7 @@ from seqnet.kernels.cpu.recurrent_cells import (
     project_inputs,
     rnn_grads,
     rnn_step,
+    state_col,
 )
 from seqnet.kernels.cpu.recurrent_chunks import (
     add_block,
@@ -77,6 +80,24 @@ from seqnet.kernels.cpu.recurrent_chunks import (
 )
 
 
+#: The forward pass's operands: the batch (``x`` (B, T, F), ``lengths``,
+#: ``reverse``), ``W_ih^T`` (aligned), ``W_hh^T`` in column blocks
+#: (:func:`seqnet.kernels.cpu.blas.column_blocks`), the gate-column bias
+#: (:func:`~seqnet.kernels.cpu.recurrent_cells.bias_columns`) and the initial
+#: state (``c0``: the LSTM's cell state, else ``h0`` again).
+ForwardOperands = namedtuple("ForwardOperands", "x lengths reverse w_ih_t w_hh_b bias h0 c0")
+#: The backward pass's operands: the output gradient ``dh`` (B, T, H), the
+#: batch's ``lengths`` and direction, the weights (``w_hh`` aligned), truncated
+#: BPTT's ``bptt`` and whether ``dx`` is wanted.
+BackwardOperands = namedtuple("BackwardOperands", "dh lengths reverse w_ih w_hh bptt need_dx")
+#: A chunk's rows arrays (:mod:`seqnet.kernels.cpu.recurrent_chunks`):
+#: ``xh`` ``[x | h_prev | 1]`` rows, ``cs`` LSTM cell states (empty for the
+#: other cells), ``g`` gate columns.
+ChunkRows = namedtuple("ChunkRows", "xh cs g")
+#: A chunk's partial weight and bias gradients (overwritten by its backward).
+ChunkGrads = namedtuple("ChunkGrads", "dw_ih dw_hh db_ih db_hh")
+
+
 def _cell_kernels(cell, kind):
     """The chunk kernels ``(forward_chunk, backward_chunk)`` of one cell.
 
@@ -87,30 +108,29 @@ def _cell_kernels(cell, kind):
     gates = CELL_GATES[cell]
 
     @njit(cache=True, nogil=True, error_model="numpy")
-    def forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c0, reverse, lo, hi,
-                      xh, cs, g, h_out, block, ring):
-        """Time loop of rows ``lo:hi``, in blocks of ``block`` steps (input
+    def forward_chunk(ops, rows, lo, hi, h_out, block, ring):
+        """Time loop of rows ``lo:hi`` of the batch in ``ops``
+        (:data:`ForwardOperands`), in blocks of ``block`` steps (input
         projection, steps, outputs), so a block's gates stay in the cache
-        from their projection to their step.  ``xh`` / ``cs`` / ``g`` are the
-        chunk's rows arrays (:func:`_chunk_views`); the initial state
+        from their projection to their step.  ``rows`` (:data:`ChunkRows`)
+        are the chunk's rows arrays (:func:`_chunk_views`); the initial state
         ``h0[lo:hi]`` (``c0``: LSTM) goes into their first row block.
-
-        ``w_ih_t`` is ``W_ih^T`` and ``w_hh_b`` is ``W_hh^T`` in column blocks
-        of the per-step product's piece width
-        (:func:`seqnet.kernels.cpu.blas.column_blocks`).
 
         ``ring=False``: ``xh``, ``cs`` and ``g`` receive every step (the
         backward pass's cache).  ``ring=True``: they are an inference
         workspace of ``block`` steps, reused block after block, each block
         starting from the state the one before ended with.  Rows of
         ``h_out`` past a sample's length are set to 0."""
+        x, lengths, reverse = ops.x, ops.lengths, ops.reverse
+        w_ih_t, w_hh_b, bias = ops.w_ih_t, ops.w_hh_b, ops.bias
+        xh, cs, g = rows
         nb = hi - lo
-        F = w_ih_t.shape[0]
         H = w_hh_b.shape[1]
         GH = gates * H
-        copy_block(h0[lo:hi], xh[:nb, F:F + H])
+        F = state_col(xh, H)  # the state's first column in the rows layout
+        copy_block(ops.h0[lo:hi], xh[:nb, F:F + H])
         if cell == CELL_LSTM:
-            copy_block(c0[lo:hi], cs[:nb])
+            copy_block(ops.c0[lo:hi], cs[:nb])
         smax = chunk_max_length(lengths, lo, hi)
         piece = w_hh_b.shape[2]
         for s0 in range(0, smax, block):
@@ -122,10 +142,10 @@ def _cell_kernels(cell, kind):
                 if cell == CELL_LSTM:
                     copy_block(cs[last:last + nb], cs[:nb])
             xb, cb, gk = xh[base:], cs[base:], g[base:]
-            rows = (s1 - s0) * nb
+            n_rows = (s1 - s0) * nb
             gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb, 0)
-            xb[:rows, F + H] = 1.0
-            project_inputs(cell, w_ih_t, xb, rows, gk)
+            xb[:n_rows, F + H] = 1.0
+            project_inputs(cell, w_ih_t, xb, n_rows, gk)
             for s in range(s0, s1):
                 r0 = (s - s0) * nb
                 r1 = r0 + nb
@@ -146,13 +166,16 @@ def _cell_kernels(cell, kind):
         zero_padding(h_out, lengths, lo, hi)
 
     @njit(cache=True, nogil=True, error_model="numpy")
-    def backward_chunk(dh, lengths, w_ih, w_hh, xh, cs, g, reverse, bptt, need_dx, lo, hi,
-                       dw_ih, dw_hh, db_ih, db_hh, dx):
-        """BPTT of rows ``lo:hi`` over the cache the forward left in ``xh`` /
-        ``cs`` / ``g``: this chunk's weight and bias gradients into ``dw_ih``,
-        ``dw_hh``, ``db_ih``, ``db_hh`` (overwritten), and its rows of ``dx``
-        (with ``need_dx``; 0 past each sample's length).  ``w_hh`` is
-        64-byte aligned: the per-step products read it in place."""
+    def backward_chunk(ops, rows, lo, hi, grads, dx):
+        """BPTT of n_rows ``lo:hi`` (operands ``ops``: :data:`BackwardOperands`)
+        over the cache the forward left in ``n_rows`` (:data:`ChunkRows`): this
+        chunk's weight and bias gradients into ``grads`` (:data:`ChunkGrads`,
+        overwritten), and its n_rows of ``dx`` (with ``need_dx``; 0 past each
+        sample's length).  ``w_hh`` is 64-byte aligned: the per-step products
+        read it in place."""
+        dh, lengths, reverse, w_ih, w_hh, bptt, need_dx = ops
+        xh, cs, g = rows
+        dw_ih, dw_hh, db_ih, db_hh = grads
         nb = hi - lo
         GH, H = w_hh.shape
         F = w_ih.shape[1]
@@ -162,10 +185,10 @@ def _cell_kernels(cell, kind):
             if need_dx:
                 zero_padding(dx, lengths, lo, hi)
             return
-        rows = smax * nb
-        up = np.empty((rows, H), dtype=dh.dtype)
+        n_rows = smax * nb
+        up = np.empty((n_rows, H), dtype=dh.dtype)
         gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
-        dz = aligned_empty(rows, GW, dh)
+        dz = aligned_empty(n_rows, GW, dh)
         dh_n = aligned_empty(nb, H, dh)
         dh_n[:] = 0.0
         dc_n = np.zeros((nb, H), dtype=dh.dtype)
@@ -195,19 +218,20 @@ def _cell_kernels(cell, kind):
         # rows, summed in row pieces that OpenBLAS runs unpacked (blas.piece_width)
         W = F + H + 1
         grads_t = aligned_empty(W, GW, dh)
-        piece = piece_width(W, GW, rows)
-        for r in range(0, rows, piece):
-            e = min(r + piece, rows)
+        piece = piece_width(W, GW, n_rows)
+        for r in range(0, n_rows, piece):
+            e = min(r + piece, n_rows)
             gemm(xh[r:e], dz[r:e], grads_t, trans_a=True, accumulate=r > 0)
-        grads = grads_t.T
-        copy_block(grads[:GH, F:F + H], dw_hh)
-        copy_block(grads[:GH, F + H:F + H + 1], db_hh.reshape(GH, 1))
-        dxr = np.zeros((rows if need_dx else 0, F), dtype=dh.dtype)
+        gate_grads = grads_t.T  # row j: [dW_ih | dW_hh | db] of gate column j
+        copy_block(gate_grads[:GH, F:F + H], dw_hh)
+        copy_block(gate_grads[:GH, F + H:F + H + 1], db_hh.reshape(GH, 1))
+        dxr = np.zeros((n_rows if need_dx else 0, F), dtype=dh.dtype)
         for first, last, w in input_columns(cell, GW):
             if last > first:
                 n = last - first
-                copy_block(grads[first:last, :F], dw_ih[w:w + n])
-                copy_block(grads[first:last, F + H:F + H + 1], db_ih[w:w + n].reshape(n, 1))
+                copy_block(gate_grads[first:last, :F], dw_ih[w:w + n])
+                copy_block(gate_grads[first:last, F + H:F + H + 1],
+                           db_ih[w:w + n].reshape(n, 1))
                 if need_dx:
                     gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
         if need_dx:
@@ -265,7 +289,7 @@ def _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW):
     else:
         cs = np.empty((0, H), dtype=hbuf.dtype)
     g = gbuf[lo * T * GW:hi * T * GW].reshape(T * nb, GW)
-    return xh, cs, g
+    return ChunkRows(xh, cs, g)
 
 
 def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
@@ -299,12 +323,12 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     cbuf = aligned_empty(1, rows * (T + 1) * H if cell == CELL_LSTM else 0, x)[0]
     gbuf = aligned_empty(1, rows * T * GW, x)[0]
     threads = _chunk_threads(n_chunks, nb_max, T, GW, F, H)
+    ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init)
     if keep:
         def work(i, slot):
             lo, hi = edges[i], edges[i + 1]
-            xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
-            forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c_init, reverse, lo, hi,
-                          xh, cs, g, h, block, False)
+            rows = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
+            forward_chunk(ops, rows, lo, hi, h, block, False)
     else:
         # Inference keeps no cache: each thread reuses one workspace of a
         # chunk's rows over ``block`` steps, block after block.
@@ -317,9 +341,8 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
         def work(i, slot):
             lo, hi = edges[i], edges[i + 1]
             ws_h, ws_c, ws_g = spaces[slot]
-            xh, cs, g = _chunk_views(ws_h, ws_c, ws_g, 0, hi - lo, block, H, W, GW)
-            forward_chunk(x, lengths, w_ih_t, w_hh_b, bias, h0, c_init, reverse, lo, hi,
-                          xh, cs, g, h, block, True)
+            rows = _chunk_views(ws_h, ws_c, ws_g, 0, hi - lo, block, H, W, GW)
+            forward_chunk(ops, rows, lo, hi, h, block, True)
     run_chunks(work, n_chunks, threads)
     return h, (hbuf, cbuf, gbuf, bounds)
 
@@ -341,13 +364,14 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     db_ih = np.zeros((n_chunks, GH), dtype=x.dtype)
     db_hh = np.zeros((n_chunks, GH), dtype=x.dtype)
     dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
-    w_hh_a = aligned_copy(w_hh)  # the per-step products read it in place
+    # the per-step products read W_hh in place from a cache-line boundary
+    ops = BackwardOperands(dh, lengths, reverse, w_ih, aligned_copy(w_hh), bptt, need_dx)
 
     def work(i, slot):
         lo, hi = edges[i], edges[i + 1]
-        xh, cs, g = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
-        backward_chunk(dh, lengths, w_ih, w_hh_a, xh, cs, g, reverse, bptt, need_dx, lo, hi,
-                       dw_ih[i], dw_hh[i], db_ih[i], db_hh[i], dx)
+        rows = _chunk_views(hbuf, cbuf, gbuf, lo, hi, T, H, W, GW)
+        backward_chunk(ops, rows, lo, hi, ChunkGrads(dw_ih[i], dw_hh[i], db_ih[i], db_hh[i]),
+                       dx)
 
     run_chunks(work, n_chunks, _chunk_threads(n_chunks, -(-B // n_chunks), T, GW, F, H))
     # the chunks' partial gradients summed in chunk order, so the result does
