@@ -29,6 +29,7 @@ from .losses import (
     softmax_rows,
     squared_error,
 )
+from .batchnorm import batchnorm_backward, batchnorm_forward_eval, batchnorm_forward_train
 from .conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
 from .optim import (
     adadelta_update,
@@ -39,6 +40,13 @@ from .optim import (
     rmsprop_update,
     scale_inplace,
     sgd_update,
+)
+from .global_pool import (
+    global_avgpool_backward,
+    global_avgpool_forward,
+    global_maxpool_backward,
+    global_maxpool_forward,
+    mask_steps,
 )
 from .pool import maxpool1d_backward, maxpool1d_forward, maxpool2d_backward, maxpool2d_forward
 from .recurrent import (
