@@ -44,6 +44,41 @@ def test_verbose_1_tqdm_bar_per_fit(data, capsys):
     assert "3/3" in capsys.readouterr().out  # a fresh bar for the next fit
 
 
+_WARNING_SCRIPT = """
+import sys
+import numpy as np
+from seqnet import MLPClassifier
+rng = np.random.default_rng(0)
+X = rng.normal(size=(80, 4)).astype(np.float32)
+y = (X[:, 0] + X[:, 1] > 0).astype(int)
+MLPClassifier(hidden_layer_sizes=(8,), batch_size=16, max_iter=3, random_state=0,
+              n_iter_no_change=50, verbose=int(sys.argv[1]),
+              early_stopping=sys.argv[2] == "es").fit(X, y)
+"""
+
+
+@pytest.mark.parametrize("verbose,mode", [(1, "plain"), (1, "es"), (2, "plain")])
+def test_warning_after_the_bar_not_inside_it(verbose, mode):
+    """stdout and stderr in one stream, as a terminal shows them."""
+    pytest.importorskip("tqdm")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WARNING_SCRIPT, str(verbose), mode],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=300, check=True).stdout.decode()  # keeps the \r
+    lines = out.split("\n")
+    bar_lines = [i for i, ln in enumerate(lines) if "100%|" in ln]
+    warn_lines = [i for i, ln in enumerate(lines) if "ConvergenceWarning" in ln]
+    assert len(bar_lines) == 1, out  # the bar is drawn once, not again after the warning
+    assert len(warn_lines) == 1, out
+    assert warn_lines[0] > bar_lines[0], out
+    assert "Warning" not in lines[bar_lines[0]]
+    final = lines[bar_lines[0]].split("\r")[-1]
+    assert "s/epoch=" not in final and final.count("/s") + final.count("s/epoch") + \
+        final.count("s/batch") == 1, final  # one rate: tqdm's
+
+
 def test_verbose_1_plain_lines_without_tqdm(data, capsys, monkeypatch):
     monkeypatch.setattr(progress, "_tqdm", lambda: None)
     X, y = data

@@ -5,9 +5,16 @@ otherwise, in scikit-learn's ``Iteration N, loss = ...`` format.  While a
 compiling fit runs (cold numba cache), the bar's description (or a plain line)
 says "compiling kernels (first run only)" and then how long it took
 (``seqnet/training/compiling.py``).
+
+Warnings raised while a tqdm bar is open (a ``ConvergenceWarning`` at the last
+epoch, a divergence) are held back and emitted, through the warnings machinery
+and its filters, right after the bar is closed: never inside the bar's line.
+The bar shows one rate, tqdm's own (epochs or batches per second, or seconds
+per epoch when slower).
 """
 
 import sys
+import warnings
 
 from .compiling import current_notice
 
@@ -26,11 +33,14 @@ class EpochProgress:
         self.n_batches = n_batches
         self.bar = None
         self._batch_i = 0
+        self._held = None  # warnings.catch_warnings holding warnings while the bar is open
         tqdm = _tqdm() if self.verbose else None
         if tqdm is not None:
             total = max_iter * n_batches if self.verbose >= 2 else max_iter
             unit = "batch" if self.verbose >= 2 else "epoch"
             self.bar = tqdm(total=total, unit=unit, file=sys.stdout, leave=True)
+            self._held = warnings.catch_warnings(record=True)
+            self._caught = self._held.__enter__()
         # a verbose fit's compile notice reports into this bar while it is open
         self.notice = current_notice() if self.verbose else None
         if self.notice is not None:
@@ -66,7 +76,7 @@ class EpochProgress:
         if self.bar is not None:
             if self.verbose == 1:
                 self.bar.update(1)
-            post = {"loss": f"{loss:.4f}", "s/epoch": f"{seconds:.2f}"}
+            post = {"loss": f"{loss:.4f}"}  # the rate is tqdm's own
             if val_score is not None:
                 post["val"] = f"{val_score:.4f}"
             self.bar.set_postfix(post)
@@ -83,3 +93,10 @@ class EpochProgress:
             self.notice.sink = None
         if self.bar is not None:
             self.bar.close()
+        if self._held is not None:
+            held, caught = self._held, self._caught
+            self._held = None
+            held.__exit__(None, None, None)
+            for w in caught:  # now below the closed bar
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                       source=w.source)
