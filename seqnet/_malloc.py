@@ -4,8 +4,8 @@ Every forward pass allocates its caches (several MB for a recurrent layer)
 and the backward pass frees them.  With glibc's default settings the freed
 memory goes back to the kernel (``munmap`` or trimming of the heap and of the
 per-thread arenas numba's threads allocate from), so the next step faults
-every page in again: measured 20-30% of an LSTM training step at
-(B, T, H) = (64, 50, 64).  On the first seqnet fit/predict this module raises
+every page in again, a sizeable share of a recurrent training step
+(benchmarks/RESULTS.md, "Tuning notes").  On the first seqnet fit/predict this module raises
 glibc's mmap threshold to its maximum (32 MiB) and the trim threshold to
 256 MiB, as ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` would, so
 such buffers are reused instead.  The cost: a process may keep up to about

@@ -122,7 +122,7 @@ def is_user_set():
 @functools.lru_cache(maxsize=1)
 def _usable_cores():
     """``joblib.cpu_count()`` (affinity, cgroup quota), read once per process:
-    it opens cgroup files, ~0.1 ms that every predict call would pay."""
+    it opens cgroup files, which every predict call would pay for."""
     import joblib
 
     return int(joblib.cpu_count())
@@ -137,7 +137,7 @@ def default_num_threads(adapt=False):
     for var in _ENV_LIMITS:
         value = os.environ.get(var, "").split(",")[0].strip()  # OMP_NUM_THREADS may be a list
         # unset variables are the common case: no int() that raises for them
-        # (three caught exceptions were most of the 9 us this took per call)
+        # (caught exceptions were most of this function's time)
         if value.isdigit() and int(value) >= 1:
             limits.append(int(value))
     n = max(1, min(limits))
@@ -182,8 +182,8 @@ class _BlasLimiter:
     built after importing scipy's BLAS, the one numba's ``np.dot`` calls:
     scanning loaded libraries costs milliseconds) and then driven through
     their controllers' ``get_num_threads`` / ``set_num_threads``, setting only
-    a library whose count differs: a limit and its restore took 15 us with
-    threadpoolctl's ``limit`` object, 8-9 us this way (two libraries).
+    a library whose count differs, about half the cost of threadpoolctl's
+    ``limit`` object per call.
     """
 
     def __init__(self):

@@ -104,8 +104,7 @@ def aligned_empty(rows, cols, like):
 
     OpenBLAS reads small operands in place, without packing them, with
     64-byte vector loads: an operand that starts mid-line splits every load
-    across two cache lines.  Measured: ``h W_hh^T`` at 32 rows, H = 64 took
-    10.1 us with ``W_hh^T`` 16 bytes off a line boundary, 6.5 us on it.
+    across two cache lines (timings: benchmarks/RESULTS.md, "Tuning notes").
     """
     extra = ALIGNMENT // like.itemsize
     buf = np.empty(rows * cols + extra, dtype=like.dtype)
@@ -132,10 +131,8 @@ def column_blocks(m, width):
     The right operand of a product in column pieces (:func:`piece_width`)
     read from a block instead of from a column slice of ``m``: a slice of a
     wide ``m`` is a few cache lines per row at a stride of whole pages, which
-    the hardware prefetchers do not follow once ``m`` is out of L2.  Measured,
-    one thread, ``h W_hh^T`` in 32-column pieces at 64 rows, H = 256, over 50
-    steps: 49-55 GMAC/s from slices, 61-67 from blocks (H = 128, 64-column
-    pieces: 74-76 against 77-80).
+    the hardware prefetchers do not follow once ``m`` is out of L2
+    (``benchmarks/bench_column_blocks.py``).
     """
     rows, cols = m.shape
     n = max(-(-cols // width), 1)
@@ -151,15 +148,10 @@ def column_blocks(m, width):
 #: Largest product (multiply-adds) run in one piece by :func:`piece_width`:
 #: OpenBLAS's limit for its small-matrix kernels on AVX-512 machines, which
 #: read the operands in place (no packing) and run several times faster per
-#: multiply-add at the sizes of a recurrent step.  Measured, 64-byte aligned
-#: operands, one thread, (32 x 64) @ (64 x n): 83 GMAC/s up to n = 488
-#: (999,424 multiply-adds), 47 GMAC/s from n = 496; ``h W_hh^T`` at 32 rows,
-#: H = 256 took 211 us in one product and 116 us in 64-column pieces; the
-#: LSTM weight-gradient product at (64, 50, 8, 64) 0.60 ms in one product and
-#: 0.39 ms in 32-row pieces.  Elsewhere pieces cost a little more calls.
+#: multiply-add at the sizes of a recurrent step; elsewhere pieces cost only
+#: a few more calls (timings: benchmarks/RESULTS.md, "Tuning notes").
 SMALL_PRODUCT_MACS = 1_000_000
-#: Narrowest piece worth a call: below it one product is faster again (LSTM,
-#: H = 256, 128 rows: 534 us whole, 716 us in 32-column pieces).
+#: Narrowest piece worth a call: below it one product is faster again.
 MIN_PIECE = 32
 
 

@@ -24,11 +24,11 @@ Biases are added in the gate loops (:func:`bias_columns`).
 
 One gate nonlinearity per loop function: each call site of a gate
 nonlinearity in one function counts against LLVM's inlining budget, and a
-loop left with a call in it runs scalar (measured: 4x slower).  A loop that
+loop left with a call in it runs scalar, several times slower.  A loop that
 writes one array and reads few vectorizes; with many arrays LLVM needs more
-runtime alias checks than it allows and leaves the loop scalar (measured
-3-7x slower).  The loops allow fused multiply-add (``fastmath={"contract"}``,
-nothing else of fastmath): the rational tanh runs 1.6x faster with it.
+runtime alias checks than it allows and leaves the loop scalar.  The loops
+allow fused multiply-add (``fastmath={"contract"}``, nothing else of
+fastmath), which the rational tanh gains most from.
 """
 
 import numpy as np

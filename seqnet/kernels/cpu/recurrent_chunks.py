@@ -4,16 +4,15 @@ Why chunks
 ----------
 The recurrence is sequential in time but independent across samples, so a
 layer's batch is cut into row chunks that run their whole time loop on their
-own: one ``prange`` over the chunks, no barrier per step, and each chunk's
-per-step products run in single-threaded BLAS (the estimators give the cores
-to numba and limit BLAS to one thread while they fit or predict, DESIGN.md
-section 4).  Chunks have about ``TARGET_CHUNK_ROWS`` rows (at least
-``MIN_CHUNK_ROWS``; at least two chunks once the batch allows, so two cores
-share even a small batch).  Per row, a step's product ``h W_hh^T`` costs
-0.33 us at 32 rows and 0.31 at 64 (H = 64), 1.47 and 1.12 us (H = 128); with
-64-row chunks the LSTM at (128, 100, 16, 128) trained 1.18x and predicted
-1.23x faster than with 32.  128-row chunks made inference slower again (RNN
-at (64, 50, 8, 64): 110k against 208k sequences/s).  The boundaries depend on the batch size
+own: one kernel call per chunk, on seqnet's threads
+(:mod:`seqnet.kernels.cpu.chunk_threads`), no barrier per step, and each
+chunk's per-step products run in single-threaded BLAS (the estimators limit
+BLAS to one thread while they fit or predict, DESIGN.md section 4).  Chunks
+have about ``TARGET_CHUNK_ROWS`` rows (at least ``MIN_CHUNK_ROWS``; at least
+two chunks once the batch allows, so two cores share even a small batch):
+per row a step's product costs less with more rows, up to a point where
+inference got slower again (timings: benchmarks/RESULTS.md, "Tuning
+notes").  The boundaries depend on the batch size
 only, never on the thread count, so results are bitwise the same with 1 or 16
 threads, and a ``GridSearchCV(n_jobs=k)`` worker (1 thread) reproduces a
 serial search.
@@ -92,8 +91,7 @@ def chunk_max_length(lengths, lo, hi):
 
 
 # Copies loop over features explicitly: a slice assignment per row costs
-# ~25 ns of view set-up, more than copying a few features (measured: the
-# gather of a 32-row chunk with F = 1 took 19 us over 20 steps that way).
+# more view set-up than copying a few features takes.
 @njit(cache=True)
 def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out, col):
     """``out[(s - s0) * nb + b, col:col + C] = a[lo + b, t(s)]`` for ``s < lengths[lo + b]``,
@@ -144,7 +142,7 @@ def zero_padding(out, lengths, lo, hi):
     """``out[b, lengths[b]:] = 0`` for rows ``lo:hi`` of a (B, T, C) array: with
     :func:`scatter_rows` this fills an uninitialised output per chunk, in the
     chunk's thread, instead of a serial ``np.zeros`` of the whole output
-    before the parallel loop (0.8 MB for an LSTM batch at (64, 50, 64))."""
+    before the chunks start."""
     T, C = out.shape[1], out.shape[2]
     for b in range(lo, hi):
         for t in range(max(lengths[b], 0), T):

@@ -28,8 +28,8 @@ Conventions of every recurrent kernel
   inf keep their IEEE meaning.
 * Gate nonlinearities go through :func:`gate_tanh` / :func:`gate_sigmoid`:
   libm in float64 (full accuracy); in float32 a branch-free rational
-  approximation (Eigen's, |error| < 3e-7) that LLVM can vectorize and that is
-  ~5x faster than ``tanhf``.  NaN propagates, +-inf saturates to +-1 (0/1).
+  approximation (Eigen's, |error| < 3e-7) that LLVM can vectorize, unlike
+  ``tanhf``.  NaN propagates, +-inf saturates to +-1 (0/1).
 """
 
 import math
