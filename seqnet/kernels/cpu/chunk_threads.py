@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 _local = threading.local()
@@ -72,6 +73,26 @@ def _get_pool():
     return _pool
 
 
+#: Seconds the calling thread polls for its helpers to finish before it
+#: blocks: a blocked thread is woken tens of microseconds after the helper
+#: ends, a polling one (which yields the CPU on every poll) within a few.
+JOIN_POLL_S = 0.002
+
+
+def _join(futures):
+    """Wait for the helpers: cancel those that never started (the pool was
+    busy with other callers, and nothing is left to do), poll the others
+    briefly, then block."""
+    running = [f for f in futures if not f.cancel()]
+    deadline = time.perf_counter() + JOIN_POLL_S
+    while running and time.perf_counter() < deadline:
+        running = [f for f in running if not f.done()]
+        if running:
+            time.sleep(0)  # releases the GIL the helper needs to return
+    for future in running:
+        future.exception()
+
+
 def run_chunks(work, n_chunks, threads=None):
     """Call ``work(i, slot)`` once for every chunk ``i`` in ``range(n_chunks)``.
 
@@ -107,10 +128,6 @@ def run_chunks(work, n_chunks, threads=None):
     except BaseException as exc:  # also raised outside ``work``: keep it
         if not any(exc is e for e in failed):
             failed.append(exc)
-    for future in futures:
-        # a helper that never started (the pool busy with other callers) has
-        # nothing left to do: cancel it instead of waiting for it
-        if not future.cancel():
-            future.exception()
+    _join(futures)
     if failed:
         raise failed[0]
