@@ -8,6 +8,11 @@ warm-up (numba compilation and PyTorch's first-call costs excluded).
     pip install torch==2.13.0 threadpoolctl
     python benchmarks/bench_recurrent.py                  # all cells, all sizes
     python benchmarks/bench_recurrent.py --cells lstm --sizes 32,20,1,32 --rounds 5
+    python benchmarks/bench_recurrent.py --baseline /tmp/old-checkout --no-torch
+
+``--baseline DIR`` also times the seqnet found in the source tree ``DIR`` (an
+older checkout: ``git worktree add DIR <commit>``), alternating with this one,
+and prints new/baseline ratios: a change's effect on the steady-state speed.
 
 Prints a Markdown table of seconds per epoch, inferences per second and the
 ratios (PyTorch time / seqnet time: > 1 means seqnet is faster).
@@ -107,13 +112,19 @@ def torch_times(cell, X, y, batch, hidden, repeats):
 
 
 
-def _run_worker(framework, cell, size, batches, repeats):
+def _run_worker(framework, cell, size, batches, repeats, source=None):
     """Time one framework in a fresh process: seqnet's BLAS/OpenMP threads and
     PyTorch's OpenMP threads otherwise keep spinning in each other's way (in one
-    process PyTorch's RNN inference ran 100x slower after seqnet had run)."""
+    process PyTorch's RNN inference ran 100x slower after seqnet had run).
+    ``source``: a source tree whose seqnet the worker imports instead."""
     cmd = [sys.executable, __file__, "--worker", framework, "--cells", cell,
            "--sizes", size, "--batches", str(batches), "--repeats", str(repeats)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    env = dict(os.environ)
+    if source:
+        env["PYTHONPATH"] = os.path.abspath(source)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env,
+                         cwd=os.path.dirname(os.path.abspath(source)) if source else None
+                         ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -147,10 +158,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="seqnet/PyTorch process pairs per cell and size (ratios: median "
                              "over rounds of each pair's ratio)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time the seqnet of this source tree and print new/baseline")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch (with --baseline)")
     parser.add_argument("--worker", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return _worker(args)
+    if args.baseline:
+        return _compare_with_baseline(args)
     # imported here, not at the top: the PyTorch workers run this file too and
     # must not load numba (bench_blas_shapes imports seqnet's kernels)
     from bench_blas_shapes import cpu_name, openblas_architecture
@@ -184,6 +200,36 @@ def main():
             print(f"| {cell} | ({B}, {T}, {F}, {H}) | {s_epoch:.4f} | {t_epoch:.4f} | "
                   f"{_ratio_text(epoch_ratios)} | {s_inf:,.0f} | {t_inf:,.0f} | "
                   f"{_ratio_text(inf_ratios)} |", flush=True)
+
+
+def _compare_with_baseline(args):
+    """seqnet here against seqnet in ``args.baseline``, alternating processes."""
+    from bench_blas_shapes import cpu_name, openblas_architecture
+
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; OpenBLAS {openblas_architecture()}; "
+          f"threads {THREADS}; baseline tree {args.baseline}; {args.rounds} alternating rounds")
+    print("| cell | (B, T, F, H) | epoch s new | epoch s baseline | epoch new/baseline | "
+          "inf/s new | inf/s baseline | inference new/baseline |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        B, T, F, H = (int(v) for v in size.split(","))
+        large = B * T * H >= 5_000_000
+        n_batches = max(2, args.batches // 4) if large else args.batches
+        repeats = 1 if large else args.repeats
+        for cell in args.cells.split(","):
+            runs = {"new": [], "base": []}
+            for r in range(args.rounds):
+                order = ("new", "base") if r % 2 == 0 else ("base", "new")
+                for which in order:
+                    src = args.baseline if which == "base" else None
+                    runs[which].append(_run_worker("seqnet", cell, size, n_batches, repeats, src))
+            e_new = statistics.median(r["epoch"] for r in runs["new"])
+            e_base = statistics.median(r["epoch"] for r in runs["base"])
+            i_new = statistics.median(r["inf"] for r in runs["new"])
+            i_base = statistics.median(r["inf"] for r in runs["base"])
+            print(f"| {cell} | ({B}, {T}, {F}, {H}) | {e_new:.4f} | {e_base:.4f} | "
+                  f"{e_new / e_base:.2f} | {i_new:,.0f} | {i_base:,.0f} | {i_new / i_base:.2f} |",
+                  flush=True)
 
 
 def _probe_gmacs(seconds=0.5):
