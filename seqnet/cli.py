@@ -17,6 +17,8 @@ import sys
 import time
 import warnings
 
+from . import __version__  # seqnet/__init__.py imports nothing heavy
+
 __all__ = ["main"]
 
 _MODELS = ("lstm", "gru", "rnn", "mlp", "ridge")
@@ -40,6 +42,42 @@ def _is_number(text):
 def read_series(path, column=None):
     """Read one numeric column of a CSV file (with or without a header row).
 
+    The same as :func:`read_dated_series` without the dates and delimiter.
+    """
+    values, name, _, _ = read_dated_series(path, column)
+    return values, name
+
+
+_DATE_NAMES = ("date", "time", "timestamp", "datetime", "month", "period", "ds", "year")
+
+
+def _parse_dates(cells, name):
+    """The cells as a datetime64 array, or None if any is not a date."""
+    import numpy as np
+
+    cells = [c.strip() for c in cells]
+    if not cells:
+        return None
+    if all(c.isdigit() and len(c) == 4 for c in cells):  # a column of years
+        if name is None or name.strip().lower() not in _DATE_NAMES:
+            return None
+    try:
+        dates = np.array([np.datetime64(c.replace(" ", "T", 1)) for c in cells])
+    except ValueError:
+        return None
+    if len(dates) > 1 and not np.all(dates[1:] > dates[:-1]):
+        return None
+    return dates
+
+
+def read_dated_series(path, column=None):
+    """Read one numeric column of a CSV file, its date column and its delimiter.
+
+    The delimiter (``,``, ``;``, tab or ``|``) is detected from the file. The
+    date column is the first other column whose every cell is an ISO date
+    (``1949-01``, ``1949-01-31``, ``2020-01-01 13:00``), or a column of years
+    named ``year`` / ``date``, in increasing order.
+
     Parameters
     ----------
     path : str
@@ -54,6 +92,10 @@ def read_series(path, column=None):
         The column as float64.
     name : str
         The column name (or ``"column <i>"`` without a header).
+    dates : ndarray of datetime64 of shape (n,) or None
+        The date of each value, None when no column holds dates.
+    delimiter : str
+        The delimiter found.
 
     Raises
     ------
@@ -65,7 +107,13 @@ def read_series(path, column=None):
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+            text = f.read()
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+        rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter)
+                if r and any(c.strip() for c in r)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise CLIError(f"cannot read {path!r}: {reason}") from None
@@ -86,7 +134,8 @@ def read_series(path, column=None):
         idx = int(column) % width
     else:
         cols = ", ".join(header) if header else f"{width} unnamed columns"
-        raise CLIError(f"column {column!r} not found in {path!r} (columns: {cols})")
+        raise CLIError(f"column {column!r} not found in {path!r} (columns: {cols}; "
+                       f"delimiter {delimiter!r} found)")
     name = header[idx] if header else f"column {idx}"
 
     values = []
@@ -98,13 +147,97 @@ def read_series(path, column=None):
             v = math.nan
         if not math.isfinite(v):
             shown = cell if cell else "<empty>"
+            hint = ""
+            if width == 1 and any(d in cell for d in ",;\t|"):
+                hint = "; is the file delimited by another character?"
+            elif delimiter != "," and "," in cell:
+                hint = "; use '.' as the decimal mark"
             raise CLIError(
-                f"non-numeric value {shown!r} in column {name!r} of {path!r} at line {lineno}"
+                f"non-numeric value {shown!r} in column {name!r} of {path!r} at line "
+                f"{lineno} (delimiter {delimiter!r} found{hint})"
             )
         values.append(v)
     if not values:
         raise CLIError(f"{path!r} has no data rows")
-    return np.asarray(values, dtype=np.float64), name
+    dates = None
+    for j in range(width):
+        if j == idx:
+            continue
+        dates = _parse_dates([r[j] if j < len(r) else "" for r in body],
+                             header[j] if header else None)
+        if dates is not None:
+            break
+    return np.asarray(values, dtype=np.float64), name, dates, delimiter
+
+
+# (frequency name, days between values, season length or None)
+_FREQUENCIES = (
+    ("hourly", 1 / 24, 24),
+    ("daily", 1, 7),
+    ("weekly", 7, 52),
+    ("monthly", 30.44, 12),
+    ("quarterly", 91.31, 4),
+    ("yearly", 365.25, None),
+)
+
+
+def infer_frequency(dates):
+    """The frequency of increasing dates and its season length.
+
+    Parameters
+    ----------
+    dates : ndarray of datetime64
+        At least two increasing dates.
+
+    Returns
+    -------
+    name : str or None
+        "hourly", "daily", "weekly", "monthly", "quarterly" or "yearly"; None
+        when the median spacing matches none of them within 10%.
+    period : int or None
+        Season length: 24, 7, 52, 12, 4; None for yearly or unknown data.
+    """
+    import numpy as np
+
+    if len(dates) < 2:
+        return None, None
+    secs = np.diff(dates.astype("datetime64[s]").astype(np.int64))
+    days = float(np.median(secs)) / 86400.0
+    for name, spacing, period in _FREQUENCIES:
+        tol = 0.1 * spacing if name not in ("monthly", "quarterly") else 0.08 * spacing
+        if abs(days - spacing) <= tol:
+            return name, period
+    return None, None
+
+
+def future_dates(dates, steps, frequency):
+    """The ``steps`` dates after the last one, at the data's frequency."""
+    import numpy as np
+
+    last = dates[-1]
+    k = np.arange(1, steps + 1)
+    if frequency in ("monthly", "quarterly") and np.datetime_data(dates.dtype)[0] in ("D", "M"):
+        months = k * (3 if frequency == "quarterly" else 1)
+        month = last.astype("datetime64[M]")
+        day = (last.astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int)
+        month_end = (last + np.timedelta64(1, "D")).astype("datetime64[M]") != month \
+            if np.datetime_data(dates.dtype)[0] == "D" else False
+        if np.datetime_data(dates.dtype)[0] == "M":
+            return month + months
+        if month_end:
+            return (month + months + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+        return (month + months).astype("datetime64[D]") + np.timedelta64(int(day), "D")
+    if frequency == "yearly" and np.datetime_data(dates.dtype)[0] == "Y":
+        return last + k
+    step = np.median(np.diff(dates))
+    return last + k * step
+
+
+def format_dates(dates):
+    """ISO strings at the unit the dates were written in."""
+    import numpy as np
+
+    return list(np.datetime_as_string(dates))
 
 
 # -- helpers ------------------------------------------------------------------
@@ -181,9 +314,8 @@ def _write_csv(path, header, rows):
         w.writerows(rows)
 
 
-def _plot(path, series, test_start, test_pred, naive_pred, future, name, model):
-    import numpy as np
-
+def _plot(path, x, series, test_start, test_band, naive_pred, x_future, future_band, name,
+          model, coverage, xlabel, log_y=False):
     try:
         import matplotlib
 
@@ -193,20 +325,26 @@ def _plot(path, series, test_start, test_pred, naive_pred, future, name, model):
         print("matplotlib is not installed: skipping the plot "
               "(pip install matplotlib, or seqnet[plot]).")
         return None
-    n = len(series)
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(np.arange(n), series, color="0.3", lw=1.2, label="history")
-    t_test = np.arange(test_start, n)
-    ax.plot(t_test, naive_pred, ls=":", color="tab:gray", label="seasonal naive (holdout)")
-    ax.plot(t_test, test_pred, ls="--", color="tab:blue", label=f"{model} (holdout)")
-    ax.plot(np.arange(n, n + len(future)), future, color="tab:red", lw=1.8,
-            label=f"{model} forecast")
-    ax.axvline(test_start - 0.5, color="0.7", lw=0.8)
-    ax.set_xlabel("time step")
-    ax.set_ylabel(name)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    ax.plot(x, series, color="0.3", lw=1.2, label="history")
+    x_test = x[test_start:]
+    ax.plot(x_test, naive_pred, ls=":", color="tab:gray", label="seasonal naive (holdout)")
+    ax.plot(x_test, test_band[:, 1], ls="--", color="tab:blue", label=f"{model} (holdout)")
+    label = f"{coverage:.0%} interval"
+    if test_band.shape[1] == 3 and future_band.shape[1] == 3:
+        ax.fill_between(x_test, test_band[:, 0], test_band[:, 2], color="tab:blue", alpha=0.15,
+                        label=f"{label} (holdout)")
+        ax.fill_between(x_future, future_band[:, 0], future_band[:, 2], color="tab:red",
+                        alpha=0.2, label=label)
+    ax.plot(x_future, future_band[:, 1], color="tab:red", lw=1.8, label=f"{model} forecast")
+    ax.axvline(x_test[0], color="0.7", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(name + (" (log scale)" if log_y else ""))
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_title(f"{name}: {model} forecast vs seasonal naive")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -220,38 +358,49 @@ def _cmd_forecast(args):
 
     from .forecasting import Forecaster, seasonal_naive
 
+    frequency = None
     if args.csv is None:
         from .datasets import load_lynx
 
-        series, name = load_lynx(), "lynx"
+        series, years = load_lynx(return_years=True)
+        name = "lynx"
+        dates = years.astype(str).astype("datetime64[Y]")
         print("No CSV given: using the shipped Canadian lynx series (1821-1934).")
     else:
-        series, name = read_series(args.csv, args.column)
-
-    if args.log:
-        if np.any(series <= 0):
-            raise CLIError("--log needs strictly positive values")
-        series_model = np.log(series)
-    else:
-        series_model = series
+        series, name, dates, delimiter = read_dated_series(args.csv, args.column)
+        if delimiter != ",":
+            print(f"delimiter {delimiter!r} found in {args.csv}")
+    if dates is not None:
+        frequency, freq_period = infer_frequency(dates)
+        if frequency is None:
+            print("dates found but their spacing is irregular: indexing by position")
+            dates = None
+    transform = "log" if args.log else args.transform
 
     test_size = args.horizon if args.test_size is None else args.test_size
     out_steps = args.horizon if args.strategy == "direct" else 1
     need = test_size + args.window + out_steps + 1 + args.difference
     if len(series) < need:
+        fits = len(series) - test_size - out_steps - 1 - args.difference
+        if fits >= 1:
+            hint = f"use --window {fits} or less"
+        else:
+            hint = "use a smaller --test-size and --horizon, or a longer series"
         raise CLIError(
-            f"series {name!r} has {len(series)} values; test-size={test_size} + "
-            f"window={args.window} + {out_steps} output step(s) + 1 + "
-            f"difference={args.difference} needs at least {need}"
+            f"series {name!r} has {len(series)} values, too short for --window {args.window} "
+            f"with a held-back tail of {test_size} (--test-size, default: --horizon): it needs "
+            f"at least {need}; {hint}"
         )
-    train = series_model[:-test_size]
+    train = series[:-test_size]
     test = series[-test_size:]
 
     est = make_regressor(args.model, hidden=args.hidden, epochs=args.epochs,
                          learning_rate=args.learning_rate, batch_size=args.batch_size,
                          random_state=args.random_state, verbose=args.verbose)
     fc = Forecaster(est, window=args.window, horizon=args.horizon, strategy=args.strategy,
-                    difference=args.difference, scale=True)
+                    difference=args.difference, scale=True, transform=transform)
+    print(f"fitting {args.model} forecaster on the first {len(train)} of {len(series)} "
+          "values ...", flush=True)
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -260,42 +409,88 @@ def _cmd_forecast(args):
             if not args.verbose:
                 warnings.simplefilter("ignore", ConvergenceWarning)
             fc.fit(train)
+            fit_s = time.perf_counter() - t0
+            print(f"calibrating {args.coverage:.0%} intervals (backtest on the training "
+                  "part) ...", flush=True)
+            try:
+                test_band = fc.predict_interval(test_size, coverage=args.coverage)
+                # Future: the model fitted on the head, conditioned on the whole series.
+                future_band = fc.predict_interval(args.horizon, coverage=args.coverage,
+                                                  history=series)
+            except ValueError as exc:
+                print(f"no intervals: {str(exc).splitlines()[0]}")
+                test_band = fc.predict(test_size)[:, None]
+                future_band = fc.predict(args.horizon, history=series)[:, None]
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
-    fit_s = time.perf_counter() - t0
+    test_pred = test_band[:, -1] if test_band.shape[1] == 1 else test_band[:, 1]
+    future = future_band[:, -1] if future_band.shape[1] == 1 else future_band[:, 1]
 
-    back = np.exp if args.log else (lambda v: v)
-    test_pred = back(fc.predict(test_size))
-    period = args.season or guess_period(series[:-test_size])
+    if args.season:
+        period, why = args.season, "--season"
+    elif frequency is not None and freq_period is not None:
+        period, why = freq_period, f"{frequency} dates"
+    else:
+        period, why = guess_period(series[:-test_size]), "autocorrelation"
     period = min(period, len(series) - test_size)
     naive_pred = seasonal_naive(series[:-test_size], test_size, period)
-    # Future: the model fitted on the head, conditioned on the whole series.
-    future = back(fc.predict(args.horizon, history=series_model))
 
-    print(f"series {name!r}: {len(series)} values; training on the first "
-          f"{len(train)}, holding back the last {test_size}.")
+    n = len(series)
+    if dates is not None:
+        when = f", {format_dates(dates[:1])[0]} to {format_dates(dates[-1:])[0]}"
+        label = "date"
+        index = format_dates(dates)
+        future_index = format_dates(future_dates(dates, args.horizon, frequency))
+    else:
+        when, label = "", "index"
+        index = [str(i) for i in range(n)]
+        future_index = [str(n + h) for h in range(args.horizon)]
+    print(f"series {name!r}: {len(series)} {frequency or ''} values{when}; training on the "
+          f"first {len(train)}, holding back the last {test_size}.")
     print(f"model {args.model} ({args.strategy}, window={args.window}, "
-          f"horizon={args.horizon}, difference={args.difference}) fitted in {fit_s:.2f} s")
+          f"horizon={args.horizon}, difference={args.difference}, "
+          f"transform={fc.transform_}) fitted in {fit_s:.2f} s")
+    print(f"seasonal period {period} (from the {why})")
     print()
     print(f"{'holdout forecast':<24} {'MAE':>12} {'RMSE':>12} {'MAPE':>9}")
     print(_format_row(f"{args.model} forecaster", metrics(test, test_pred)))
     print(_format_row(f"seasonal naive (m={period})", metrics(test, naive_pred)))
+    if test_band.shape[1] == 3:
+        inside = np.mean((test_band[:, 0] <= test) & (test <= test_band[:, 2]))
+        print(f"{inside:.0%} of the held-back values inside the {args.coverage:.0%} intervals")
     print()
 
     os.makedirs(args.output_dir, exist_ok=True)
     fpath = os.path.join(args.output_dir, "forecast.csv")
-    n = len(series)
-    _write_csv(fpath, ["step", "index", "forecast"],
-               [[h + 1, n + h, f"{v:.10g}"] for h, v in enumerate(future)])
+    cols = ["lower", "upper"] if future_band.shape[1] == 3 else []
+    _write_csv(fpath, ["step", label, "forecast", *cols],
+               [[h + 1, future_index[h], *(f"{v:.10g}" for v in
+                                          ([row[1], row[0], row[2]] if cols else row))]
+                for h, row in enumerate(future_band)])
     hpath = os.path.join(args.output_dir, "holdout.csv")
-    _write_csv(hpath, ["index", "actual", "forecast", "seasonal_naive"],
-               [[n - test_size + i, f"{a:.10g}", f"{p:.10g}", f"{b:.10g}"]
-                for i, (a, p, b) in enumerate(zip(test, test_pred, naive_pred))])
+    _write_csv(hpath, [label, "actual", "forecast", *cols, "seasonal_naive"],
+               [[index[n - test_size + i], f"{a:.10g}",
+                 *(f"{v:.10g}" for v in ([row[1], row[0], row[2]] if cols else row)),
+                 f"{b:.10g}"]
+                for i, (a, row, b) in enumerate(zip(test, test_band, naive_pred))])
     print(f"wrote {fpath} ({args.horizon} steps after the end of the series)")
     print(f"wrote {hpath}")
     if not args.no_plot:
-        ppath = _plot(os.path.join(args.output_dir, "forecast.png"), series,
-                      n - test_size, test_pred, naive_pred, future, name, args.model)
+        if dates is None:
+            x, x_future, xlabel = np.arange(n), np.arange(n, n + args.horizon), "time step"
+        elif frequency == "yearly":
+            x = dates.astype("datetime64[Y]").astype(int) + 1970
+            x_future = x[-1] + np.arange(1, args.horizon + 1)
+            xlabel = "year"
+        else:
+            x = dates.astype("datetime64[s]")
+            x_future = future_dates(dates, args.horizon, frequency).astype("datetime64[s]")
+            xlabel = "date"
+        safe = "".join(c if c.isalnum() else "_" for c in name).strip("_") or "series"
+        ppath = _plot(os.path.join(args.output_dir, f"forecast_{safe}_{args.model}.png"),
+                      x, series, n - test_size, test_band, naive_pred, x_future, future_band,
+                      name, args.model, args.coverage, xlabel,
+                      log_y=fc.transform_ == "log")
         if ppath:
             print(f"wrote {ppath}")
     return 0
@@ -363,6 +558,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="seqnet", description="Numba neural networks for sequences, sklearn-style."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -390,18 +586,27 @@ def build_parser():
                    help="(default: %(default)s)")
     p.add_argument("--difference", type=int, default=0, choices=(0, 1, 2),
                    help="order of differencing (default: %(default)s)")
-    p.add_argument("--log", action="store_true", help="model the log of the series")
+    p.add_argument("--transform", choices=("auto", "log", "none"), default="auto",
+                   help="model the log of the series ('auto': for a strictly positive series "
+                   "spanning more than 10x or whose swing grows with its level) "
+                   "(default: %(default)s)")
+    p.add_argument("--log", action="store_true", help="the same as --transform log")
+    p.add_argument("--coverage", type=float, default=0.9,
+                   help="nominal coverage of the conformal prediction intervals "
+                   "(default: %(default)s)")
     p.add_argument("--test-size", type=int, default=None,
                    help="held-back tail length (default: the horizon)")
     p.add_argument("--season", type=int, default=None,
-                   help="seasonal-naive period (default: guessed from the autocorrelation)")
+                   help="seasonal-naive period (default: from the dates' frequency: hourly "
+                   "24, daily 7, weekly 52, monthly 12, quarterly 4; else guessed from the "
+                   "autocorrelation)")
     p.add_argument("--epochs", type=int, default=100, help="(default: %(default)s)")
     p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="(default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="(default: %(default)s)")
     p.add_argument("--random-state", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--output-dir", default="seqnet_forecast",
-                   help="where to write forecast.csv, holdout.csv, forecast.png "
+                   help="where to write forecast.csv, holdout.csv and the plot "
                    "(default: %(default)s)")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG")
     p.add_argument("--verbose", action="store_true", help="print training progress")
@@ -439,6 +644,9 @@ def _check_positive(args):
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {v}")
+    coverage = getattr(args, "coverage", None)
+    if coverage is not None and not 0 < coverage < 1:
+        raise CLIError(f"--coverage must be in (0, 1), got {coverage}")
 
 
 def main(argv=None):

@@ -32,7 +32,7 @@ def choose_transform(series, period=None):
     Log when the series is strictly positive and either spans more than a
     factor of 10 (counts, populations) or its swing grows with its level
     (the local standard deviation, over blocks of ``period`` values, rises
-    with the local mean and at least doubles across the series).
+    with the local mean and grows by half or more across the series).
 
     Parameters
     ----------
@@ -66,7 +66,7 @@ def choose_transform(series, period=None):
         return "none"
     blocks = y[len(y) - n_blocks * m:].reshape(n_blocks, m)
     level, swing = blocks.mean(axis=1), blocks.std(axis=1)
-    if swing.min() <= 0 or swing.max() / swing.min() < 2.0:
+    if swing.min() <= 0 or swing.max() / swing.min() < 1.5:
         return "none"
     corr = float(np.corrcoef(level, swing)[0, 1])
     return "log" if corr > 0.6 else "none"

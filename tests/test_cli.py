@@ -54,11 +54,13 @@ def test_forecast_in_process(series_csv, tmp_path, capsys):
     for word in ("MAE", "RMSE", "MAPE", "seasonal naive (m=8)"):
         assert word in text
     rows = _read(out / "forecast.csv")
-    assert rows[0] == ["step", "index", "forecast"] and len(rows) == 7
+    assert rows[0] == ["step", "index", "forecast", "lower", "upper"] and len(rows) == 7
     assert np.isfinite([float(r[2]) for r in rows[1:]]).all()
     rows = _read(out / "holdout.csv")
-    assert rows[0] == ["index", "actual", "forecast", "seasonal_naive"] and len(rows) == 9
-    assert (out / "forecast.png").stat().st_size > 1000
+    assert rows[0] == ["index", "actual", "forecast", "lower", "upper", "seasonal_naive"]
+    assert len(rows) == 9
+    assert (out / "forecast_y_lstm.png").stat().st_size > 1000 or \
+        (out / "forecast_y_ridge.png").stat().st_size > 1000
 
 
 def test_forecast_shipped_series_direct_ridge(tmp_path, capsys):
@@ -67,7 +69,7 @@ def test_forecast_shipped_series_direct_ridge(tmp_path, capsys):
                "--log", "--no-plot", "--output-dir", str(out)])
     assert rc == 0
     assert "lynx" in capsys.readouterr().out
-    assert (out / "forecast.csv").exists() and not (out / "forecast.png").exists()
+    assert (out / "forecast.csv").exists() and not list(out.glob("*.png"))
 
 
 def test_forecast_subprocess(series_csv, tmp_path):
@@ -118,6 +120,71 @@ def test_bad_csv_exit_code_2(tmp_path, capsys, content, args, message):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert message in err and "Traceback" not in err
+
+
+@pytest.fixture
+def monthly_csv(tmp_path):
+    """A positive monthly series whose season grows with its level, with dates."""
+    t = np.arange(120)
+    y = (100 + 2 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12))
+    months = np.arange("2010-01", "2020-01", dtype="datetime64[M]").astype("datetime64[D]")
+    path = tmp_path / "monthly.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["date", "sales"])
+        w.writerows([[str(d), f"{v:.3f}"] for d, v in zip(months, y)])
+    return path
+
+
+def test_forecast_monthly_csv_with_dates(monthly_csv, tmp_path, capsys):
+    out = tmp_path / "m"
+    rc = main(["forecast", str(monthly_csv), "--window", "24", "--horizon", "12",
+               "--output-dir", str(out), *_neural_model()])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "seasonal period 12 (from the monthly dates)" in text
+    assert "seasonal naive (m=12)" in text and "transform=log" in text
+    rows = _read(out / "forecast.csv")
+    assert rows[0] == ["step", "date", "forecast", "lower", "upper"]
+    assert [r[1] for r in rows[1:]] == [f"2020-{m:02d}-01" for m in range(1, 13)]
+    values = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
+    forecast, lower, upper = values.T
+    assert np.all(lower <= forecast) and np.all(forecast <= upper)
+    assert np.all(lower > 0)  # a positive series is never forecast negative
+    rows = _read(out / "holdout.csv")
+    assert rows[0][0] == "date" and rows[1][0] == "2019-01-01"
+    assert list(out.glob("forecast_sales_*.png"))
+
+
+def test_forecast_season_override_and_lynx_in_years(tmp_path, capsys):
+    out = tmp_path / "l"
+    assert main(["forecast", "--model", "ridge", "--season", "9", "--no-plot",
+                 "--output-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "seasonal period 9 (from the --season)" in text
+    rows = _read(out / "forecast.csv")
+    assert rows[1][1] == "1935" and rows[-1][1] == "1944"
+    assert all(float(v) > 0 for r in rows[1:] for v in r[2:])
+
+
+def test_forecast_errors_say_what_to_change(tmp_path, capsys):
+    path = _write(tmp_path, "y\n" + "1\n" * 25)
+    assert main(["forecast", path, "--model", "ridge", "--window", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "needs at least 32" in err and "use --window 13 or less" in err
+    path = _write(tmp_path, "date;y\n2000-01-01;1,5\n2000-02-01;2,5\n", "semi.csv")
+    assert main(["forecast", path, "--model", "ridge"]) == 2
+    err = capsys.readouterr().err
+    assert "delimiter ';' found" in err and "decimal mark" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    import seqnet
+
+    assert capsys.readouterr().out.strip() == f"seqnet {seqnet.__version__}"
 
 
 def test_bad_option_values(capsys):

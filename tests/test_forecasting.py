@@ -159,3 +159,29 @@ def test_datasets():
     s, years = load_sunspots(return_years=True)
     assert s.shape == (309,) and years[0] == 1700 and years[-1] == 2008
     assert s[0] == 5.0 and s[-1] == pytest.approx(2.9)
+
+
+def test_predict_interval_coverage_on_held_out_stretches():
+    """90% conformal intervals cover 80-100% of held-out values over many origins."""
+    for series, window in ((load_lynx(), 12), (load_sunspots(), 20)):
+        hits = []
+        for origin in range(int(len(series) * 0.6), len(series) - 10 + 1, 3):
+            fc = Forecaster(Ridge(alpha=1.0), window=window).fit(series[:origin])
+            band = fc.predict_interval(10, coverage=0.9)
+            assert band.shape == (10, 3)
+            assert np.all(band[:, 0] <= band[:, 1]) and np.all(band[:, 1] <= band[:, 2])
+            truth = series[origin:origin + 10]
+            hits.extend((band[:, 0] <= truth) & (truth <= band[:, 2]))
+        assert 0.8 <= np.mean(hits) <= 1.0
+
+
+def test_transform_log_keeps_forecasts_positive():
+    y = load_lynx()
+    fc = Forecaster(Ridge(alpha=1.0), window=12).fit(y[:100])
+    assert fc.transform_ == "log"
+    band = fc.predict_interval(14)
+    assert np.all(band > 0)
+    np.testing.assert_allclose(band[:, 1], fc.predict(14))
+    assert Forecaster(Ridge(), window=12).fit(SINE).transform_ == "none"
+    with pytest.raises(ValueError, match="strictly positive"):
+        Forecaster(Ridge(), window=12, transform="log").fit(SINE)
