@@ -63,7 +63,7 @@ class LossCurveDisplay:
     --------
     >>> from seqnet.plotting import LossCurveDisplay
     >>> disp = LossCurveDisplay.from_estimator(fitted_model)  # doctest: +SKIP
-    >>> disp.figure_.savefig("loss.png")                      # doctest: +SKIP
+    >>> disp.figure_.savefig("loss.png", dpi=120, bbox_inches="tight")  # doctest: +SKIP
     """
 
     def __init__(self, loss_curve, validation_scores=None, estimator_name=None):
@@ -138,10 +138,11 @@ class LossCurveDisplay:
             )
             self.ax_val_.set_ylabel("validation score")
             self.lines_.append(val_line)
-            # On the twin axes so it is drawn above both lines; a falling loss and a
-            # rising score usually leave the middle of the right edge free.
+            # On the twin axes so it is drawn above both lines, and below the axes,
+            # outside the data (save with bbox_inches="tight" to keep it).
             self.ax_val_.legend(self.lines_, [ln.get_label() for ln in self.lines_],
-                                loc="center right")
+                                loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                                frameon=False)
         if title is None and self.estimator_name:
             title = self.estimator_name
         if title:
