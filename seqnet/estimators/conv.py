@@ -32,7 +32,12 @@ from .base import (
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _is_ragged_list, check_samples
 from .mlp import _as_sizes, dense_head
-from .regressor import SeqNetRegressorMixin
+from .regressor import (
+    REGRESSOR_CONSTRAINTS,
+    REGRESSOR_EXTRA,
+    REGRESSOR_LOSS_DOC,
+    SeqNetRegressorMixin,
+)
 
 
 class _BaseConv(BaseSeqNet):
@@ -141,7 +146,7 @@ _CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same',
 
 
 def _conv_init(classifier):
-    return make_init(_CONV_LEADING, ", class_weight=None" if classifier else "")
+    return make_init(_CONV_LEADING, ", class_weight=None" if classifier else REGRESSOR_EXTRA)
 
 
 class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
@@ -162,6 +167,7 @@ class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
 
 
 class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
-    __doc__ = "Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
-    _parameter_constraints = dict(_BaseConv._parameter_constraints)
+    __doc__ = ("Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
+               + REGRESSOR_LOSS_DOC)
+    _parameter_constraints = {**_BaseConv._parameter_constraints, **REGRESSOR_CONSTRAINTS}
     __init__ = _conv_init(False)

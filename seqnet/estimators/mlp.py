@@ -15,7 +15,12 @@ from .base import (
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_table
-from .regressor import SeqNetRegressorMixin
+from .regressor import (
+    REGRESSOR_CONSTRAINTS,
+    REGRESSOR_EXTRA,
+    REGRESSOR_LOSS_DOC,
+    SeqNetRegressorMixin,
+)
 
 _MLP_LEADING = "hidden_layer_sizes=(100,), activation='relu', *"
 
@@ -156,7 +161,7 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
 
 class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
     __doc__ = """Multi-layer perceptron regressor on Numba kernels (multi-output).
-""" + _MLP_DOC + """
+""" + _MLP_DOC + REGRESSOR_LOSS_DOC + """
     Attributes
     ----------
     n_features_in_, n_outputs_, n_iter_, t_ : int
@@ -177,5 +182,7 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
     (64,)
     """
 
-    __init__ = make_init(_MLP_LEADING)
+    _parameter_constraints = {**_BaseMLP._parameter_constraints, **REGRESSOR_CONSTRAINTS}
+
+    __init__ = make_init(_MLP_LEADING, REGRESSOR_EXTRA)
 

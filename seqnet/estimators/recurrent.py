@@ -24,7 +24,12 @@ from .base import (
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_sequences
 from .mlp import _as_sizes
-from .regressor import SeqNetRegressorMixin
+from .regressor import (
+    REGRESSOR_CONSTRAINTS,
+    REGRESSOR_EXTRA,
+    REGRESSOR_LOSS_DOC,
+    SeqNetRegressorMixin,
+)
 
 #: Default gradient-norm clip of recurrent models (``clip_norm='auto'``).
 RECURRENT_CLIP_NORM = 5.0
@@ -115,7 +120,7 @@ _ATTRS_DOC = """
 def _doc(title, cell_text, classifier):
     act = _RNN_ACTIVATION_DOC if cell_text == "RNN" else ""
     extra = """    class_weight : dict, 'balanced' or None, default=None
-""" if classifier else ""
+""" if classifier else REGRESSOR_LOSS_DOC
     classes = "    classes_ : ndarray\n" if classifier else ""
     return title + "\n" + _RECURRENT_DOC.replace("{activation}", act) + extra + \
         _ATTRS_DOC.replace("    n_features_in_", classes + "    n_features_in_")
@@ -125,7 +130,8 @@ def _recurrent_init(with_activation, classifier):
     act = 'activation="tanh", ' if with_activation else ""
     leading = (f"hidden_layer_sizes=(64,), {act}*, bidirectional=False, bptt_steps=None, "
                "pooling='last', return_sequences=False")
-    return make_init(leading, ", class_weight=None" if classifier else "", "'auto'")
+    return make_init(leading, ", class_weight=None" if classifier else REGRESSOR_EXTRA,
+                     "'auto'")
 
 
 _RNN_CONSTRAINTS = {"activation": [StrOptions({"tanh", "relu"})]}
@@ -141,7 +147,8 @@ class RNNClassifier(SeqNetClassifierMixin, _BaseRecurrent):
 
 class RNNRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "rnn"
-    _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS}
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
+                              **REGRESSOR_CONSTRAINTS}
     __init__ = _recurrent_init(True, False)
     __doc__ = _doc("Elman recurrent network regressor (tanh or relu cell).", "RNN", False)
 
@@ -157,7 +164,8 @@ class LSTMClassifier(SeqNetClassifierMixin, _BaseRecurrent):
 
 class LSTMRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "lstm"
-    _parameter_constraints = dict(_BaseRecurrent._parameter_constraints)
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
+                              **REGRESSOR_CONSTRAINTS}
     __init__ = _recurrent_init(False, False)
     __doc__ = _doc("Long short-term memory regressor (direct multi-step forecasts with "
                    "y of shape (n, horizon)).", "LSTM", False)
@@ -173,6 +181,7 @@ class GRUClassifier(SeqNetClassifierMixin, _BaseRecurrent):
 
 class GRURegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "gru"
-    _parameter_constraints = dict(_BaseRecurrent._parameter_constraints)
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
+                              **REGRESSOR_CONSTRAINTS}
     __init__ = _recurrent_init(False, False)
     __doc__ = _doc("Gated recurrent unit regressor.", "GRU", False)

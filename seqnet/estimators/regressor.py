@@ -1,13 +1,25 @@
-"""Regression: squared error on identity outputs, multi-output and per-step targets."""
+"""Regression: squared error on identity outputs, or the half Poisson deviance on a
+log link (``loss='poisson'``: the prediction is ``exp`` of the network's output,
+as scikit-learn's MLPRegressor); multi-output and per-step targets."""
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.metaestimators import available_if
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 
 from .classifier import _valid_steps, unpad
 from .inputs import check_samples
 from .task import TaskMixin
+
+#: The ``loss`` parameter of every regressor (constructor text and constraint).
+REGRESSOR_EXTRA = ", loss='squared_error'"
+REGRESSOR_CONSTRAINTS = {"loss": [StrOptions({"squared_error", "poisson"})]}
+REGRESSOR_LOSS_DOC = """    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Half squared error on an identity output, or the half Poisson deviance
+        with a log link (predictions ``exp(output)``, for counts: ``y >= 0``
+        and ``sum(y) > 0``), as scikit-learn's MLPRegressor.
+"""
 
 
 class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
@@ -57,14 +69,25 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         if not reset and Y.shape[-1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[-1]} outputs, but {type(self).__name__} "
                              f"was fitted with {self.n_outputs_}.")
+        poisson = self.loss == "poisson"
+        if poisson and not (np.all(y >= 0) and np.sum(y) > 0):  # scikit-learn's words
+            raise ValueError("loss='poisson' requires non-negative y and sum(y) > 0.")
         self._pending = {}
         if reset:
             self._pending = {"n_outputs_": Y.shape[-1], "_y_ndim": y.ndim,
-                             "out_activation_": "identity"}
-        return np.ascontiguousarray(Y, dtype=self._dtype), "squared", Y.shape[-1], None
+                             "out_activation_": "exp" if poisson else "identity"}
+        loss = "poisson" if poisson else "squared"
+        return np.ascontiguousarray(Y, dtype=self._dtype), loss, Y.shape[-1], None
+
+    def _link(self, raw):
+        """Predictions from raw outputs: ``exp`` for the Poisson loss's log link."""
+        if self.out_activation_ == "exp":
+            with np.errstate(over="ignore"):
+                return np.exp(raw)
+        return raw
 
     def _score_encoded(self, X, lengths, Y):
-        raw = self._forward_raw(X, lengths)
+        raw = self._link(self._forward_raw(X, lengths))
         if raw.ndim == 3:
             valid = _valid_steps(raw.shape[:2], lengths)
             Y, raw = Y[valid], raw[valid]
@@ -76,7 +99,7 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         """Predicted targets, shaped like the ``y`` seen in fit (a list of
         per-step arrays for ragged input with ``return_sequences``)."""
         raw, lengths = self._predict_raw(X)
-        raw = raw.astype(np.float64, copy=False)  # scikit-learn expects float64 outputs
+        raw = self._link(raw.astype(np.float64, copy=False))  # float64, as scikit-learn
         base_ndim = 2 if self._per_step() else 1
         if self._y_ndim == base_ndim:
             raw = raw[..., 0]

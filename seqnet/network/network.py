@@ -21,6 +21,7 @@ LOSS_KERNELS = {
     "softmax": "softmax_cross_entropy",
     "logistic": "sigmoid_cross_entropy",
     "squared": "squared_error",
+    "poisson": "poisson_deviance",  # log link: the prediction is exp(raw)
 }
 
 
@@ -30,7 +31,7 @@ class Network:
     Parameters
     ----------
     layers : list of Layer
-    loss : {'softmax', 'logistic', 'squared'}
+    loss : {'softmax', 'logistic', 'squared', 'poisson'}
     dtype : numpy dtype
     """
 

@@ -10,18 +10,23 @@ Compilation is detected with numba's own ``"numba:compile"`` events
 loading machine code from its on-disk cache fires none, so nothing is
 reported on a warm cache.  One process-wide listener is registered with numba
 while at least one watch is active (reference-counted under a lock), and each
-event is credited to the watches of the thread that fires it (numba compiles
+event is credited to the watches of the context that fires it (numba compiles
 in the thread that calls the kernel), so fits running in several threads at
-once each see their own compilations.
+once each see their own compilations.  The watches live in a
+:class:`contextvars.ContextVar`, and the recurrent kernels' chunk threads run
+in a copy of their caller's context, so a kernel that first compiles on a
+chunk thread is credited to the fit that called it.
 """
 
 import contextlib
+import contextvars
 import threading
 import time
 
 COMPILING = "compiling kernels (first run only)"
 
-_local = threading.local()   # .watches: this thread's active watches; .notice
+_watches = contextvars.ContextVar("seqnet_compile_watches", default=())
+_notice = contextvars.ContextVar("seqnet_compile_notice", default=None)
 _lock = threading.Lock()     # guards _n_active and the registration with numba
 _n_active = 0
 _listener = None
@@ -60,23 +65,16 @@ class CompileWatch:
             self.seconds += time.perf_counter() - self._t0
 
 
-def _thread_watches():
-    watches = getattr(_local, "watches", None)
-    if watches is None:
-        watches = _local.watches = []
-    return watches
-
-
 def _numba_listener():
     from numba.core import event
 
     class _Listener(event.Listener):
         def on_start(self, ev):
-            for watch in tuple(getattr(_local, "watches", ())):
+            for watch in _watches.get():
                 watch._start()
 
         def on_end(self, ev):
-            for watch in tuple(getattr(_local, "watches", ())):
+            for watch in _watches.get():
                 watch._end()
 
     return _Listener()
@@ -105,12 +103,11 @@ def watch_compiles(on_start=None):
                 _listener = _numba_listener()
             event.register("numba:compile", _listener)
         _n_active += 1
-    watches = _thread_watches()
-    watches.append(watch)
+    token = _watches.set(_watches.get() + (watch,))
     try:
         yield watch
     finally:
-        watches.remove(watch)
+        _watches.reset(token)
         with _lock:
             _n_active -= 1
             if _n_active == 0:
@@ -167,14 +164,14 @@ def compile_notice(verbose):
     notice = CompileNotice()
     with watch_compiles(on_start=notice.started) as watch:
         notice.watch = watch
-        _local.notice = notice
+        token = _notice.set(notice)
         try:
             yield notice
         finally:
-            _local.notice = None
+            _notice.reset(token)
             notice.flush()
 
 
 def current_notice():
     """The active :class:`CompileNotice` of this thread, or None."""
-    return getattr(_local, "notice", None)
+    return _notice.get()

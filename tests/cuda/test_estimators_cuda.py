@@ -131,3 +131,22 @@ def test_cuda_early_stopping_matches_cpu():
         np.testing.assert_allclose(gpu.weights_[key], cpu.weights_[key], rtol=RTOL, atol=ATOL)
     assert gpu._training.best_params is None or isinstance(gpu._training.best_params,
                                                             np.ndarray)
+
+
+@pytest.mark.parametrize("cls, kind, params", [
+    (MLPRegressor, "table", dict(loss="poisson", hidden_layer_sizes=(3,))),
+    (LSTMClassifier, "seq", dict(hidden_layer_sizes=(3,), alpha=1e-2)),
+], ids=["mlp_poisson", "lstm_clf"])
+def test_cuda_lbfgs_matches_cpu(cls, kind, params):
+    X, y = _data(kind, np.random.default_rng(3))
+    if cls is MLPRegressor:
+        y = np.round(np.exp(X[:, 0]))  # counts
+    common = dict(solver="lbfgs", max_iter=4, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = cls(device="cpu", **common).fit(X, y)
+        gpu = cls(device="cuda", **common).fit(X, y)
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=RTOL)
+    for key, w in cpu.weights_.items():
+        np.testing.assert_allclose(gpu.weights_[key], w, rtol=RTOL, atol=ATOL, err_msg=key)
+    assert gpu.n_iter_ == cpu.n_iter_

@@ -100,7 +100,7 @@ def test_dropout(rng):
 
 
 @pytest.mark.parametrize("name", ["softmax_cross_entropy", "sigmoid_cross_entropy",
-                                  "squared_error"])
+                                  "squared_error", "poisson_deviance"])
 def test_losses(rng, name):
     n, k = 5, 3
     z = rnd(rng, n, k, scale=2.0)
@@ -108,6 +108,8 @@ def test_losses(rng, name):
         y = np.eye(k, dtype=F32)[rng.integers(0, k, n)]
     elif name == "sigmoid_cross_entropy":
         y = (rng.random((n, k)) > 0.5).astype(F32)
+    elif name == "poisson_deviance":
+        y = rng.poisson(2.0, (n, k)).astype(F32)
     else:
         y = rnd(rng, n, k)
     sw = rng.random(n).astype(F32) + 0.5

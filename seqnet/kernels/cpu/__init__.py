@@ -48,6 +48,7 @@ from .global_pool import (
     global_maxpool_forward,
     mask_steps,
 )
+from .poisson import poisson_deviance  # noqa: F401
 from .pool import maxpool1d_backward, maxpool1d_forward, maxpool2d_backward, maxpool2d_forward
 from .recurrent import (
     gru_backward,

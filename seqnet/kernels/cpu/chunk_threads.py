@@ -20,6 +20,7 @@ own rows and its own partial gradients, which the caller sums in chunk order.
 """
 
 import contextlib
+import contextvars
 import itertools
 import os
 import threading
@@ -122,7 +123,10 @@ def run_chunks(work, n_chunks, threads=None):
                 raise
 
     pool = _get_pool()
-    futures = [pool.submit(worker, slot) for slot in range(1, n)]
+    # helpers run in a copy of the caller's context (context variables such
+    # as a compile watch follow the work onto the helper threads)
+    futures = [pool.submit(contextvars.copy_context().run, worker, slot)
+               for slot in range(1, n)]
     try:
         worker(0)
     except BaseException as exc:  # also raised outside ``work``: keep it

@@ -42,6 +42,7 @@ from .losses import (  # noqa: F401
     softmax_rows,
     squared_error,
 )
+from .poisson import poisson_deviance  # noqa: F401
 from .matmul import matmul  # noqa: F401
 from .optim import (  # noqa: F401
     adadelta_update,
