@@ -10,8 +10,8 @@ output.  The recurrent kernels keep every step of a chunk side by side in one
 
 :func:`gemm` gives both: it calls the same BLAS ``sgemm``/``dgemm`` that
 numba's ``np.dot`` uses (scipy's, through numba's C helper ``numba_xxgemm``,
-which loads it on first use and takes the GIL for that, so it is safe in
-``prange`` threads), passing the blocks' leading dimensions instead of
+which loads it on first use and takes the GIL for that, so it is safe on
+any thread, the GIL released or not), passing the blocks' leading dimensions instead of
 copying.
 
 Two helpers serve OpenBLAS's fast path for small products (read in place,

@@ -12,8 +12,7 @@ argmax of every output as a flat offset ``(ih * W + iw) * C + c`` into the sampl
 ``x[b]`` so the backward pass is a scatter-add.
 
 The loops are serial (innermost over contiguous channels): pooling is memory-bound
-and cheap next to the convolutions, and a ``prange`` here would run numba's thread
-pool between BLAS products (see ``conv.py``).
+and cheap next to the convolutions, which own the cores through BLAS (see ``conv.py``).
 """
 
 from numba import njit

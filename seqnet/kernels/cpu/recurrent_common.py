@@ -20,8 +20,9 @@ Conventions of every recurrent kernel
   after the time loop, independent of the direction.
 * Denormals: backward gate loops flush |v| < 1e-30 to zero (:func:`ftz`), so
   decaying gradients never reach the slow denormal range.
-* Threads: one ``prange`` over row chunks, BLAS single-threaded inside
-  (the recurrent estimators give the cores to numba, DESIGN.md §4).
+* Threads: one kernel call per row chunk on seqnet's chunk threads
+  (:mod:`seqnet.kernels.cpu.chunk_threads`), BLAS single-threaded inside
+  (the recurrent estimators give the cores to the chunks, DESIGN.md §4).
 * Kernels use ``error_model="numpy"`` (IEEE division: no ZeroDivisionError
   branch), so the simple gate loops vectorize.  Of fastmath the gate loops
   allow only fused multiply-add (:data:`CONTRACT`): no reassociation, NaN and
