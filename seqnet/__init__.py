@@ -19,6 +19,7 @@ _ESTIMATORS = (
     "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
     "ConvClassifier", "ConvRegressor",
+    "FCNClassifier", "FCNRegressor", "ResNetClassifier", "ResNetRegressor",
 )
 
 __all__ = [*_ESTIMATORS, "set_num_threads", "get_num_threads", "threads", "warmup"]
@@ -27,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .estimators import (  # noqa: F401
         ConvClassifier,
         ConvRegressor,
+        FCNClassifier,
+        FCNRegressor,
         GRUClassifier,
         GRURegressor,
         LSTMClassifier,
@@ -34,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         MLPClassifier,
         MLPRegressor,
         RNNClassifier,
+        ResNetClassifier,
+        ResNetRegressor,
         RNNRegressor,
     )
 

@@ -1,6 +1,7 @@
 """The scikit-learn face: one base class plus thin subclasses per family."""
 
 from .conv import ConvClassifier, ConvRegressor
+from .fcn import FCNClassifier, FCNRegressor, ResNetClassifier, ResNetRegressor
 from .mlp import MLPClassifier, MLPRegressor
 from .recurrent import (
     GRUClassifier,
@@ -15,4 +16,5 @@ __all__ = [
     "MLPClassifier", "MLPRegressor", "RNNClassifier", "RNNRegressor",
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
     "ConvClassifier", "ConvRegressor",
+    "FCNClassifier", "FCNRegressor", "ResNetClassifier", "ResNetRegressor",
 ]

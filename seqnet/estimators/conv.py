@@ -21,6 +21,7 @@ from seqnet.network.conv import (
     MaxPool1DLayer,
     MaxPool2DLayer,
 )
+from seqnet.network.normalization import ActivationLayer, BatchNormLayer, GlobalPoolLayer
 
 from .base import (
     SHARED_CONSTRAINTS,
@@ -30,7 +31,7 @@ from .base import (
     make_init,
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
-from .inputs import _is_ragged_list, check_samples
+from .inputs import _is_ragged_list, check_samples, validate_sequences
 from .mlp import _as_sizes, dense_head
 from .regressor import (
     REGRESSOR_CONSTRAINTS,
@@ -52,6 +53,8 @@ class _BaseConv(BaseSeqNet):
         "hidden_layer_sizes": SIZES_CONSTRAINT,
         "activation": [StrOptions(set(ACTIVATION_CODES))],
         "input_shape": [None, tuple],
+        "batch_norm": ["boolean"],
+        "global_pooling": [None, StrOptions({"avg", "max"})],
     }
 
     def _thread_owner(self):
@@ -60,6 +63,14 @@ class _BaseConv(BaseSeqNet):
     def _validate_X(self, X, reset):
         if reset or hasattr(self, "feature_names_in_"):
             _check_feature_names(self, X, reset=reset)
+        if _is_ragged_list(X) and self.global_pooling is not None:
+            X, lengths = validate_sequences(self, X, self._dtype, reset)
+            if reset:
+                self._sample_shape = X.shape[1:]
+            elif len(self._sample_shape) != 2:
+                raise ValueError(f"{type(self).__name__} was fitted on samples of shape "
+                                 f"{self._sample_shape}; got a ragged list of sequences.")
+            return X, lengths
         if _is_ragged_list(X):
             raise ValueError(f"{type(self).__name__} needs samples of one shape; got a ragged "
                              "list of sequences of different lengths (pad them, e.g. with "
@@ -90,10 +101,15 @@ class _BaseConv(BaseSeqNet):
             if n_features != self.n_features_in_:
                 raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
                                  f"is expecting {self.n_features_in_} features as input.")
-            if X.shape[1:] != self._sample_shape:
+            any_length = self.global_pooling is not None and X.ndim == 3
+            if X.shape[1 + any_length:] != self._sample_shape[any_length:]:
                 raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
                                  f"{type(self).__name__} was fitted on {self._sample_shape}.")
-        return np.ascontiguousarray(X), None
+        X = np.ascontiguousarray(X)
+        if self.global_pooling is not None and X.ndim == 3:
+            # sequences of any length: built for T = None, masked by lengths
+            return X, np.full(X.shape[0], X.shape[1], dtype=np.int64)
+        return X, None
 
     def _build_layers(self, in_shape, n_outputs):
         two_d = len(in_shape) == 3
@@ -102,12 +118,20 @@ class _BaseConv(BaseSeqNet):
         if not two_d:
             kernel, strides, pool_size = (_first(kernel), _first(strides), _first(pool_size))
         layers = []
+        bn = self.batch_norm
         for i, n_filters in enumerate(_as_sizes(self.filters)):
-            layers.append(conv(n_filters, kernel, i, strides, self.padding, self.activation,
-                               self._dtype))
+            layers.append(conv(n_filters, kernel, i, strides, self.padding,
+                               "identity" if bn else self.activation, self._dtype))
+            if bn:  # conv -> BN -> activation (ReLU fused into BN)
+                layers.append(BatchNormLayer(f"bn.{i}", relu=self.activation == "relu"))
+                if self.activation not in ("relu", "identity"):
+                    layers.append(ActivationLayer(self.activation))
             if np.max(pool_size) > 1:
                 layers.append(pool(pool_size))
-        layers.append(FlattenLayer())
+        if self.global_pooling is not None:
+            layers.append(GlobalPoolLayer(self.global_pooling))
+        else:
+            layers.append(FlattenLayer())
         return layers + dense_head(self.hidden_layer_sizes, self.activation, self.dropout,
                                    n_outputs)
 
@@ -139,10 +163,22 @@ _CONV_DOC = """
         Activation of the convolutions and dense layers.
     input_shape : tuple or None, default=None
         Per-sample shape to read flat rows as, e.g. (8, 8, 1) for load_digits.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution (conv -> BN -> activation):
+        batch statistics in training, running statistics (PyTorch's momentum
+        0.1, eps 1e-5) at predict; ``weights_`` gains ``bn.{i}.weight``,
+        ``bn.{i}.bias``, ``bn.{i}.running_mean``, ``bn.{i}.running_var``.
+    global_pooling : {None, 'avg', 'max'}, default=None
+        Global average or max pooling of the last feature map instead of
+        flattening it: the dense head sees one value per channel, so 1-D
+        models take sequences of any length, ragged lists included (padding
+        is masked: a padded sequence is predicted exactly as alone, for
+        'valid', int and stride-1 'same' padding).
 """ + SHARED_PARAMS_DOC
 
 _CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same', pool_size=2, "
-                 "hidden_layer_sizes=(64,), activation='relu', input_shape=None")
+                 "hidden_layer_sizes=(64,), activation='relu', input_shape=None, "
+                 "batch_norm=False, global_pooling=None")
 
 
 def _conv_init(classifier):

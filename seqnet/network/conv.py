@@ -109,21 +109,31 @@ class _ConvLayer(Layer):
     def forward(self, p, x, ctx):
         B = backend_of(ctx)
         x = B.ascontiguous(x, self.dtype)
-        y = B.empty((x.shape[0],) + self.out_shape, self.dtype)
+        out_shape, geometry = self._shapes(x.shape[1:])
+        y = B.empty((x.shape[0],) + out_shape, self.dtype)
         kernel(ctx, self.kernel_name + "_forward")(x, p["weight"], p["bias"],
-                                                   *self._geometry(), self.kind, y)
-        return y, (x, y)
+                                                   *geometry, self.kind, y)
+        lengths = propagate_lengths(ctx, y, self._out_lengths)
+        return y, (x, y, geometry, lengths)
 
     def backward(self, p, g, cache, dy, ctx):
-        x, y = cache
+        x, y, geometry, lengths = cache
         B = backend_of(ctx)
-        dy = B.ascontiguous(dy, self.dtype)
+        dy = masked_grad(ctx, B.ascontiguous(dy, self.dtype), lengths)
         need_dx = bool(ctx.need_input_grad)
         dx = B.empty(x.shape, x.dtype) if need_dx else B.empty((0,) * x.ndim, self.dtype)
-        kernel(ctx, self.kernel_name + "_backward")(x, p["weight"], y, dy, *self._geometry(),
+        kernel(ctx, self.kernel_name + "_backward")(x, p["weight"], y, dy, *geometry,
                                                     self.kind, need_dx, dx, g["weight"],
                                                     g["bias"])
         return dx if need_dx else None
+
+    def _shapes(self, in_shape):
+        """Output shape and kernel geometry for per-sample ``in_shape`` (the built
+        one, or any length for a layer built with ``T = None``)."""
+        return self.out_shape, self._geometry()
+
+    def _out_lengths(self, lengths):
+        return lengths
 
 
 class Conv2DLayer(_ConvLayer):
@@ -224,13 +234,13 @@ class Conv1DLayer(_ConvLayer):
         self.dtype = np.dtype(dtype)
 
     def build(self, in_shape):
-        in_shape = tuple(int(s) for s in in_shape)
+        in_shape = _sequence_shape(in_shape)
         if len(in_shape) != 2:
             raise ValueError(f"{self.prefix}: Conv1D expects per-sample input (T, C), "
                              f"got shape {in_shape}")
         T, C = in_shape
-        To, self.pad = conv_output_size(T, self.kernel_size, self.strides, self.padding,
-                                        self.prefix)
+        To, self.pad = (None, None) if T is None else conv_output_size(
+            T, self.kernel_size, self.strides, self.padding, self.prefix)
         self.in_channels = C
         self.in_shape = in_shape
         self.out_shape = (To, self.filters)
@@ -248,6 +258,56 @@ class Conv1DLayer(_ConvLayer):
     def _geometry(self):
         return (self.strides, self.pad)
 
+    def _shapes(self, in_shape):
+        if self.in_shape[0] is not None:
+            return self.out_shape, self._geometry()
+        To, pad = conv_output_size(in_shape[0], self.kernel_size, self.strides, self.padding,
+                                   self.prefix)
+        return (To, self.filters), (self.strides, pad)
+
+    def _out_lengths(self, lengths):
+        """Valid output steps of sequences of ``lengths`` valid steps (exact for
+        'valid', int and stride-1 'same' padding)."""
+        k, s = self.kernel_size, self.strides
+        if isinstance(self.padding, str) and self.padding.lower() == "same":
+            return -(-lengths // s)
+        pad = 0 if isinstance(self.padding, str) else int(self.padding)
+        return (lengths + 2 * pad - k) // s + 1
+
+
+def _sequence_shape(in_shape):
+    """Per-sample shape as ints; a leading None (any sequence length) is kept."""
+    return tuple(None if s is None else int(s) for s in in_shape)
+
+
+def propagate_lengths(ctx, y, out_lengths):
+    """Valid steps of the (B, T_out, C) output ``y`` of a layer over a padded
+    batch: ``out_lengths(ctx.lengths)``, stored back in ``ctx.lengths`` for the
+    next layer; the padded steps of ``y`` are zeroed (as the zero padding an
+    unpadded sequence has), so padding never changes a result.  None (and
+    nothing done) when the batch carries no lengths."""
+    lengths = None if ctx is None else ctx.lengths
+    if lengths is None or y.ndim != 3:
+        return None
+    new = np.minimum(out_lengths(np.asarray(lengths, dtype=np.int64)), y.shape[1])
+    if new.size and new.min() < 1:
+        raise ValueError(f"sequence {int(np.argmin(new))} of the batch is too short for the "
+                         "convolution / pooling windows (fewer than one output step)")
+    ctx.lengths = new
+    if new.size and new.min() < y.shape[1]:
+        kernel(ctx, "mask_steps")(y, new)
+    return new
+
+
+def masked_grad(ctx, dy, lengths):
+    """``dy`` with padded steps zeroed (a copy) when ``lengths`` mask any."""
+    if lengths is None or not lengths.size or lengths.min() >= dy.shape[1]:
+        return dy
+    B = backend_of(ctx)
+    dy = B.copy(dy)
+    kernel(ctx, "mask_steps")(dy, lengths)
+    return dy
+
 
 def _pool_output_size(n, pool, stride, layer, axis):
     if pool > n:
@@ -263,18 +323,25 @@ class _MaxPoolLayer(Layer):
     def forward(self, p, x, ctx):
         B = backend_of(ctx)
         x = B.ascontiguous(x)
-        shape = (x.shape[0],) + self.out_shape
+        shape = (x.shape[0],) + self._out_shape_for(x.shape[1:])
         y = B.empty(shape, x.dtype)
         argmax = B.empty(shape, np.int64)
         kernel(ctx, self.prefix + "_forward")(x, *self._window(), y, argmax)
-        return y, (x.shape, argmax)
+        lengths = propagate_lengths(ctx, y, self._out_lengths)
+        return y, (x.shape, argmax, lengths)
+
+    def _out_shape_for(self, in_shape):
+        return self.out_shape
+
+    def _out_lengths(self, lengths):
+        return lengths
 
     def backward(self, p, g, cache, dy, ctx):
         if not ctx.need_input_grad:
             return None
-        x_shape, argmax = cache
+        x_shape, argmax, lengths = cache
         B = backend_of(ctx)
-        dy = B.ascontiguous(dy)
+        dy = masked_grad(ctx, B.ascontiguous(dy), lengths)
         dx = B.empty(x_shape, dy.dtype)
         kernel(ctx, self.prefix + "_backward")(dy, argmax, dx)
         return dx
@@ -335,18 +402,29 @@ class MaxPool1DLayer(_MaxPoolLayer):
             strides, "strides", self.prefix)
 
     def build(self, in_shape):
-        in_shape = tuple(int(s) for s in in_shape)
+        in_shape = _sequence_shape(in_shape)
         if len(in_shape) != 2:
             raise ValueError(f"{self.prefix}: MaxPool1D expects per-sample input (T, C), "
                              f"got shape {in_shape}")
         T, C = in_shape
-        To = _pool_output_size(T, self.pool_size, self.strides, self.prefix, "")
+        To = None if T is None else _pool_output_size(T, self.pool_size, self.strides,
+                                                      self.prefix, "")
         self.in_shape = in_shape
         self.out_shape = (To, C)
         return self.out_shape
 
     def _window(self):
         return (self.pool_size, self.strides)
+
+    def _out_shape_for(self, in_shape):
+        if self.in_shape[0] is not None:
+            return self.out_shape
+        T = int(in_shape[0])
+        return (_pool_output_size(T, self.pool_size, self.strides, self.prefix, ""),
+                self.out_shape[1])
+
+    def _out_lengths(self, lengths):
+        return (lengths - self.pool_size) // self.strides + 1
 
 
 class FlattenLayer(Layer):

@@ -176,6 +176,7 @@ class Network:
         (batch, T, K) the padded steps get weight 0 through ``ctx.lengths``.
         """
         backend = ctx.backend if ctx.backend is not None else _cpu
+        ctx.extra["sample_weight"] = sample_weight  # batch norm weighs its statistics
         out, caches = self.forward(x, ctx)
         k = out.shape[out.ndim - 1]
         rows = out.size // k if k else 0

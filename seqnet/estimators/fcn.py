@@ -1,0 +1,155 @@
+"""Deep time-series classifiers of Wang, Yan & Oates (2017): FCN and ResNet.
+
+Network (1-D over time for (n, T, C) / (n, T) input; 2-D for (n, H, W, C)):
+
+* FCN: for each entry of ``filters`` / ``kernel_size`` (default 128, 256, 128
+  filters of widths 8, 5, 3) a stride-1 'same' convolution, batch
+  normalisation and ReLU; global average pooling; the output layer.
+* ResNet: three residual blocks (64, 128, 128 filters), each three
+  conv+BN(+ReLU) of widths 8, 5, 3 with a 1x1 conv + BN shortcut where the
+  channel count changes, ReLU after the sum; global average pooling; output.
+
+Global average pooling makes both take sequences of any length, ragged lists
+included (padding is masked: a padded sequence is predicted exactly as alone).
+
+Training recipe (Fawaz et al. 2019, adapted to this library's parameters):
+Adam at 1e-3, batches of 16, a plateau schedule (``learning_rate='adaptive'``:
+the rate is divided by 5 after ``n_iter_no_change`` epochs without an
+improvement of the training loss) and a default budget of ``max_iter=100``
+epochs, which fits a laptop (the papers train 1500-2000 epochs; raise
+``max_iter`` for the last fraction of a point).
+"""
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+from numbers import Integral
+
+from seqnet.network.dense import DenseLayer
+from seqnet.kernels.cpu.activations import IDENTITY
+from seqnet.network.normalization import GlobalPoolLayer, ResidualBlock, conv_bn
+
+from . import regressor as _regressor
+from .base import SHARED_CONSTRAINTS, SHARED_DEFAULTS, SHARED_PARAMS_DOC, _set_params
+from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .conv import _BaseConv
+from .mlp import _as_sizes
+from .regressor import SeqNetRegressorMixin
+
+#: Shared parameters whose defaults differ here (the published recipe).
+FCN_DEFAULTS = dict(batch_size=16, learning_rate="adaptive", max_iter=100,
+                    n_iter_no_change=10)
+
+_REGRESSOR_EXTRA = getattr(_regressor, "REGRESSOR_EXTRA", "")
+_REGRESSOR_CONSTRAINTS = getattr(_regressor, "REGRESSOR_CONSTRAINTS", {})
+_REGRESSOR_DOC = getattr(_regressor, "REGRESSOR_LOSS_DOC", "")
+
+
+def _make_init(leading, extra):
+    defaults = {**SHARED_DEFAULTS, **FCN_DEFAULTS}
+    shared = ", ".join(f"{k}=D[{k!r}]" for k in defaults if k != "clip_norm")
+    src = (f"def __init__(self, {leading}, {shared}, clip_norm=None{extra}):\n"
+           "    _set_params(self, locals())\n")
+    namespace = {"D": defaults, "_set_params": _set_params}
+    exec(src, namespace)  # noqa: S102 - a fixed template, run once per class at import
+    return namespace["__init__"]
+
+
+class _BaseDeepTSC(_BaseConv):
+    """Validation as the conv estimators with global average pooling."""
+
+    global_pooling = "avg"  # not parameters: fixed by the architecture
+    input_shape = None
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "filters": ["array-like"],
+        "kernel_size": ["array-like", Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _widths(self):
+        k = self.kernel_size
+        return [int(v) for v in (k if np.ndim(k) else [k])]
+
+    def _head(self, n_outputs):
+        return [GlobalPoolLayer("avg"), DenseLayer(n_outputs, "out", IDENTITY)]
+
+
+class _BaseFCN(_BaseDeepTSC):
+    def _build_layers(self, in_shape, n_outputs):
+        two_d = len(in_shape) == 3
+        filters, widths = _as_sizes(self.filters), self._widths()
+        if len(widths) == 1:
+            widths = widths * len(filters)
+        if len(widths) != len(filters):
+            raise ValueError(f"kernel_size needs one width per entry of filters; got "
+                             f"{len(widths)} widths for {len(filters)} convolutions.")
+        layers = []
+        for i, (f, k) in enumerate(zip(filters, widths)):
+            layers += conv_bn(f, k, i, two_d, self._dtype, relu=True)
+        return layers + self._head(n_outputs)
+
+
+class _BaseResNet(_BaseDeepTSC):
+    def _build_layers(self, in_shape, n_outputs):
+        two_d = len(in_shape) == 3
+        layers = [ResidualBlock(f, self._widths(), i, two_d, self._dtype)
+                  for i, f in enumerate(_as_sizes(self.filters))]
+        return layers + self._head(n_outputs)
+
+
+_INPUT_DOC = """
+    Input ``X``: (n_samples, T, C) sequences, (n_samples, T) univariate series,
+    a list of (T_i, C) sequences of different lengths, or (n_samples, H, W, C)
+    images (2-D convolutions).
+
+    Parameters
+    ----------
+"""
+_RECIPE_DOC = """
+    The shared parameters below follow scikit-learn's MLP except for these
+    defaults (the published recipe, with a laptop-sized epoch budget):
+    ``batch_size=16``, ``learning_rate='adaptive'`` (plateau schedule),
+    ``max_iter=100``, ``n_iter_no_change=10``.
+"""
+_FCN_DOC = _INPUT_DOC + """    filters : array-like of int, default=(128, 256, 128)
+        Channels of each convolution (``conv.{i}.weight`` in PyTorch's layout,
+        followed by ``bn.{i}.*``).
+    kernel_size : int or array-like of int, default=(8, 5, 3)
+        Width of each convolution (one int: every convolution).
+""" + _RECIPE_DOC + SHARED_PARAMS_DOC
+_RESNET_DOC = _INPUT_DOC + """    filters : array-like of int, default=(64, 128, 128)
+        Channels of each residual block (``res.{i}.conv.{j}.*``,
+        ``res.{i}.bn.{j}.*``, ``res.{i}.shortcut.*``).
+    kernel_size : int or array-like of int, default=(8, 5, 3)
+        Widths of the convolutions inside every block.
+""" + _RECIPE_DOC + SHARED_PARAMS_DOC
+
+_FCN_LEADING = "filters=(128, 256, 128), kernel_size=(8, 5, 3)"
+_RESNET_LEADING = "filters=(64, 128, 128), kernel_size=(8, 5, 3)"
+
+
+class FCNClassifier(SeqNetClassifierMixin, _BaseFCN):
+    __doc__ = ("Fully convolutional network classifier (Wang et al. 2017).\n" + _FCN_DOC
+               + "    class_weight : dict, 'balanced' or None, default=None\n")
+    _parameter_constraints = {**_BaseFCN._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
+    __init__ = _make_init(_FCN_LEADING, ", class_weight=None")
+
+
+class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
+    __doc__ = ("Fully convolutional network regressor (Wang et al. 2017).\n" + _FCN_DOC
+               + _REGRESSOR_DOC)
+    _parameter_constraints = {**_BaseFCN._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
+    __init__ = _make_init(_FCN_LEADING, _REGRESSOR_EXTRA)
+
+
+class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
+    __doc__ = ("Residual network classifier (Wang et al. 2017).\n" + _RESNET_DOC
+               + "    class_weight : dict, 'balanced' or None, default=None\n")
+    _parameter_constraints = {**_BaseResNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
+    __init__ = _make_init(_RESNET_LEADING, ", class_weight=None")
+
+
+class ResNetRegressor(SeqNetRegressorMixin, _BaseResNet):
+    __doc__ = ("Residual network regressor (Wang et al. 2017).\n" + _RESNET_DOC
+               + _REGRESSOR_DOC)
+    _parameter_constraints = {**_BaseResNet._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
+    __init__ = _make_init(_RESNET_LEADING, _REGRESSOR_EXTRA)
