@@ -55,6 +55,14 @@ from .optim import (  # noqa: F401
     scale_inplace,
     sgd_update,
 )
+from .batchnorm import batchnorm_backward, batchnorm_forward_eval, batchnorm_forward_train  # noqa: F401,E501
+from .global_pool import (  # noqa: F401
+    global_avgpool_backward,
+    global_avgpool_forward,
+    global_maxpool_backward,
+    global_maxpool_forward,
+    mask_steps,
+)
 from .pool import (  # noqa: F401
     maxpool1d_backward,
     maxpool1d_forward,
