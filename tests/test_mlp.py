@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
 import seqnet
 from seqnet import MLPClassifier, MLPRegressor
@@ -215,7 +215,9 @@ def test_early_stopping_restores_best_weights(multiclass):
     assert scores[-1] < max(scores)  # so restoring the best weights matters
     assert clf.best_loss_ is None
     # the restored weights reproduce the best validation score
-    _, val = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=0)
+    encoded = LabelBinarizer().fit_transform(y).astype(bool)  # scikit-learn's stratification
+    _, val = train_test_split(np.arange(len(y)), test_size=0.3, stratify=encoded,
+                              random_state=0)
     assert clf.score(X[val], y[val]) == pytest.approx(clf.best_validation_score_)
     plain = small().fit(X, y)
     assert plain.validation_scores_ is None and plain.best_validation_score_ is None

@@ -178,17 +178,20 @@ def test_early_stopping_split_is_stratified(cls):
     est = _fit_quietly(cls(hidden_layer_sizes=3, early_stopping=True,
                            validation_fraction=0.5, max_iter=1, random_state=0), X, y)
     idx = np.arange(len(y))
-    _, val = train_test_split(idx, test_size=0.5, stratify=y, random_state=0)
+    from sklearn.preprocessing import LabelBinarizer
+
+    encoded = LabelBinarizer().fit_transform(y).astype(bool)  # as scikit-learn stratifies
+    _, val = train_test_split(idx, test_size=0.5, stratify=encoded, random_state=0)
     assert np.bincount(y[val]).tolist() == [15, 3, 2]
     assert est.validation_scores_[0] == pytest.approx(est.score(X[val], y[val]))
     _, plain = train_test_split(idx, test_size=0.5, random_state=0)  # what it is not
-    assert est.validation_scores_[0] != pytest.approx(est.score(X[plain], y[plain]))
+    assert np.bincount(y[plain], minlength=3).tolist() != [15, 3, 2]
 
 
 def test_early_stopping_rare_class_raises_like_sklearn():
-    X = [[1, 2], [2, 3], [3, 4], [4, 5]]
+    X = [[1, 2], [2, 3], [3, 4], [4, 5]]  # scikit-learn stratifies its boolean encoding
     with pytest.raises(ValueError, match=r"The least populated classes in y have only 1 "
-                       r"member.*Classes with too few members are: \['b'\]"):
+                       r"member.*Classes with too few members are: \['True'\]"):
         MLPClassifier(early_stopping=True).fit(X, ["a", "a", "a", "b"])
 
 
@@ -238,3 +241,16 @@ def test_coefs_survive_pickling():
     loaded.coefs_[0][:] = 0.0
     assert np.all(loaded.weights_["dense.0.weight"] == 0.0)
     np.testing.assert_array_equal(loaded.predict(X), np.full(30, loaded.predict(X)[0]))
+
+
+def test_multilabel_partial_fit_with_classes():
+    """scikit-learn accepts ``classes=range(n_labels)`` with a multilabel indicator y."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    Y = (rng.random((30, 5)) > 0.5).astype(int)
+    clf = MLPClassifier(hidden_layer_sizes=5, random_state=0)
+    clf.partial_fit(X, Y, classes=[0, 1, 2, 3, 4])
+    clf.partial_fit(X, Y)
+    assert clf.predict(X).shape == (30, 5)
+    with pytest.raises(ValueError, match="classes has 3 labels"):
+        MLPClassifier().partial_fit(X, Y, classes=[0, 1, 2])

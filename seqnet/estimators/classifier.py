@@ -90,7 +90,7 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             check_classification_targets(flat)
         if reset:
             lb = LabelBinarizer()
-            lb.fit(np.asarray(classes) if classes is not None else flat)
+            lb.fit(_binarizer_labels(flat, classes))
             if self.warm_start and classes is None and hasattr(self, "classes_"):
                 self._check_warm_start_classes(lb)
             self._pending = {"_label_binarizer": lb, "classes_": lb.classes_}
@@ -133,10 +133,12 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
                 f"{lb.classes_}" + (" (multilabel)" if multilabel else "")
             )
 
-    def _stratify_labels(self, y):
+    def _stratify_labels(self, y, Y):
+        """The encoded targets as booleans, as scikit-learn's MLP stratifies (so a
+        class too rare to stratify is named as it does: ``['True']``)."""
         if self._per_step() or (y.ndim == 2):
             return None
-        return y
+        return Y.astype(bool)
 
     def _single_class(self):
         """One class in ``classes_``: trained on one (all-zero) logistic output,
@@ -215,6 +217,20 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = not self._per_step()
         return tags
+
+
+def _binarizer_labels(y, classes):
+    """What the label binarizer learns from: partial_fit's ``classes`` (all
+    labels), except for a multilabel indicator ``y``, whose columns are the
+    labels (scikit-learn accepts ``classes=range(n_labels)`` with it)."""
+    if classes is None:
+        return y
+    if type_of_target(y) == "multilabel-indicator":
+        if len(classes) != y.shape[1]:
+            raise ValueError(f"classes has {len(classes)} labels but the multilabel y "
+                             f"has {y.shape[1]} columns.")
+        return y
+    return np.asarray(classes)
 
 
 def _sigmoid(z):

@@ -69,7 +69,7 @@ class TaskMixin:
         # raises train_test_split's error, as in scikit-learn's MLP
         train, val = train_test_split(
             np.arange(X.shape[0]), test_size=self.validation_fraction,
-            stratify=self._stratify_labels(y), random_state=_seed_of(self.random_state),
+            stratify=self._stratify_labels(y, Y), random_state=_seed_of(self.random_state),
         )
         if len(val) < 2 or len(train) < 1:
             raise ValueError(
@@ -86,7 +86,7 @@ class TaskMixin:
         lt = None if lengths is None else lengths[train]
         return X[train], lt, Y[train], sw[train], validate
 
-    def _stratify_labels(self, y):
+    def _stratify_labels(self, y, Y):
         return None
 
     def _commit_targets(self):
