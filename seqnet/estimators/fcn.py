@@ -28,20 +28,20 @@ from seqnet.network.dense import DenseLayer
 from seqnet.kernels.cpu.activations import IDENTITY
 from seqnet.network.normalization import GlobalPoolLayer, ResidualBlock, conv_bn
 
-from . import regressor as _regressor
 from .base import SHARED_CONSTRAINTS, SHARED_DEFAULTS, SHARED_PARAMS_DOC, _set_params
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .conv import _BaseConv
 from .mlp import _as_sizes
-from .regressor import SeqNetRegressorMixin
+from .regressor import (
+    REGRESSOR_CONSTRAINTS as _REGRESSOR_CONSTRAINTS,
+    REGRESSOR_EXTRA as _REGRESSOR_EXTRA,
+    REGRESSOR_LOSS_DOC as _REGRESSOR_DOC,
+    SeqNetRegressorMixin,
+)
 
 #: Shared parameters whose defaults differ here (the published recipe).
 FCN_DEFAULTS = dict(batch_size=16, learning_rate="adaptive", max_iter=100,
                     n_iter_no_change=10)
-
-_REGRESSOR_EXTRA = getattr(_regressor, "REGRESSOR_EXTRA", "")
-_REGRESSOR_CONSTRAINTS = getattr(_regressor, "REGRESSOR_CONSTRAINTS", {})
-_REGRESSOR_DOC = getattr(_regressor, "REGRESSOR_LOSS_DOC", "")
 
 
 def _make_init(leading, extra):
