@@ -52,6 +52,8 @@ def _estimators():
 PER_CHECK_PARAMS = {
     "check_sample_weight_equivalence_on_dense_data": dict(dtype="float64", max_iter=20,
                                                           batch_size="auto"),
+    "check_sample_weight_equivalence_on_sparse_data": dict(dtype="float64", max_iter=20,
+                                                           batch_size="auto"),
     "check_methods_subset_invariance": dict(dtype="float64"),
     "check_methods_sample_order_invariance": dict(dtype="float64"),
 }

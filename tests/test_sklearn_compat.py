@@ -254,3 +254,66 @@ def test_multilabel_partial_fit_with_classes():
     assert clf.predict(X).shape == (30, 5)
     with pytest.raises(ValueError, match="classes has 3 labels"):
         MLPClassifier().partial_fit(X, Y, classes=[0, 1, 2])
+
+
+# ------------------------------------------------------------------- sparse X
+def _no_densify(monkeypatch, n_features):
+    """Densifying a sparse matrix of ``n_features`` columns (X or rows of it)
+    fails (scikit-learn's LabelBinarizer may still densify its own output)."""
+    import scipy.sparse as sp
+
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array):
+        for name in ("toarray", "todense"):
+            original = getattr(cls, name)
+
+            def refuse(self, *a, _original=original, **k):
+                assert self.shape[1] != n_features, "sparse X was densified"
+                return _original(self, *a, **k)
+            monkeypatch.setattr(cls, name, refuse)
+
+
+@pytest.mark.parametrize("container", ["csr_matrix", "csc_matrix", "csr_array"])
+@pytest.mark.parametrize("cls, solver, extra", [
+    (MLPClassifier, "lbfgs", dict(hidden_layer_sizes=15)),
+    (MLPClassifier, "adam", dict(hidden_layer_sizes=(7, 5), activation="tanh")),
+    (MLPRegressor, "sgd", dict(hidden_layer_sizes=(6,), early_stopping=True)),
+])
+def test_sparse_X_fits_as_dense(monkeypatch, container, cls, solver, extra):
+    """The first layer's products on the sparse matrix give the dense fit."""
+    import scipy.sparse as sp
+
+    X, y = _data(n=60)
+    X[np.abs(X) < 0.8] = 0.0  # mostly zeros
+    if cls is MLPRegressor:
+        y = X[:, 0] - X[:, 1]
+    Xs = getattr(sp, container)(X)
+    kw = dict(solver=solver, dtype="float64", max_iter=15, random_state=0, **extra)
+    dense = _fit_quietly(cls(**kw), X, y)
+    _no_densify(monkeypatch, X.shape[1])
+    sparse = _fit_quietly(cls(**kw), Xs, y)
+    for a, b in zip(dense.coefs_, sparse.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sparse.predict(Xs), dense.predict(X), rtol=1e-9)
+    assert sparse.n_features_in_ == X.shape[1]
+
+
+def test_sparse_X_partial_fit_float32(monkeypatch):
+    import scipy.sparse as sp
+
+    X, y = _data(n=50, n_classes=3)
+    _no_densify(monkeypatch, X.shape[1])
+    clf = MLPClassifier(hidden_layer_sizes=8, random_state=0)
+    for _ in range(3):
+        clf.partial_fit(sp.csr_matrix(X), y, classes=[0, 1, 2])
+    assert clf.predict_proba(sp.csr_matrix(X)).shape == (50, 3)
+    assert clf.__sklearn_tags__().input_tags.sparse
+
+
+@pytest.mark.parametrize("cls", [ConvClassifier, GRUClassifier, RNNClassifier])
+def test_sparse_X_rejected_by_other_families(cls):
+    import scipy.sparse as sp
+
+    X, y = _data(n=20, n_features=8)
+    with pytest.raises(TypeError, match="Sparse data was passed.*dense data is required"):
+        cls(**TINY).fit(sp.csr_matrix(X), y)
+    assert not cls().__sklearn_tags__().input_tags.sparse

@@ -40,7 +40,6 @@ EXCUSED = {
                              "validation rejects it before the solver can diverge",
     "test_mlp_param_dtypes": _FLOAT32 + "parameters are in the compute dtype (not the "
                              "input's) and regressors predict float64",
-    "test_sparse_matrices": "sparse X is not supported yet (open item of issue 18)",
 }
 
 #: Tests skipped when an optional package is missing (pandas: feature names).
@@ -96,4 +95,4 @@ def test_scikit_learn_mlp_suite(tmp_path):
                           if base(n) == name))
     assert not stale, f"excused but passing now: remove from EXCUSED: {stale}"
     passed = sum(outcome == "passed" for outcome in outcomes.values())
-    assert passed >= 43, passed
+    assert passed >= 45, passed

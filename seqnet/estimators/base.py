@@ -11,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -253,7 +254,8 @@ class BaseSeqNet(BaseEstimator):
                 lb = None if lengths is None else lengths[s:s + PREDICT_CHUNK]
                 if lb is not None and int(lb.max()) < xb.shape[1]:
                     xb = xb[:, : int(lb.max())]
-                outs.append(net.predict_raw(np.ascontiguousarray(xb), lb, backend))
+                xb = xb if issparse(xb) else np.ascontiguousarray(xb)
+                outs.append(net.predict_raw(xb, lb, backend))
         if len(outs) == 1:
             return outs[0]
         if outs[0].ndim == 3:  # per-step outputs of chunks trimmed to different T

@@ -8,12 +8,13 @@ unchanged skips them (:func:`check_samples`).
 """
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils.validation import _check_feature_names, check_array
 
 
-def check_samples(X, dtype, est, ensure_2d=True, input_name=""):
-    """``check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d)``,
-    skipped for an array it would return unchanged.
+def check_samples(X, dtype, est, ensure_2d=True, input_name="", accept_sparse=False):
+    """``check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d,
+    accept_sparse=accept_sparse)``, skipped for an array it would return unchanged.
 
     A non-empty C-contiguous ndarray of the compute dtype with a finite sum
     (so no NaN or inf) passes every check scikit-learn makes here: it is
@@ -27,7 +28,7 @@ def check_samples(X, dtype, est, ensure_2d=True, input_name=""):
             if np.isfinite(X.sum()):
                 return X
     return check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d, estimator=est,
-                       input_name=input_name)
+                       input_name=input_name, accept_sparse=accept_sparse)
 
 
 def _is_ragged_list(X):
@@ -36,11 +37,21 @@ def _is_ragged_list(X):
     ) and len({np.shape(s) for s in X}) > 1
 
 
-def validate_table(est, X, dtype, reset):
-    """2-D X for dense models; higher-rank X is flattened per sample."""
+def validate_table(est, X, dtype, reset, accept_sparse=False):
+    """2-D X for dense models; higher-rank X is flattened per sample.
+
+    With ``accept_sparse`` (the MLP: ``["csr", "csc"]``, as scikit-learn's) a
+    scipy.sparse ``X`` is returned as CSR (rows are what batches slice) in
+    the compute dtype, never densified: the first dense layer multiplies it
+    as it is.
+    """
     if reset or hasattr(est, "feature_names_in_"):
         _check_feature_names(est, X, reset=reset)
-    X = check_samples(X, dtype, est)
+    X = check_samples(X, dtype, est, accept_sparse=accept_sparse)
+    if issparse(X):
+        X = X.tocsr()  # CSC: a copy of the stored values only
+        _check_n_features(est, X.shape[1], reset)
+        return X
     if X.ndim > 2:
         X = X.reshape(X.shape[0], -1)
     _check_n_features(est, X.shape[1], reset)

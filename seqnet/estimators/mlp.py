@@ -33,7 +33,13 @@ class _BaseMLP(BaseSeqNet):
     }
 
     def _validate_X(self, X, reset):
-        return validate_table(self, X, self._dtype, reset), None
+        return validate_table(self, X, self._dtype, reset,
+                              accept_sparse=["csr", "csc"]), None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR / CSC X, as scikit-learn's MLP
+        return tags
 
     def _build_layers(self, in_shape, n_outputs):
         return dense_head(self.hidden_layer_sizes, self.activation, self.dropout, n_outputs)

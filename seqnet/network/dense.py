@@ -1,4 +1,12 @@
-"""Dense and dropout layers (any input rank: they act on the last axis)."""
+"""Dense and dropout layers (any input rank: they act on the last axis).
+
+A dense layer also takes a scipy.sparse CSR batch (the MLP's first layer on
+sparse ``X``, CPU): the products ``x W^T`` and ``dW = dZ^T x`` are then
+scipy's sparse-dense products, so only the stored values are touched.
+"""
+
+import numpy as np
+from scipy.sparse import issparse
 
 from .layers import Layer, ParamSpec, backend_of, kernel
 
@@ -24,6 +32,8 @@ class DenseLayer(Layer):
         ]
 
     def forward(self, p, x, ctx):
+        if issparse(x):
+            return self._forward_sparse(p, x, ctx)
         n_in = x.shape[x.ndim - 1]  # (device arrays' shapes refuse negative indices)
         x2 = x.reshape(x.size // n_in, n_in)
         out = backend_of(ctx).empty((x2.shape[0], self.units), x.dtype)
@@ -32,6 +42,8 @@ class DenseLayer(Layer):
 
     def backward(self, p, g, cache, dy, ctx):
         x2, out, x_shape = cache
+        if issparse(x2):
+            return self._backward_sparse(p, g, cache, dy, ctx)
         B = backend_of(ctx)
         d_a = B.copy(dy.reshape(out.shape))  # the kernel overwrites d_a with dZ
         need_dx = ctx.need_input_grad
@@ -41,6 +53,25 @@ class DenseLayer(Layer):
             g["weight"], g["bias"], d_x, need_dx,
         )
         return d_x.reshape(x_shape) if need_dx else None
+
+    def _forward_sparse(self, p, x, ctx):
+        """``a = f(x W^T + b)`` for a sparse (B, I) ``x``: scipy's product, then
+        the bias and the activation in place."""
+        out = np.ascontiguousarray(x @ p["weight"].T, dtype=p["weight"].dtype)
+        out += p["bias"]
+        kernel(ctx, "activation_forward")(out, self.activation_code, out)
+        return out, (x, out, x.shape)
+
+    def _backward_sparse(self, p, g, cache, dy, ctx):
+        """``dZ = dA * f'(a)``, ``db = sum_b dZ``, ``dW = dZ^T x = (x^T dZ)^T`` with
+        ``x^T`` (CSC) times the dense dZ; ``dX = dZ W`` (dense) if asked."""
+        x, out, _ = cache
+        d_z = np.empty_like(out)
+        kernel(ctx, "activation_backward")(out, np.ascontiguousarray(dy.reshape(out.shape)),
+                                           self.activation_code, d_z)
+        g["bias"][...] = d_z.sum(axis=0)
+        g["weight"][...] = (x.T @ d_z).T
+        return d_z @ p["weight"] if ctx.need_input_grad else None
 
 
 class DropoutLayer(Layer):

@@ -10,6 +10,7 @@ is what estimators expose as ``weights_``: writing into it changes predictions.
 import contextlib
 
 import numpy as np
+from scipy.sparse import issparse
 
 from seqnet.kernels import cpu as _cpu
 
@@ -193,8 +194,17 @@ class Network:
         once and the outputs back once (call inside :meth:`on_backend`)."""
         B = backend if backend is not None else _cpu
         ctx = Context(training=False, lengths=lengths, backend=backend, keep_cache=False)
-        out, _ = self.forward(B.to_device(x), ctx)
+        out, _ = self.forward(input_to_device(B, x), ctx)
         return B.to_host(out)
+
+
+def input_to_device(backend, x):
+    """``backend.to_device(x)`` for a batch of input.  A scipy.sparse batch stays
+    sparse on the CPU (the first dense layer multiplies it as it is); a device
+    backend gets the batch's rows densified, never the whole ``X``."""
+    if issparse(x) and getattr(backend, "NAME", "cpu") != "cpu":
+        x = x.toarray()
+    return backend.to_device(x)
 
 
 def step_weights(sample_weight, out_shape, lengths, dtype):

@@ -20,7 +20,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from seqnet.kernels import cpu as _cpu
 from seqnet.network.layers import Context
-from seqnet.network.network import step_weights
+from seqnet.network.network import input_to_device, step_weights
 
 from .loop import _epoch_seed, take_batch
 from .progress import EpochProgress
@@ -62,7 +62,7 @@ class _Objective:
         for chunk, share in zip(self.chunks, self.shares):
             ctx = Context(training=True, lengths=chunk.lengths, rng=self.rng,
                           backend=backend)
-            chunk_loss = net.loss_and_grad(backend.to_device(chunk.x),
+            chunk_loss = net.loss_and_grad(input_to_device(backend, chunk.x),
                                            backend.to_device(chunk.y), chunk.sw, ctx)
             loss += share * chunk_loss
             g = backend.to_host(net.grads)

@@ -11,10 +11,12 @@ import time
 import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.exceptions import ConvergenceWarning
 
 from seqnet.kernels import cpu as _cpu
 from seqnet.network.layers import Context
+from seqnet.network.network import input_to_device
 
 from .optimizers import Optimizer
 from .progress import EpochProgress
@@ -69,7 +71,10 @@ def _batch_array(a):
     """``a`` itself when the kernels can take it (a C-contiguous writeable view
     of unshuffled rows: no copy), else a C-contiguous copy.  A read-only view
     (a memory map, a joblib worker's input) is copied: numba would compile
-    every kernel again for read-only arrays."""
+    every kernel again for read-only arrays.  A sparse batch (CSR rows of a
+    sparse ``X``) is returned as it is: the first dense layer multiplies it."""
+    if issparse(a):
+        return a
     if a.flags.c_contiguous and a.flags.writeable:
         return a
     return np.array(a, order="C")
@@ -204,7 +209,7 @@ def _epoch_seed(random_state, n_iter):
 def _train_step(est, net, state, batch, rng, backend):
     ctx = Context(training=True, lengths=batch.lengths, rng=rng, backend=backend)
     # one host-to-device copy of the batch (identity on the CPU)
-    loss = net.loss_and_grad(backend.to_device(batch.x), backend.to_device(batch.y),
+    loss = net.loss_and_grad(input_to_device(backend, batch.x), backend.to_device(batch.y),
                              batch.sw, ctx)
     if est.alpha > 0:
         scale = est.alpha / max(float(batch.sw.sum()), 1e-300)
