@@ -57,6 +57,26 @@ def _activation_variants():
 
 
 _CONV_SMALL = {"filters": (2,), "hidden_layer_sizes": (3,)}
+_DEEP_SMALL = {"filters": (2, 3), "kernel_size": (3, 2)}  # ResNet: identity, then 1x1 shortcut
+
+# Batch norm (training and running statistics, with and without the fused
+# ReLU), masked global average / max pooling over time and space, residual
+# blocks, and ragged input (masked kernels): the conv estimators' batch_norm /
+# global_pooling and the FCN / ResNet estimators, 1-D, 2-D and ragged.
+_NORMALIZED_CONV = [
+    ("ConvClassifier", dict(_CONV_SMALL, batch_norm=True, global_pooling="max"), "seq",
+     "binary"),
+    ("ConvClassifier", dict(_CONV_SMALL, batch_norm=True, global_pooling="avg"), "image",
+     "multiclass"),
+    ("ConvClassifier", dict(_CONV_SMALL, batch_norm=True, global_pooling="max"), "ragged",
+     "multiclass"),
+    ("FCNClassifier", _DEEP_SMALL, "seq", "multiclass"),
+    ("FCNClassifier", _DEEP_SMALL, "ragged", "binary"),
+    ("FCNRegressor", _DEEP_SMALL, "image", "regression"),
+    ("ResNetClassifier", _DEEP_SMALL, "seq", "binary"),
+    ("ResNetClassifier", _DEEP_SMALL, "image", "multiclass"),
+    ("ResNetRegressor", _DEEP_SMALL, "ragged", "regression"),
+]
 
 _VARIANTS = {
     "mlp": [
@@ -78,17 +98,22 @@ _VARIANTS = {
          "binary"),
         ("ConvRegressor", _CONV_SMALL, "seq", "regression"),
         ("ConvRegressor", _CONV_SMALL, "image", "regression"),
+        *_NORMALIZED_CONV,
     ],
 }
 
 _SHAPES = {"table": (4,), "seq": (6, 2), "image": (6, 6, 1)}
+_RAGGED_LENGTHS = (4, 6, 5)  # "ragged": a list of (T_i, 2) sequences, cycling these
 
 
 def _data(inputs, target, n=12):
     import numpy as np
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(n,) + _SHAPES[inputs])
+    if inputs == "ragged":
+        X = [rng.normal(size=(_RAGGED_LENGTHS[i % len(_RAGGED_LENGTHS)], 2)) for i in range(n)]
+    else:
+        X = rng.normal(size=(n,) + _SHAPES[inputs])
     if target == "per_step":
         return X, rng.normal(size=X.shape[:2])
     if target == "regression":
@@ -146,7 +171,8 @@ def warmup(families=None, dtypes=("float32",), verbose=True):
     Fits (one epoch) and predicts tiny models of each chosen family, in the
     variants that run different kernels (classifier and regressor, binary and
     multiclass, adam and sgd, dropout, clipping, every pooling mode,
-    bidirectional, per-step outputs, RNN relu, 1-D and 2-D convolution, the
+    bidirectional, per-step outputs, RNN relu, 1-D and 2-D convolution, batch
+    norm, global pooling, FCN and ResNet on fixed-length and ragged input, the
     MLP's activations), so that a later fit of these families in a new
     process compiles nothing: run it once when building a Docker image or a
     CI cache, or on every Dask worker (``client.run(seqnet.warmup)``).  On a
@@ -155,7 +181,8 @@ def warmup(families=None, dtypes=("float32",), verbose=True):
     Parameters
     ----------
     families : list of str or None, default=None
-        Any of 'mlp', 'rnn', 'lstm', 'gru', 'conv'; None means all.
+        Any of 'mlp', 'rnn', 'lstm', 'gru', 'conv' ('conv' includes the FCN
+        and ResNet estimators); None means all.
     dtypes : list of str, default=("float32",)
         Compute dtypes to compile for ('float32', the estimators' default,
         and/or 'float64').
