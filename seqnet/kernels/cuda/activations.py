@@ -1,5 +1,9 @@
 """Device functions of the activations (same codes and formulas as
-``seqnet.kernels.cpu.activations``; derivatives from the OUTPUT ``a``)."""
+``seqnet.kernels.cpu.activations``; derivatives from the OUTPUT ``a``).
+
+Every constant is cast to the argument's type (``type(z)(...)``): a float32
+kernel computes in float32 (a bare Python float would make it float64).
+"""
 
 import math
 
@@ -19,14 +23,16 @@ from seqnet.kernels.cpu.activations import (  # noqa: F401  (plain ints)
 
 @cuda.jit(device=True, inline=True)
 def sigmoid(z):
+    one = type(z)(1.0)
     if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
+        return one / (one + math.exp(-z))
     e = math.exp(z)
-    return e / (1.0 + e)
+    return e / (one + e)
 
 
 @cuda.jit(device=True, inline=True)
 def activate(z, kind):
+    dt = type(z)
     if kind == IDENTITY:
         return z
     if kind == LOGISTIC:
@@ -34,22 +40,25 @@ def activate(z, kind):
     if kind == TANH:
         return math.tanh(z)
     if kind == RELU:
-        return z if z > 0 else 0.0 * z
+        return z if z > 0 else dt(0.0) * z
     if kind == LEAKY_RELU:
-        return z if z > 0 else LEAKY_SLOPE * z
-    return LECUN_SCALE * math.tanh(z * (2.0 / 3.0))
+        return z if z > 0 else dt(LEAKY_SLOPE) * z
+    return dt(LECUN_SCALE) * math.tanh(z * dt(2.0 / 3.0))
 
 
 @cuda.jit(device=True, inline=True)
 def derivative(a, kind):
+    dt = type(a)
+    one = dt(1.0)
     if kind == IDENTITY:
-        return 1.0
+        return one
     if kind == LOGISTIC:
-        return a * (1.0 - a)
+        return a * (one - a)
     if kind == TANH:
-        return 1.0 - a * a
+        return one - a * a
     if kind == RELU:
-        return 1.0 if a > 0 else 0.0
+        return one if a > 0 else dt(0.0)
     if kind == LEAKY_RELU:
-        return 1.0 if a > 0 else LEAKY_SLOPE
-    return (2.0 / 3.0) * (LECUN_SCALE - a * a / LECUN_SCALE)
+        return one if a > 0 else dt(LEAKY_SLOPE)
+    scale = dt(LECUN_SCALE)
+    return dt(2.0 / 3.0) * (scale - a * a / scale)

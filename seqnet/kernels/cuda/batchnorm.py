@@ -52,13 +52,15 @@ def _bn_stats(x, lengths, weights, momentum, eps, running_mean, running_var, mea
 
 @cuda.jit
 def _bn_eval_scale(running_var, eps, inv_std):
+    one = inv_std.dtype.type(1.0)  # eps comes in the array dtype
     for c in range(cuda.grid(1), inv_std.shape[0], cuda.gridsize(1)):
-        inv_std[c] = 1.0 / math.sqrt(running_var[c] + eps)
+        inv_std[c] = one / math.sqrt(running_var[c] + eps)
 
 
 @cuda.jit
 def _bn_apply(x, lengths, gamma, beta, mean, inv_std, relu, y, xhat, store_xhat):
     B, N, C = x.shape
+    zero = y.dtype.type(0.0)
     for idx in range(cuda.grid(1), B * N * C, cuda.gridsize(1)):
         c = idx % C
         n = (idx // C) % N
@@ -72,8 +74,8 @@ def _bn_apply(x, lengths, gamma, beta, mean, inv_std, relu, y, xhat, store_xhat)
         if store_xhat:
             xhat[b, n, c] = h
         v = gamma[c] * h + beta[c]
-        if relu and not v > 0:
-            v = 0.0 * v
+        if relu and not v > zero:
+            v = zero * v
         y[b, n, c] = v
 
 
@@ -97,6 +99,7 @@ def _bn_grad_sums(dy, y, xhat, lengths, relu, dgamma, dbeta):
 @cuda.jit
 def _bn_dx(dy, y, xhat, lengths, weights, inv_total, gamma, inv_std, dgamma, dbeta, relu, dx):
     B, N, C = dy.shape
+    zero = dx.dtype.type(0.0)
     for idx in range(cuda.grid(1), B * N * C, cuda.gridsize(1)):
         c = idx % C
         n = (idx // C) % N
@@ -105,8 +108,8 @@ def _bn_dx(dy, y, xhat, lengths, weights, inv_total, gamma, inv_std, dgamma, dbe
             dx[b, n, c] = 0.0
             continue
         g = dy[b, n, c]
-        if relu and not y[b, n, c] > 0:
-            g = 0.0 * g
+        if relu and not y[b, n, c] > zero:
+            g = zero * g
         w = weights[b] * inv_total
         dx[b, n, c] = gamma[c] * inv_std[c] * (g - w * (dbeta[c] + xhat[b, n, c] * dgamma[c]))
 
@@ -134,7 +137,7 @@ def batchnorm_forward_eval(x, lengths, gamma, beta, eps, relu, running_mean, run
     lens = to_device(np.minimum(_host(lengths, np.int64), N))
     inv_std = empty((C,), x.dtype)
     if C:
-        _bn_eval_scale[grid(C)](running_var, float(eps), inv_std)
+        _bn_eval_scale[grid(C)](running_var, np.dtype(inv_std.dtype).type(eps), inv_std)
     if x.size:
         _bn_apply[grid(x.size)](x, lens, gamma, beta, running_mean, inv_std, bool(relu), y, y,
                                 False)

@@ -53,7 +53,7 @@ def _col2im(dcols, KH, KW, sh, sw, ph, pw, Ho, Wo, dx):
         iw = (idx // C) % W
         ih = (idx // (C * W)) % H
         b = idx // (C * W * H)
-        acc = dx[b, ih, iw, c] * 0.0
+        acc = dx.dtype.type(0.0)
         for i in range(KH):
             th = ih + ph - i
             if th < 0 or th % sh != 0:

@@ -28,10 +28,12 @@ def _activation_backward(a, d_a, kind, d_z):
 
 @cuda.jit
 def _dropout_forward(x, u, rate, out, mask):
-    keep = 1.0 - rate
-    inv = 1.0 / keep
+    # rate comes in the array dtype (cast on the host): float32 stays float32
+    one = out.dtype.type(1.0)
+    inv = one / (one - rate)
+    zero = out.dtype.type(0.0)
     for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
-        m = inv if u[i] >= rate else 0.0
+        m = inv if u[i] >= rate else zero
         mask[i] = m
         out[i] = x[i] * m
 
@@ -72,7 +74,7 @@ def dense_backward(x, w, a, d_a, kind, d_w, d_b, d_x, compute_dx):
 def dropout_forward(x, u, rate, out, mask):
     """1-D device arrays: writes ``mask`` and ``out = x * mask``."""
     if x.shape[0]:
-        _dropout_forward[grid(x.shape[0])](x, u, float(rate), out, mask)
+        _dropout_forward[grid(x.shape[0])](x, u, out.dtype.type(rate), out, mask)
 
 
 def dropout_backward(d_out, mask, d_x):

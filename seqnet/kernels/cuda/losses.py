@@ -3,12 +3,13 @@
 
 One thread per row writes ``d_out`` and the row's weighted loss; the total
 sample weight and the loss are deterministic block reductions (reduce.py), and
-ONE float comes back to the host per call.
+ONE float comes back to the host per call.  Rows compute in the array dtype
+(float32 stays float32: constants and the total weight are cast once); the
+row losses are summed in float64 by the reduction.
 """
 
 import math
 
-import numpy as np
 from numba import cuda
 
 from .arrays import grid
@@ -18,23 +19,25 @@ from .reduce import device_sum, host_sum
 @cuda.jit
 def _softmax_ce_rows(z, y, sw, total, d_out, row_loss):
     n, k = z.shape
+    dt = d_out.dtype.type
+    zero = dt(0.0)
     tw = total[0]
-    if tw <= 0.0:
-        tw = 1.0
+    if tw <= zero:
+        tw = dt(1.0)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         zmax = z[i, 0]
         for j in range(1, k):
             if z[i, j] > zmax:
                 zmax = z[i, j]
-        s = 0.0
+        s = zero
         for j in range(k):
             s += math.exp(z[i, j] - zmax)
         log_s = math.log(s) + zmax
         scale = sw[i] / tw
-        loss = 0.0
+        loss = zero
         for j in range(k):
             p = math.exp(z[i, j] - log_s)
-            if y[i, j] != 0.0:
+            if y[i, j] != zero:
                 loss -= scale * y[i, j] * (z[i, j] - log_s)
             d_out[i, j] = scale * (p - y[i, j])
         row_loss[i] = loss
@@ -43,21 +46,24 @@ def _softmax_ce_rows(z, y, sw, total, d_out, row_loss):
 @cuda.jit
 def _sigmoid_ce_rows(z, y, sw, total, d_out, row_loss):
     n, k = z.shape
+    dt = d_out.dtype.type
+    zero = dt(0.0)
+    one = dt(1.0)
     tw = total[0]
-    if tw <= 0.0:
-        tw = 1.0
+    if tw <= zero:
+        tw = one
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         scale = sw[i] / tw
-        loss = 0.0
+        loss = zero
         for j in range(k):
             v = z[i, j]
-            if v > 0:
+            if v > zero:
                 sp = v + math.log1p(math.exp(-v))
-                s = 1.0 / (1.0 + math.exp(-v))
+                s = one / (one + math.exp(-v))
             else:
                 e = math.exp(v)
                 sp = math.log1p(e)
-                s = e / (1.0 + e)
+                s = e / (one + e)
             loss += scale * (sp - y[i, j] * v)
             d_out[i, j] = scale * (s - y[i, j])
         row_loss[i] = loss
@@ -66,15 +72,18 @@ def _sigmoid_ce_rows(z, y, sw, total, d_out, row_loss):
 @cuda.jit
 def _squared_rows(z, y, sw, total, d_out, row_loss):
     n, k = z.shape
+    dt = d_out.dtype.type
+    zero = dt(0.0)
+    half = dt(0.5)
     tw = total[0]
-    if tw <= 0.0:
-        tw = 1.0
+    if tw <= zero:
+        tw = dt(1.0)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        scale = sw[i] / (tw * k)
-        loss = 0.0
+        scale = sw[i] / (tw * dt(k))
+        loss = zero
         for j in range(k):
             r = z[i, j] - y[i, j]
-            loss += 0.5 * scale * r * r
+            loss += half * scale * r * r
             d_out[i, j] = scale * r
         row_loss[i] = loss
 
@@ -87,7 +96,7 @@ def _softmax_rows(z, out):
         for j in range(1, k):
             if z[i, j] > zmax:
                 zmax = z[i, j]
-        s = 0.0
+        s = out.dtype.type(0.0)
         for j in range(k):
             e = math.exp(z[i, j] - zmax)
             out[i, j] = e
@@ -98,21 +107,23 @@ def _softmax_rows(z, out):
 
 @cuda.jit
 def _sigmoid_inplace(z):
+    one = z.dtype.type(1.0)
+    zero = z.dtype.type(0.0)
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         v = z[i]
-        if v >= 0:
-            z[i] = 1.0 / (1.0 + math.exp(-v))
+        if v >= zero:
+            z[i] = one / (one + math.exp(-v))
         else:
             e = math.exp(v)
-            z[i] = e / (1.0 + e)
+            z[i] = e / (one + e)
 
 
 def _loss(rows_kernel, z, y, sw, d_out):
     n = z.shape[0]
     if n == 0:
         return 0.0
-    total = device_sum(sw)
-    row_loss = cuda.device_array(n, dtype=np.float64)
+    total = device_sum(sw, dtype=z.dtype)  # the kernels read it in the array dtype
+    row_loss = cuda.device_array(n, dtype=z.dtype)  # summed in float64 by host_sum
     rows_kernel[grid(n)](z, y, sw, total, d_out, row_loss)
     return host_sum(row_loss)
 

@@ -1,11 +1,14 @@
 """Fused optimizer updates over the flat device parameter buffer (CUDA twins
 of ``seqnet.kernels.cpu.optim``: same equations, one grid-stride kernel each).
 ``add_elastic_net`` and ``global_norm`` return host floats through one
-deterministic reduction each."""
+deterministic reduction each.
+
+Scalars (learning rate, decay rates, ...) are cast once on the host to the
+parameters' dtype and constants inside the kernels are typed: a float32
+model updates in float32 (``_dt`` below)."""
 
 import math
 
-import numpy as np
 from numba import cuda
 
 from .arrays import grid
@@ -25,10 +28,11 @@ def _sgd(params, grads, velocity, lr, momentum, nesterov):
 
 @cuda.jit
 def _adam(params, grads, m, s, lr_t, beta_1, beta_2, epsilon):
+    one = params.dtype.type(1.0)
     for i in range(cuda.grid(1), params.shape[0], cuda.gridsize(1)):
         g = grads[i]
-        mi = beta_1 * m[i] + (1.0 - beta_1) * g
-        si = beta_2 * s[i] + (1.0 - beta_2) * g * g
+        mi = beta_1 * m[i] + (one - beta_1) * g
+        si = beta_2 * s[i] + (one - beta_2) * g * g
         m[i] = mi
         s[i] = si
         params[i] -= lr_t * mi / (math.sqrt(si) + epsilon)
@@ -36,9 +40,10 @@ def _adam(params, grads, m, s, lr_t, beta_1, beta_2, epsilon):
 
 @cuda.jit
 def _rmsprop(params, grads, s, lr, rho, epsilon):
+    one = params.dtype.type(1.0)
     for i in range(cuda.grid(1), params.shape[0], cuda.gridsize(1)):
         g = grads[i]
-        si = rho * s[i] + (1.0 - rho) * g * g
+        si = rho * s[i] + (one - rho) * g * g
         s[i] = si
         params[i] -= lr * g / (math.sqrt(si) + epsilon)
 
@@ -54,25 +59,30 @@ def _adagrad(params, grads, s, lr, epsilon):
 
 @cuda.jit
 def _adadelta(params, grads, s, u, lr, rho, epsilon):
+    one = params.dtype.type(1.0)
     for i in range(cuda.grid(1), params.shape[0], cuda.gridsize(1)):
         g = grads[i]
-        si = rho * s[i] + (1.0 - rho) * g * g
+        si = rho * s[i] + (one - rho) * g * g
         s[i] = si
         d = math.sqrt(u[i] + epsilon) / math.sqrt(si + epsilon) * g
-        u[i] = rho * u[i] + (1.0 - rho) * d * d
+        u[i] = rho * u[i] + (one - rho) * d * d
         params[i] -= lr * d
 
 
 @cuda.jit
 def _elastic_net(params, grads, reg_mask, l2, l1, penalty):
+    dt = params.dtype.type
+    zero = dt(0.0)
+    one = dt(1.0)
+    half = dt(0.5)
     for i in range(cuda.grid(1), params.shape[0], cuda.gridsize(1)):
         if reg_mask[i]:
             p = params[i]
-            sign = (1.0 if p > 0 else 0.0) - (1.0 if p < 0 else 0.0)
-            penalty[i] = 0.5 * l2 * p * p + l1 * abs(p)
+            sign = (one if p > zero else zero) - (one if p < zero else zero)
+            penalty[i] = half * l2 * p * p + l1 * abs(p)
             grads[i] += l2 * p + l1 * sign
         else:
-            penalty[i] = 0.0
+            penalty[i] = zero
 
 
 @cuda.jit
@@ -85,32 +95,37 @@ def _n(a):
     return a.shape[0]
 
 
+def _dt(a, *scalars):
+    """The host scalars cast to ``a``'s dtype (NumPy scalars: typed float32 on launch)."""
+    t = a.dtype.type
+    return tuple(t(v) for v in scalars)
+
+
 def sgd_update(params, grads, velocity, lr, momentum, nesterov):
     if _n(params):
-        _sgd[grid(_n(params))](params, grads, velocity, float(lr), float(momentum),
+        _sgd[grid(_n(params))](params, grads, velocity, *_dt(params, lr, momentum),
                                bool(nesterov))
 
 
 def adam_update(params, grads, m, s, lr_t, beta_1, beta_2, epsilon):
     if _n(params):
-        _adam[grid(_n(params))](params, grads, m, s, float(lr_t), float(beta_1),
-                                float(beta_2), float(epsilon))
+        _adam[grid(_n(params))](params, grads, m, s,
+                                *_dt(params, lr_t, beta_1, beta_2, epsilon))
 
 
 def rmsprop_update(params, grads, s, lr, rho, epsilon):
     if _n(params):
-        _rmsprop[grid(_n(params))](params, grads, s, float(lr), float(rho), float(epsilon))
+        _rmsprop[grid(_n(params))](params, grads, s, *_dt(params, lr, rho, epsilon))
 
 
 def adagrad_update(params, grads, s, lr, epsilon):
     if _n(params):
-        _adagrad[grid(_n(params))](params, grads, s, float(lr), float(epsilon))
+        _adagrad[grid(_n(params))](params, grads, s, *_dt(params, lr, epsilon))
 
 
 def adadelta_update(params, grads, s, u, lr, rho, epsilon):
     if _n(params):
-        _adadelta[grid(_n(params))](params, grads, s, u, float(lr), float(rho),
-                                    float(epsilon))
+        _adadelta[grid(_n(params))](params, grads, s, u, *_dt(params, lr, rho, epsilon))
 
 
 def add_elastic_net(params, grads, reg_mask, alpha, l1_ratio):
@@ -118,9 +133,9 @@ def add_elastic_net(params, grads, reg_mask, alpha, l1_ratio):
     n = _n(params)
     if n == 0:
         return 0.0
-    penalty = cuda.device_array(n, dtype=np.float64)
-    _elastic_net[grid(n)](params, grads, reg_mask, float(alpha * (1.0 - l1_ratio)),
-                          float(alpha * l1_ratio), penalty)
+    penalty = cuda.device_array(n, dtype=params.dtype)  # summed in float64 by host_sum
+    _elastic_net[grid(n)](params, grads, reg_mask,
+                          *_dt(params, alpha * (1.0 - l1_ratio), alpha * l1_ratio), penalty)
     return host_sum(penalty)
 
 
@@ -131,7 +146,7 @@ def global_norm(grads):
 
 def scale_inplace(grads, factor):
     if _n(grads):
-        _scale[grid(_n(grads))](grads, float(factor))
+        _scale[grid(_n(grads))](grads, *_dt(grads, factor))
 
 
 def all_finite(a):

@@ -14,6 +14,8 @@ Forward kernels return ``(h, cache)`` and backward kernels take ``h, cache``
 back, as on the CPU; here the cache is ``()`` (RNN), ``(c, gates)`` (LSTM) or
 ``(gates, hn)`` (GRU) in (B, T, .) time layout.  ``keep_cache`` is accepted
 for the CPU signature and ignored (the device keeps its caches either way).
+Constants are cast to the arrays' dtype (``type(v)(...)``, ``x.dtype.type``):
+a float32 step computes in float32.
 """
 
 import math
@@ -32,12 +34,14 @@ RELU = 3
 
 @cuda.jit(device=True, inline=True)
 def _ftz(v):
-    return v * 0.0 if abs(v) < FTZ else v
+    dt = type(v)
+    return v * dt(0.0) if abs(v) < dt(FTZ) else v
 
 
 @cuda.jit(device=True, inline=True)
 def _sig(z):
-    return 1.0 / (1.0 + math.exp(-z))
+    one = type(z)(1.0)
+    return one / (one + math.exp(-z))
 
 
 @cuda.jit(device=True, inline=True)
@@ -62,7 +66,8 @@ def _rnn_step(zx, hh, b_ih, b_hh, lengths, s, reverse, kind, h, hs):
             continue
         t = _t_of(s, L, reverse)
         z = hh[b, j] + (zx[b, t, j] + (b_ih[j] + b_hh[j]))
-        v = (z if z > 0 else z * 0.0) if kind == RELU else math.tanh(z)
+        zero = type(z)(0.0)
+        v = (z if z > zero else z * zero) if kind == RELU else math.tanh(z)
         h[b, t, j] = v
         hs[b, j] = v
 
@@ -117,7 +122,7 @@ def _gru_step(gates, hh, b_ih, b_hh, h0, lengths, s, reverse, h, hn, hs):
         gates[b, t, j] = r
         gates[b, t, H + j] = z
         gates[b, t, k] = n
-        hv = (1.0 - z) * n + z * hp
+        hv = (type(z)(1.0) - z) * n + z * hp
         h[b, t, j] = hv
         hs[b, j] = hv
 
@@ -138,10 +143,11 @@ def _rnn_bstep(dh, h, h0, lengths, s, reverse, kind, dh_n, dzs, dz, hprev):
         hprev[b, t, j] = hp
         hr = h[b, t, j]
         g = dh[b, t, j] + dh_n[b, j]
+        zero = type(g)(0.0)
         if kind == RELU:
-            v = _ftz(g) if hr > 0 else g * 0.0
+            v = _ftz(g) if hr > zero else g * zero
         else:
-            v = _ftz(g * (1.0 - hr * hr))
+            v = _ftz(g * (type(g)(1.0) - hr * hr))
         dzs[b, j] = v
         dz[b, t, j] = v
 
@@ -173,11 +179,12 @@ def _lstm_bstep(dh, h, c, gates, h0, c0, lengths, s, reverse, dh_n, dc_n, dzs, d
         fg = gates[b, t, H + j]
         gg = gates[b, t, 2 * H + j]
         og = gates[b, t, 3 * H + j]
-        dC = _ftz(dc_n[b, j] + dH * og * (1.0 - tc * tc))
-        v_o = _ftz(dH * tc * og * (1.0 - og))
-        v_i = _ftz(dC * gg * ig * (1.0 - ig))
-        v_f = _ftz(dC * cp * fg * (1.0 - fg))
-        v_g = _ftz(dC * ig * (1.0 - gg * gg))
+        one = type(og)(1.0)
+        dC = _ftz(dc_n[b, j] + dH * og * (one - tc * tc))
+        v_o = _ftz(dH * tc * og * (one - og))
+        v_i = _ftz(dC * gg * ig * (one - ig))
+        v_f = _ftz(dC * cp * fg * (one - fg))
+        v_g = _ftz(dC * ig * (one - gg * gg))
         dc_n[b, j] = _ftz(dC * fg)
         dz[b, t, j] = v_i
         dz[b, t, H + j] = v_f
@@ -210,9 +217,10 @@ def _gru_bstep(dh, h, gates, hn, h0, lengths, s, reverse, dh_n, dzs, dzx, dzh, h
         z = gates[b, t, H + j]
         n = gates[b, t, 2 * H + j]
         dH = _ftz(dh[b, t, j] + dh_n[b, j])
-        dxn = _ftz(dH * (1.0 - z) * (1.0 - n * n))
-        dxz = _ftz(dH * (hp - n) * z * (1.0 - z))
-        dxr = _ftz(dxn * hn[b, t, j] * r * (1.0 - r))
+        one = type(z)(1.0)
+        dxn = _ftz(dH * (one - z) * (one - n * n))
+        dxz = _ftz(dH * (hp - n) * z * (one - z))
+        dxr = _ftz(dxn * hn[b, t, j] * r * (one - r))
         dhn = _ftz(dxn * r)
         dzx[b, t, j] = dxr
         dzx[b, t, H + j] = dxz
@@ -419,10 +427,11 @@ def _mean_fwd(y, lengths, out):
         b = idx // C
         k = idx - b * C
         L = lengths[b]
-        acc = y[b, 0, k] * 0.0 if y.shape[1] > 0 else 0.0
+        dt = out.dtype.type
+        acc = dt(0.0)
         for t in range(L):
             acc += y[b, t, k]
-        out[b, k] = acc * (1.0 / L) if L > 0 else acc * 0.0
+        out[b, k] = acc * (dt(1.0) / dt(L)) if L > 0 else acc * dt(0.0)
 
 
 @cuda.jit
@@ -433,7 +442,8 @@ def _mean_bwd(dout, lengths, dy):
         t = (idx // C) % T
         b = idx // (C * T)
         L = lengths[b]
-        dy[b, t, k] = dout[b, k] * (1.0 / L) if t < L else 0.0
+        dt = dy.dtype.type
+        dy[b, t, k] = dout[b, k] * (dt(1.0) / dt(L)) if t < L else dt(0.0)
 
 
 @cuda.jit
@@ -465,7 +475,7 @@ def _max_bwd(dout, arg, dy):
         k = idx % C
         t = (idx // C) % T
         b = idx // (C * T)
-        dy[b, t, k] = dout[b, k] if arg[b, k] == t else 0.0
+        dy[b, t, k] = dout[b, k] if arg[b, k] == t else dy.dtype.type(0.0)
 
 
 def seqpool_last_forward(y, lengths, directions):

@@ -2,6 +2,7 @@
 second single-block pass over the per-block partials (float64 accumulators).
 
 No atomics: for a given launch configuration the result is bitwise reproducible.
+These are the float32 backend's documented float64 accumulators (F64_KERNELS).
 """
 
 import math
@@ -12,6 +13,13 @@ from numba import cuda, float64
 from .arrays import MAX_BLOCKS, THREADS, grid
 
 SUM, SUMSQ, NONFINITE = 0, 1, 2
+
+#: kernels whose float64 arithmetic in float32 runs is intentional (tests/cuda/test_ptx.py)
+F64_KERNELS = {
+    "_block_reduce": "sums, sums of squares and loss totals accumulate in float64 "
+                     "(one value per launch: the loss, the gradient norm, the sample weight)",
+    "_column_sums": "bias gradients sum a whole batch column in float64, as the CPU backend",
+}
 
 
 @cuda.jit(device=True, inline=True)
@@ -66,9 +74,10 @@ def _column_sums(m, out):
         cuda.syncthreads()
 
 
-def device_sum(x, mode=SUM):
-    """1-element float64 device array holding the reduction of 1-D ``x``."""
-    out = cuda.device_array(1, dtype=np.float64)
+def device_sum(x, mode=SUM, dtype=np.float64):
+    """1-element device array holding the reduction of 1-D ``x`` (accumulated in
+    float64, rounded once to ``dtype``)."""
+    out = cuda.device_array(1, dtype=dtype)
     blocks = grid(x.shape[0])[0]
     partials = cuda.device_array(blocks, dtype=np.float64)
     _block_reduce[blocks, THREADS](x, mode, partials)
