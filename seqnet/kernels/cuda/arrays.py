@@ -13,9 +13,11 @@ import numpy as np
 from numba import config, cuda
 
 SIMULATED = bool(config.ENABLE_CUDASIM)
+#: the launch constants on a GPU (tests/cuda/test_launch_shapes.py runs them simulated)
+GPU_THREADS, GPU_MAX_BLOCKS = 256, 4096
 #: threads per block of elementwise kernels and of block reductions (power of 2)
-THREADS = 8 if SIMULATED else 256
-MAX_BLOCKS = 2 if SIMULATED else 4096
+THREADS = 8 if SIMULATED else GPU_THREADS
+MAX_BLOCKS = 2 if SIMULATED else GPU_MAX_BLOCKS
 
 
 def grid(n):

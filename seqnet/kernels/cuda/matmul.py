@@ -17,8 +17,9 @@ from numba import cuda, float32, float64
 from .activations import activate
 from .arrays import SIMULATED
 
-TILE = 4 if SIMULATED else 16
-MAX_GRID = 2 if SIMULATED else 1024
+GPU_TILE, GPU_MAX_GRID = 16, 1024  # the launch constants on a GPU
+TILE = 4 if SIMULATED else GPU_TILE
+MAX_GRID = 2 if SIMULATED else GPU_MAX_GRID
 
 
 def _make_kernel(nb_dtype, np_dtype):
