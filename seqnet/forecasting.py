@@ -18,12 +18,13 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from .preprocessing import make_windows
 
-__all__ = ["Forecaster", "seasonal_naive", "choose_transform"]
+__all__ = ["Forecaster", "seasonal_naive", "choose_transform", "kpss_statistic", "ndiffs"]
 
 
 def choose_transform(series, period=None):
@@ -70,6 +71,97 @@ def choose_transform(series, period=None):
         return "none"
     corr = float(np.corrcoef(level, swing)[0, 1])
     return "log" if corr > 0.6 else "none"
+
+
+# KPSS level-stationarity critical values (Kwiatkowski et al. 1992, table 1).
+_KPSS_CRITICAL = {0.10: 0.347, 0.05: 0.463, 0.025: 0.574, 0.01: 0.739}
+
+
+def kpss_statistic(series, lags=None):
+    """KPSS statistic for the null hypothesis that a series is level-stationary.
+
+    ``eta = sum(S_t**2) / (n**2 * s2)`` where ``S_t`` are the partial sums of
+    the demeaned series and ``s2`` is the Newey-West (Bartlett kernel)
+    long-run variance with ``lags`` lags. Large values reject stationarity.
+    It equals ``statsmodels.tsa.stattools.kpss(series, "c", nlags=lags)[0]``.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,)
+        The series.
+    lags : int or None, default=None
+        Lags of the long-run variance; None means ``trunc(4 * (n / 100)**0.25)``
+        (Schwert's short rule, as R's ``forecast::ndiffs``).
+
+    Returns
+    -------
+    statistic : float
+        The KPSS statistic (0.0 for a constant series).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqnet.forecasting import kpss_statistic
+    >>> rng = np.random.default_rng(0)
+    >>> kpss_statistic(rng.normal(size=200)) < 0.463   # white noise: stationary
+    True
+    >>> kpss_statistic(np.cumsum(rng.normal(size=200))) > 0.463  # random walk
+    True
+    """
+    y = _as_1d_series(series, "series")
+    n = len(y)
+    e = y - y.mean()
+    if lags is None:
+        lags = int(4.0 * (n / 100.0) ** 0.25)
+    lags = min(int(lags), n - 1)
+    s2 = float(e @ e)
+    for k in range(1, lags + 1):
+        s2 += 2.0 * (1.0 - k / (lags + 1.0)) * float(e[k:] @ e[:-k])
+    s2 /= n
+    if s2 <= 1e-12 * max(1.0, float(np.mean(y * y))):
+        return 0.0
+    partial = np.cumsum(e)
+    return float(partial @ partial) / (n * n * s2)
+
+
+def ndiffs(series, alpha=0.05, max_d=2):
+    """Order of differencing a KPSS test asks for: what ``difference="auto"`` uses.
+
+    Difference the series until the KPSS test no longer rejects level
+    stationarity at level ``alpha`` (as auto-ARIMA's ``ndiffs``), at most
+    ``max_d`` times.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,)
+        The series (already log-transformed if it is to be modelled so).
+    alpha : {0.1, 0.05, 0.025, 0.01}, default=0.05
+        Significance level of the test.
+    max_d : int, default=2
+        Largest order returned.
+
+    Returns
+    -------
+    d : int
+        Number of differences, 0 to ``max_d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqnet.forecasting import ndiffs
+    >>> t = np.arange(120.0)
+    >>> ndiffs(np.sin(2 * np.pi * t / 12)), ndiffs(0.1 * t + np.sin(2 * np.pi * t / 12))
+    (0, 1)
+    """
+    y = _as_1d_series(series, "series")
+    if alpha not in _KPSS_CRITICAL:
+        raise ValueError(f"alpha must be one of {sorted(_KPSS_CRITICAL)}, got {alpha}.")
+    critical = _KPSS_CRITICAL[alpha]
+    d = 0
+    while d < max_d and len(y) > 3 and kpss_statistic(y) > critical:
+        y = np.diff(y)
+        d += 1
+    return d
 
 
 def _as_1d_series(series, name="X"):
@@ -135,7 +227,9 @@ class Forecaster(RegressorMixin, BaseEstimator):
         sequences, as seqnet's sequence models and every scikit-learn
         regressor read it) and ``y`` of shape (n_windows,) or, for the direct
         strategy with ``horizon > 1``, (n_windows, horizon). It is cloned.
-        None means ``seqnet.LSTMRegressor()`` with its defaults.
+        None means a small seqnet LSTM suited to short series:
+        ``LSTMRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+        batch_size=32, max_iter=100)``.
     window : int, default=12
         Number of past (transformed) values the regressor sees.
     horizon : int, default=1
@@ -146,9 +240,12 @@ class Forecaster(RegressorMixin, BaseEstimator):
         forecasts to go further. "direct": the regressor is trained on
         ``horizon`` outputs at once (one multi-output model) and predicts whole
         blocks; longer forecasts chain blocks.
-    difference : int, default=0
-        Order of differencing applied before windowing (0: none, 1: model the
-        changes ``y[t] - y[t-1]``, which removes a trend). Undone on predict.
+    difference : int or "auto", default="auto"
+        Order of differencing applied (after ``transform``) before windowing
+        (0: none, 1: model the changes ``y[t] - y[t-1]``, which removes a
+        trend, so forecasts can leave the range of the training data).
+        Undone on predict. "auto" lets a KPSS unit-root test decide, as
+        auto-ARIMA tools do (:func:`ndiffs`: 0, 1 or 2).
     scale : bool, default=True
         Standardise the (differenced) series to zero mean and unit variance
         before windowing; undone on predict. Neural networks train much better
@@ -162,11 +259,25 @@ class Forecaster(RegressorMixin, BaseEstimator):
         becomes additive. "auto" picks "log" for a strictly positive series
         that spans more than a factor of 10 or whose swing grows with its
         level (:func:`choose_transform`), else "none".
+    n_models : int, default=3
+        Size of the seed ensemble: that many clones of ``estimator`` are fitted
+        with different ``random_state`` values and their predictions averaged
+        at every step. Averaging removes most of the seed-to-seed swing of a
+        neural network's forecast. An estimator without a ``random_state``
+        parameter (e.g. KNeighborsRegressor) is fitted once.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ensemble members. None uses the estimator's own
+        ``random_state`` (an int gives reproducible members; None, fresh
+        ones); with ``n_models=1`` and None the estimator is left as given.
 
     Attributes
     ----------
     estimator_ : estimator object
-        The fitted clone of ``estimator``.
+        The fitted clone of ``estimator`` (the first ensemble member).
+    estimators_ : list of estimator objects
+        Every fitted ensemble member (``estimators_[0] is estimator_``).
+    difference_ : int
+        The order of differencing in use (what "auto" chose).
     transform_ : {"log", "none"}
         The transform in use (what "auto" chose).
     mean_ : float
@@ -177,7 +288,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
     last_window_ : ndarray of shape (window,)
         The last ``window`` transformed training values: the context that
         ``predict`` starts from.
-    last_values_ : ndarray of shape (difference,)
+    last_values_ : ndarray of shape (difference_,)
         Last value of the series at each differencing level 0..difference-1,
         used to integrate the forecast back.
     n_train_ : int
@@ -234,10 +345,12 @@ class Forecaster(RegressorMixin, BaseEstimator):
         "window": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions({"recursive", "direct"})],
-        "difference": [Interval(Integral, 0, None, closed="left")],
+        "difference": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "scale": ["boolean"],
         "step": [Interval(Integral, 1, None, closed="left")],
         "transform": [StrOptions({"auto", "log", "none"})],
+        "n_models": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -247,10 +360,12 @@ class Forecaster(RegressorMixin, BaseEstimator):
         window=12,
         horizon=1,
         strategy="recursive",
-        difference=0,
+        difference="auto",
         scale=True,
         step=1,
         transform="auto",
+        n_models=3,
+        random_state=None,
     ):
         self.estimator = estimator
         self.window = window
@@ -260,13 +375,15 @@ class Forecaster(RegressorMixin, BaseEstimator):
         self.scale = scale
         self.step = step
         self.transform = transform
+        self.n_models = n_models
+        self.random_state = random_state
 
     # -- transforms -----------------------------------------------------------
 
     def _difference(self, y):
-        """Difference ``y`` ``self.difference`` times; return it and the level tails."""
+        """Difference ``y`` ``self.difference_`` times; return it and the level tails."""
         tails = []
-        for _ in range(self.difference):
+        for _ in range(self.difference_):
             tails.append(y[-1])
             y = np.diff(y)
         return y, np.array(tails, dtype=np.float64)
@@ -298,8 +415,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
         if len(z) < self.window:
             raise ValueError(
                 f"history has {len(history)} values; with difference="
-                f"{self.difference} and window={self.window} it needs at least "
-                f"{self.window + self.difference}."
+                f"{self.difference_} and window={self.window} it needs at least "
+                f"{self.window + self.difference_}."
             )
         return (z[-self.window :] - self.mean_) / self.scale_, tails
 
@@ -329,7 +446,10 @@ class Forecaster(RegressorMixin, BaseEstimator):
             check_consistent_length(series, y)
         self.transform_ = (choose_transform(series, self.window)
                            if self.transform == "auto" else self.transform)
-        z, self.last_values_ = self._difference(self._forward(series))
+        model_series = self._forward(series)
+        self.difference_ = (ndiffs(model_series) if self.difference == "auto"
+                            else int(self.difference))
+        z, self.last_values_ = self._difference(model_series)
 
         out = self.horizon if self.strategy == "direct" else 1
         need = self.window + out + 1  # at least two training windows
@@ -339,8 +459,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
                     else "use a longer series")
             raise ValueError(
                 f"The series has {len(series)} values; window={self.window} with "
-                f"{out} output step(s) and difference={self.difference} needs at least "
-                f"{need + self.difference}: {hint}."
+                f"{out} output step(s) and difference={self.difference_} needs at least "
+                f"{need + self.difference_}: {hint}."
             )
 
         if self.scale:
@@ -357,13 +477,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
         if out == 1:
             yw = yw[:, 0]
 
-        if self.estimator is None:
-            from . import LSTMRegressor  # lazy: estimators import heavy kernels
-
-            estimator = LSTMRegressor()
-        else:
-            estimator = self.estimator
-        self.estimator_ = clone(estimator).fit(Xw, yw)
+        self.estimators_ = [member.fit(Xw, yw) for member in self._members()]
+        self.estimator_ = self.estimators_[0]
         self.last_window_ = z[-self.window :].copy()
         self.n_train_ = len(series)
         self.n_windows_ = len(Xw)
@@ -371,6 +486,24 @@ class Forecaster(RegressorMixin, BaseEstimator):
         self.series_ = series
         self._residuals = None  # predict_interval's calibration, made on first use
         return self
+
+    def _members(self):
+        """Unfitted clones of the estimator, one per seed of the ensemble."""
+        if self.estimator is None:
+            from . import LSTMRegressor  # lazy: estimators import heavy kernels
+
+            estimator = LSTMRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+                                      batch_size=32, max_iter=100)
+        else:
+            estimator = self.estimator
+        params = estimator.get_params(deep=False)
+        if "random_state" not in params:
+            return [clone(estimator)]  # deterministic: one fit is the ensemble
+        if self.n_models == 1 and self.random_state is None:
+            return [clone(estimator)]
+        base = self.random_state if self.random_state is not None else params["random_state"]
+        seeds = check_random_state(base).randint(np.iinfo(np.int32).max, size=self.n_models)
+        return [clone(estimator).set_params(random_state=int(s)) for s in seeds]
 
     def _n_steps(self, X):
         if X is None:
@@ -418,9 +551,9 @@ class Forecaster(RegressorMixin, BaseEstimator):
         buf[: self.window] = ctx
         pos = self.window
         while pos < self.window + steps:
-            pred = np.asarray(
-                self.estimator_.predict(buf[None, pos - self.window : pos]), dtype=np.float64
-            ).ravel()
+            context = buf[None, pos - self.window : pos]
+            pred = np.mean([np.asarray(est.predict(context), dtype=np.float64).ravel()
+                            for est in self.estimators_], axis=0)
             # Recursive: one value per call; direct: a whole block of `horizon`.
             n = min(len(pred), self.window + steps - pos)
             buf[pos : pos + n] = pred[:n]
@@ -487,7 +620,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         series = self.series_
         n = len(series)
         out = self.horizon if self.strategy == "direct" else 1
-        min_fit = self.window + out + 1 + self.difference  # what fit needs
+        min_fit = self.window + out + 1 + self.difference_  # what fit needs
         n_head = max(min_fit, int(round(0.75 * n)))
         if n - n_head < 2:
             raise ValueError(
@@ -496,7 +629,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
                 f"window={self.window}; fit on at least {min_fit + 2 + min_fit // 3} "
                 "values or use a smaller window."
             )
-        head_model = clone(self).set_params(transform=self.transform_)
+        head_model = clone(self).set_params(transform=self.transform_,
+                                            difference=self.difference_)
         head_model.fit(series[:n_head])
         model_series = self._forward(series)
         n_steps = min(steps, n - n_head)

@@ -7,10 +7,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
+from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 
 from seqnet.datasets import load_lynx, load_sunspots
-from seqnet.forecasting import Forecaster, seasonal_naive
+from seqnet.forecasting import Forecaster, kpss_statistic, ndiffs, seasonal_naive
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -185,3 +186,70 @@ def test_transform_log_keeps_forecasts_positive():
     assert Forecaster(Ridge(), window=12).fit(SINE).transform_ == "none"
     with pytest.raises(ValueError, match="strictly positive"):
         Forecaster(Ridge(), window=12, transform="log").fit(SINE)
+
+
+def test_kpss_and_ndiffs():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=200)
+    walk = np.cumsum(noise)
+    assert kpss_statistic(noise) < 0.463 < kpss_statistic(walk)
+    assert kpss_statistic(np.full(50, 3.0)) == 0.0
+    assert ndiffs(noise) == 0 and ndiffs(walk) == 1 and ndiffs(np.cumsum(walk)) == 2
+    assert ndiffs(SINE) == 0 and ndiffs(TRENDED) == 1
+    assert ndiffs(np.cumsum(walk), max_d=1) == 1
+    with pytest.raises(ValueError, match="alpha"):
+        ndiffs(noise, alpha=0.2)
+
+
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_kpss_matches_statsmodels():
+    stattools = pytest.importorskip("statsmodels.tsa.stattools")
+    rng = np.random.default_rng(1)
+    for series in (np.cumsum(rng.normal(size=150)), load_lynx()):
+        for lags in (1, 4, 12):
+            expected = stattools.kpss(series, "c", nlags=lags)[0]
+            assert kpss_statistic(series, lags) == pytest.approx(expected, rel=1e-10)
+
+
+def test_difference_auto():
+    fc = Forecaster(exact_linear(), window=24).fit(TRENDED[:120])
+    assert fc.difference == "auto" and fc.difference_ == 1
+    np.testing.assert_allclose(fc.predict(30), TRENDED[120:], atol=1e-5)
+    assert Forecaster(exact_linear(), window=12).fit(SINE).difference_ == 0
+    assert Forecaster(exact_linear(), window=12, difference=0).fit(TRENDED).difference_ == 0
+    # the interval backtest uses the order chosen on the whole series
+    band = fc.predict_interval(6)
+    assert np.all(band[:, 0] <= band[:, 2])
+
+
+def test_seed_ensemble():
+    from seqnet import LSTMRegressor
+
+    est = LSTMRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=7)
+    fc = Forecaster(est, window=6, n_models=3).fit(SINE[:60])
+    seeds = [m.random_state for m in fc.estimators_]
+    assert len(set(seeds)) == 3 and fc.estimator_ is fc.estimators_[0]
+    again = Forecaster(est, window=6, n_models=3).fit(SINE[:60])  # seeds from est's int
+    assert [m.random_state for m in again.estimators_] == seeds
+    np.testing.assert_array_equal(again.predict(5), fc.predict(5))
+    members = np.mean([m.predict(fc.last_window_[None]) for m in fc.estimators_])
+    assert fc.predict(1)[0] == pytest.approx(members * fc.scale_ + fc.mean_, rel=1e-6)
+    other = Forecaster(est, window=6, n_models=3, random_state=1).fit(SINE[:60])
+    assert [m.random_state for m in other.estimators_] != seeds
+    single = Forecaster(est, window=6, n_models=1).fit(SINE[:60])
+    assert [m.random_state for m in single.estimators_] == [7]  # left as given
+    knn = Forecaster(KNeighborsRegressor(), window=6, n_models=3).fit(SINE[:60])
+    assert len(knn.estimators_) == 1  # no random_state: fitted once
+
+
+def test_defaults_forecast_a_trend_beyond_its_range():
+    """Forecaster() alone continues a trend + season series past its training range."""
+    rng = np.random.default_rng(0)
+    t = np.arange(132)
+    series = 10.0 + 0.1 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.normal(size=t.size)
+    train, test = series[:120], series[120:]
+    fc = Forecaster(random_state=0).fit(train)
+    assert fc.difference_ == 1 and fc.transform_ == "none" and len(fc.estimators_) == 3
+    pred = fc.predict(12)
+    assert pred.max() > train.max()
+    assert np.mean(np.abs(pred - test)) < np.mean(np.abs(seasonal_naive(train, 12, 12) - test))
