@@ -379,9 +379,10 @@ def _cmd_forecast(args):
 
     test_size = args.horizon if args.test_size is None else args.test_size
     out_steps = args.horizon if args.strategy == "direct" else 1
-    need = test_size + args.window + out_steps + 1 + args.difference
+    difference = 0 if args.difference == "auto" else int(args.difference)
+    need = test_size + args.window + out_steps + 1 + difference
     if len(series) < need:
-        fits = len(series) - test_size - out_steps - 1 - args.difference
+        fits = len(series) - test_size - out_steps - 1 - difference
         if fits >= 1:
             hint = f"use --window {fits} or less"
         else:
@@ -398,7 +399,9 @@ def _cmd_forecast(args):
                          learning_rate=args.learning_rate, batch_size=args.batch_size,
                          random_state=args.random_state, verbose=args.verbose)
     fc = Forecaster(est, window=args.window, horizon=args.horizon, strategy=args.strategy,
-                    difference=args.difference, scale=True, transform=transform)
+                    difference=(args.difference if args.difference == "auto"
+                                else int(args.difference)),
+                    scale=True, transform=transform, n_models=args.n_models)
     print(f"fitting {args.model} forecaster on the first {len(train)} of {len(series)} "
           "values ...", flush=True)
     t0 = time.perf_counter()
@@ -448,8 +451,9 @@ def _cmd_forecast(args):
     print(f"series {name!r}: {len(series)} {frequency or ''} values{when}; training on the "
           f"first {len(train)}, holding back the last {test_size}.")
     print(f"model {args.model} ({args.strategy}, window={args.window}, "
-          f"horizon={args.horizon}, difference={args.difference}, "
-          f"transform={fc.transform_}) fitted in {fit_s:.2f} s")
+          f"horizon={args.horizon}, difference={fc.difference_}, "
+          f"transform={fc.transform_}, {len(fc.estimators_)} model(s)) fitted in "
+          f"{fit_s:.2f} s")
     print(f"seasonal period {period} (from the {why})")
     print()
     print(f"{'holdout forecast':<24} {'MAE':>12} {'RMSE':>12} {'MAPE':>9}")
@@ -584,8 +588,9 @@ def build_parser():
     p.add_argument("--model", choices=_MODELS, default="lstm", help="(default: %(default)s)")
     p.add_argument("--strategy", choices=("recursive", "direct"), default="recursive",
                    help="(default: %(default)s)")
-    p.add_argument("--difference", type=int, default=0, choices=(0, 1, 2),
-                   help="order of differencing (default: %(default)s)")
+    p.add_argument("--difference", default="auto", choices=("auto", "0", "1", "2"),
+                   help="order of differencing; 'auto': a KPSS unit-root test decides, "
+                   "so a trend is differenced away (default: %(default)s)")
     p.add_argument("--transform", choices=("auto", "log", "none"), default="auto",
                    help="model the log of the series ('auto': for a strictly positive series "
                    "spanning more than 10x or whose swing grows with its level) "
@@ -604,6 +609,9 @@ def build_parser():
     p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="(default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="(default: %(default)s)")
+    p.add_argument("--n-models", type=int, default=3,
+                   help="seed ensemble: models fitted with different seeds, forecasts "
+                   "averaged (default: %(default)s)")
     p.add_argument("--random-state", type=int, default=0, help="(default: %(default)s)")
     p.add_argument("--output-dir", default="seqnet_forecast",
                    help="where to write forecast.csv, holdout.csv and the plot "
@@ -639,7 +647,7 @@ def build_parser():
 
 
 def _check_positive(args):
-    for name in ("window", "horizon", "test_size", "season", "epochs", "hidden",
+    for name in ("window", "horizon", "test_size", "season", "epochs", "hidden", "n_models",
                  "batch_size", "samples", "timesteps", "features"):
         v = getattr(args, name, None)
         if v is not None and v < 1:

@@ -253,3 +253,16 @@ def test_defaults_forecast_a_trend_beyond_its_range():
     pred = fc.predict(12)
     assert pred.max() > train.max()
     assert np.mean(np.abs(pred - test)) < np.mean(np.abs(seasonal_naive(train, 12, 12) - test))
+
+
+def test_cli_forecast_defaults_difference_a_trend(tmp_path, capsys):
+    from seqnet.cli import main
+
+    t = np.arange(96)
+    path = tmp_path / "trend.csv"
+    path.write_text("y\n" + "\n".join(f"{v:.4f}" for v in 5.0 + 0.2 * t + np.sin(t)))
+    rc = main(["forecast", str(path), "--model", "ridge", "--window", "12", "--horizon", "6",
+               "--no-plot", "--output-dir", str(tmp_path / "out")])
+    assert rc == 0
+    assert "difference=1" in capsys.readouterr().out
+    assert main(["forecast", str(path), "--n-models", "0"]) == 2
