@@ -317,3 +317,41 @@ def test_sparse_X_rejected_by_other_families(cls):
     with pytest.raises(TypeError, match="Sparse data was passed.*dense data is required"):
         cls(**TINY).fit(sp.csr_matrix(X), y)
     assert not cls().__sklearn_tags__().input_tags.sparse
+
+
+# --------------------------------------- default conv geometry fits any input
+@pytest.mark.parametrize("cls", [ConvClassifier, ConvRegressor])
+@pytest.mark.parametrize("shape", [(1,), (2,), (3,), (5, 1, 1), (1, 3, 2)])
+def test_default_conv_fits_short_inputs(cls, shape):
+    """pool_size='auto' clamps each window to the feature map and skips a
+    pooling that no longer fits: any length fits, one step included."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12,) + shape)
+    y = np.arange(12) % 2
+    est = _fit_quietly(cls(**TINY), X, y)
+    assert est.predict(X).shape == (12,)
+
+
+def test_auto_pooling_layers():
+    X, y = _data(n=10, n_features=3)  # univariate series of 3 steps
+    est = _fit_quietly(ConvClassifier(**TINY), X, y)
+    # conv (3) -> pool 2 (1) -> conv (1) -> no pooling
+    assert [type(layer).__name__ for layer in est._network.layers[:3]] == [
+        "Conv1DLayer", "MaxPool1DLayer", "Conv1DLayer"]
+    assert type(est._network.layers[3]).__name__ == "FlattenLayer"
+
+
+def test_explicit_geometry_that_cannot_fit_raises():
+    X, y = _data(n=10, n_features=3)
+    with pytest.raises(ValueError, match=r"pool_size=2 does not fit the output of convolution 1"):
+        ConvClassifier(pool_size=2, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="invalid output size"):
+        ConvClassifier(kernel_size=5, padding="valid", **TINY).fit(X, y)
+
+
+def test_pandas_series_sample_weight():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(n=20, n_features=6)
+    sw = pd.Series(np.linspace(0.5, 2, 20))
+    for est in (ConvClassifier(**TINY), MLPClassifier(**TINY), GRUClassifier(**TINY)):
+        _fit_quietly(est, X, y, sample_weight=sw)

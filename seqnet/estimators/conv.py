@@ -1,7 +1,8 @@
 """Convolutional estimators: ``ConvClassifier`` and ``ConvRegressor``.
 
-Network: for each entry of ``filters`` a convolution (fused activation) and,
-when ``pool_size > 1``, a max pooling; then flatten, the dense hidden layers
+Network: for each entry of ``filters`` a convolution (fused activation) and
+a max pooling (``pool_size='auto'``: 2 wherever the feature map still has
+room for it); then flatten, the dense hidden layers
 of ``hidden_layer_sizes`` (with dropout) and the output layer.
 Input rank picks the convolution: (n, T, C) -> 1-D over time,
 (n, H, W, C) -> 2-D; flat rows are reshaped by ``input_shape``.
@@ -49,7 +50,7 @@ class _BaseConv(BaseSeqNet):
         "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple],
         "strides": [Interval(Integral, 1, None, closed="left"), tuple],
         "padding": [StrOptions({"same", "valid"}), Interval(Integral, 0, None, closed="left")],
-        "pool_size": [Interval(Integral, 1, None, closed="left"), tuple],
+        "pool_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), tuple],
         "hidden_layer_sizes": SIZES_CONSTRAINT,
         "activation": [StrOptions(set(ACTIVATION_CODES))],
         "input_shape": [None, tuple],
@@ -119,15 +120,28 @@ class _BaseConv(BaseSeqNet):
             kernel, strides, pool_size = (_first(kernel), _first(strides), _first(pool_size))
         layers = []
         bn = self.batch_norm
+        shape = tuple(in_shape)  # per-sample shape after the layers so far
         for i, n_filters in enumerate(_as_sizes(self.filters)):
-            layers.append(conv(n_filters, kernel, i, strides, self.padding,
-                               "identity" if bn else self.activation, self._dtype))
+            layer = conv(n_filters, kernel, i, strides, self.padding,
+                         "identity" if bn else self.activation, self._dtype)
+            shape = layer.build(shape)
+            layers.append(layer)
             if bn:  # conv -> BN -> activation (ReLU fused into BN)
                 layers.append(BatchNormLayer(f"bn.{i}", relu=self.activation == "relu"))
                 if self.activation not in ("relu", "identity"):
                     layers.append(ActivationLayer(self.activation))
-            if np.max(pool_size) > 1:
-                layers.append(pool(pool_size))
+            window = _pool_window(pool_size, shape[:-1])
+            if window is not None:
+                layer = pool(window)
+                try:
+                    shape = layer.build(shape)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"{type(self).__name__}: pool_size={self.pool_size!r} does not fit "
+                        f"the output of convolution {i} (per-sample shape {shape}): {exc}. "
+                        "Use a smaller pool_size, or pool_size='auto' (the default), "
+                        "which pools only where the feature map has room.") from None
+                layers.append(layer)
         if self.global_pooling is not None:
             layers.append(GlobalPoolLayer(self.global_pooling))
         else:
@@ -138,6 +152,23 @@ class _BaseConv(BaseSeqNet):
 
 def _first(value):
     return value[0] if isinstance(value, tuple) else value
+
+
+def _pool_window(pool_size, spatial):
+    """Window of the pooling after a convolution whose output has ``spatial``
+    sizes (None: sequences of any length), or None for no pooling.
+
+    ``'auto'``: 2 along each axis, clamped to the axis's size, and no pooling
+    where every axis is down to 1 (a default model fits any input length);
+    on sequences of any length (global pooling) 2 per step axis.  An explicit
+    int or tuple is used as given (1 everywhere: no pooling).
+    """
+    if isinstance(pool_size, str):  # 'auto'
+        window = tuple(2 if n is None else min(2, int(n)) for n in spatial)
+        if max(window) <= 1:
+            return None
+        return window if len(window) > 1 else window[0]
+    return pool_size if np.max(pool_size) > 1 else None
 
 
 _CONV_DOC = """
@@ -152,10 +183,18 @@ _CONV_DOC = """
         Output channels of each convolution (weights ``conv.{i}.weight`` in
         PyTorch's (out, in, k[, k]) layout).
     kernel_size : int or tuple, default=3
+        With 'same' padding (the default) any kernel fits any input size;
+        with 'valid' or int padding a kernel longer than the padded input
+        raises a ValueError.
     strides : int or tuple, default=1
     padding : {'same', 'valid'} or int, default='same'
-    pool_size : int or tuple, default=2
+    pool_size : 'auto', int or tuple, default='auto'
         Max-pooling window (and stride) after each convolution; 1 disables it.
+        'auto' is 2 along each axis clamped to the feature map's size there,
+        and a pooling layer is skipped once the map is down to one step (one
+        pixel): a default model fits inputs of any length (a univariate
+        series of 1 step included). An explicit window that does not fit
+        the feature map raises a ValueError naming the convolution.
     hidden_layer_sizes : int or array-like of int, default=(64,)
         Dense layers between the flattened features and the output (an int
         ``n`` means ``(n,)``; ``()`` none).
@@ -176,7 +215,7 @@ _CONV_DOC = """
         'valid', int and stride-1 'same' padding).
 """ + SHARED_PARAMS_DOC
 
-_CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same', pool_size=2, "
+_CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same', pool_size='auto', "
                  "hidden_layer_sizes=(64,), activation='relu', input_shape=None, "
                  "batch_norm=False, global_pooling=None")
 
