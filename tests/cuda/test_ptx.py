@@ -18,6 +18,10 @@ when numba is first imported):
 Needs ``numba-cuda[cu12]`` (NVVM and ptxas come as wheels; the ``cuda``
 extra); skips, saying why, where NVVM or ptxas is missing.
 ``python3 tests/cuda/test_ptx.py`` prints the per-kernel table (sm_90).
+
+Device functions must be ``inline=True`` (all of the backend's are): for a
+non-inline one numba-cuda 0.30 asks the CUDA driver for the architecture, so
+without a GPU its kernel fails here with ``CudaSupportError``.
 """
 
 import functools
@@ -48,13 +52,23 @@ _INSTR = re.compile(r"^\s*(?:@!?%\w+\s+)?([a-z][\w.]*)\s")
 
 def _nvvm_reason():
     """Why PTX cannot be compiled here (None when it can)."""
+    import importlib.util
+
+    if importlib.util.find_spec("numba_cuda") is None:
+        # numba's own (deprecated) CUDA target asks the driver for the
+        # architecture when a kernel calls a device function: no GPU, no PTX
+        return "needs numba-cuda (pip install 'numba-cuda[cu12]', the 'cuda' extra)"
     try:
         from numba import cuda, float32
     except Exception as e:  # pragma: no cover - numba always has a cuda target
         return f"numba.cuda not importable: {e}"
 
+    @cuda.jit(device=True, inline=True)  # (a non-inline device function asks the driver
+    def one(x):                          # for the architecture: inline them all here)
+        return x + float32(1)
+
     def probe(a):
-        a[0] = float32(1)
+        a[0] = one(a[0])
 
     try:
         cuda.compile_ptx(probe, (float32[:],), cc=(9, 0))
