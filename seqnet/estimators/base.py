@@ -125,7 +125,7 @@ SHARED_PARAMS_DOC = """
         Epochs without an improvement of ``tol`` before stopping (or, with
         ``learning_rate='adaptive'``, dividing the rate by 5); ``np.inf``
         never stops early, as in scikit-learn.
-    clip_norm : float, 'auto' or None
+    clip_norm : float, 'auto' or None, default=None ('auto' for recurrent models)
         Rescale the whole gradient when its Euclidean norm exceeds this.
         'auto' is 5.0 for recurrent models and no clipping otherwise.
     init : {'glorot', 'he', 'orthogonal', 'sparse'}, default='glorot'
@@ -309,23 +309,3 @@ def _set_params(obj, values):
     for key, value in values.items():
         if key not in ("self", "__class__"):
             setattr(obj, key, value)
-
-
-_SHARED_SIGNATURE = ", ".join(
-    f"{name}=D[{name!r}]" for name in SHARED_DEFAULTS if name != "clip_norm"
-)
-
-
-def make_init(leading, extra="", clip_norm_default="None"):
-    """Build an ``__init__`` whose signature lists every parameter explicitly.
-
-    scikit-learn reads parameters from the ``__init__`` signature, so every
-    estimator needs one with all of them; generating it from one template keeps
-    the 27 shared parameters in a single place.  ``leading`` holds the family's
-    own parameters (source text), ``extra`` the task's (``class_weight``).
-    """
-    src = (f"def __init__(self, {leading}, {_SHARED_SIGNATURE}, "
-           f"clip_norm={clip_norm_default}{extra}):\n    _set_params(self, locals())\n")
-    namespace = {"D": SHARED_DEFAULTS, "_set_params": _set_params}
-    exec(src, namespace)  # noqa: S102 - a fixed template, run once per class at import
-    return namespace["__init__"]

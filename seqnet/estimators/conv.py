@@ -29,14 +29,13 @@ from .base import (
     SHARED_PARAMS_DOC,
     SIZES_CONSTRAINT,
     BaseSeqNet,
-    make_init,
+    _set_params,
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _is_ragged_list, check_samples, validate_sequences
 from .mlp import _as_sizes, dense_head
 from .regressor import (
     REGRESSOR_CONSTRAINTS,
-    REGRESSOR_EXTRA,
     REGRESSOR_LOSS_DOC,
     SeqNetRegressorMixin,
 )
@@ -215,15 +214,6 @@ _CONV_DOC = """
         'valid', int and stride-1 'same' padding).
 """ + SHARED_PARAMS_DOC
 
-_CONV_LEADING = ("filters=(16, 32), kernel_size=3, *, strides=1, padding='same', pool_size='auto', "
-                 "hidden_layer_sizes=(64,), activation='relu', input_shape=None, "
-                 "batch_norm=False, global_pooling=None")
-
-
-def _conv_init(classifier):
-    return make_init(_CONV_LEADING, ", class_weight=None" if classifier else REGRESSOR_EXTRA)
-
-
 class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
     __doc__ = "Convolutional classifier (1-D over time or 2-D over images).\n" + _CONV_DOC + \
         """    class_weight : dict, 'balanced' or None, default=None
@@ -238,11 +228,35 @@ class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
     (2,)
     """
     _parameter_constraints = {**_BaseConv._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
-    __init__ = _conv_init(True)
+
+    def __init__(self, filters=(16, 32), kernel_size=3, *, strides=1, padding="same",
+                 pool_size="auto", hidden_layer_sizes=(64,), activation="relu",
+                 input_shape=None, batch_norm=False, global_pooling=None, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, class_weight=None):
+        _set_params(self, locals())
+
 
 
 class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
     __doc__ = ("Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
                + REGRESSOR_LOSS_DOC)
     _parameter_constraints = {**_BaseConv._parameter_constraints, **REGRESSOR_CONSTRAINTS}
-    __init__ = _conv_init(False)
+
+    def __init__(self, filters=(16, 32), kernel_size=3, *, strides=1, padding="same",
+                 pool_size="auto", hidden_layer_sizes=(64,), activation="relu",
+                 input_shape=None, batch_norm=False, global_pooling=None, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
+        _set_params(self, locals())
+

@@ -28,13 +28,12 @@ from seqnet.network.dense import DenseLayer
 from seqnet.kernels.cpu.activations import IDENTITY
 from seqnet.network.normalization import GlobalPoolLayer, ResidualBlock, conv_bn
 
-from .base import SHARED_CONSTRAINTS, SHARED_DEFAULTS, SHARED_PARAMS_DOC, _set_params
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, _set_params
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .conv import _BaseConv
 from .mlp import _as_sizes
 from .regressor import (
     REGRESSOR_CONSTRAINTS as _REGRESSOR_CONSTRAINTS,
-    REGRESSOR_EXTRA as _REGRESSOR_EXTRA,
     REGRESSOR_LOSS_DOC as _REGRESSOR_DOC,
     SeqNetRegressorMixin,
 )
@@ -42,16 +41,6 @@ from .regressor import (
 #: Shared parameters whose defaults differ here (the published recipe).
 FCN_DEFAULTS = dict(batch_size=16, learning_rate="adaptive", max_iter=100,
                     n_iter_no_change=10)
-
-
-def _make_init(leading, extra):
-    defaults = {**SHARED_DEFAULTS, **FCN_DEFAULTS}
-    shared = ", ".join(f"{k}=D[{k!r}]" for k in defaults if k != "clip_norm")
-    src = (f"def __init__(self, {leading}, {shared}, clip_norm=None{extra}):\n"
-           "    _set_params(self, locals())\n")
-    namespace = {"D": defaults, "_set_params": _set_params}
-    exec(src, namespace)  # noqa: S102 - a fixed template, run once per class at import
-    return namespace["__init__"]
 
 
 class _BaseDeepTSC(_BaseConv):
@@ -123,33 +112,71 @@ _RESNET_DOC = _INPUT_DOC + """    filters : array-like of int, default=(64, 128,
         Widths of the convolutions inside every block.
 """ + _RECIPE_DOC + SHARED_PARAMS_DOC
 
-_FCN_LEADING = "filters=(128, 256, 128), kernel_size=(8, 5, 3)"
-_RESNET_LEADING = "filters=(64, 128, 128), kernel_size=(8, 5, 3)"
 
 
 class FCNClassifier(SeqNetClassifierMixin, _BaseFCN):
     __doc__ = ("Fully convolutional network classifier (Wang et al. 2017).\n" + _FCN_DOC
                + "    class_weight : dict, 'balanced' or None, default=None\n")
     _parameter_constraints = {**_BaseFCN._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
-    __init__ = _make_init(_FCN_LEADING, ", class_weight=None")
+
+    def __init__(self, filters=(128, 256, 128), kernel_size=(8, 5, 3), *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size=16,
+                 learning_rate="adaptive", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=100, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, class_weight=None):
+        _set_params(self, locals())
+
 
 
 class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
     __doc__ = ("Fully convolutional network regressor (Wang et al. 2017).\n" + _FCN_DOC
                + _REGRESSOR_DOC)
     _parameter_constraints = {**_BaseFCN._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
-    __init__ = _make_init(_FCN_LEADING, _REGRESSOR_EXTRA)
+
+    def __init__(self, filters=(128, 256, 128), kernel_size=(8, 5, 3), *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size=16,
+                 learning_rate="adaptive", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=100, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
+        _set_params(self, locals())
+
 
 
 class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
     __doc__ = ("Residual network classifier (Wang et al. 2017).\n" + _RESNET_DOC
                + "    class_weight : dict, 'balanced' or None, default=None\n")
     _parameter_constraints = {**_BaseResNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
-    __init__ = _make_init(_RESNET_LEADING, ", class_weight=None")
+
+    def __init__(self, filters=(64, 128, 128), kernel_size=(8, 5, 3), *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size=16,
+                 learning_rate="adaptive", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=100, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, class_weight=None):
+        _set_params(self, locals())
+
 
 
 class ResNetRegressor(SeqNetRegressorMixin, _BaseResNet):
     __doc__ = ("Residual network regressor (Wang et al. 2017).\n" + _RESNET_DOC
                + _REGRESSOR_DOC)
     _parameter_constraints = {**_BaseResNet._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
-    __init__ = _make_init(_RESNET_LEADING, _REGRESSOR_EXTRA)
+
+    def __init__(self, filters=(64, 128, 128), kernel_size=(8, 5, 3), *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size=16,
+                 learning_rate="adaptive", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=100, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
+        _set_params(self, locals())
+

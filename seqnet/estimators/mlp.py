@@ -11,18 +11,16 @@ from .base import (
     SHARED_PARAMS_DOC,
     SIZES_CONSTRAINT,
     BaseSeqNet,
-    make_init,
+    _set_params,
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_table
 from .regressor import (
     REGRESSOR_CONSTRAINTS,
-    REGRESSOR_EXTRA,
     REGRESSOR_LOSS_DOC,
     SeqNetRegressorMixin,
 )
 
-_MLP_LEADING = "hidden_layer_sizes=(100,), activation='relu', *"
 
 
 class _BaseMLP(BaseSeqNet):
@@ -162,7 +160,17 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
-    __init__ = make_init(_MLP_LEADING, ", class_weight=None")
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, class_weight=None):
+        _set_params(self, locals())
+
 
 
 class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
@@ -190,5 +198,15 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **REGRESSOR_CONSTRAINTS}
 
-    __init__ = make_init(_MLP_LEADING, REGRESSOR_EXTRA)
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
+        _set_params(self, locals())
+
 

@@ -19,14 +19,13 @@ from .base import (
     SHARED_PARAMS_DOC,
     SIZES_CONSTRAINT,
     BaseSeqNet,
-    make_init,
+    _set_params,
 )
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_sequences
 from .mlp import _as_sizes
 from .regressor import (
     REGRESSOR_CONSTRAINTS,
-    REGRESSOR_EXTRA,
     REGRESSOR_LOSS_DOC,
     SeqNetRegressorMixin,
 )
@@ -82,7 +81,9 @@ _RECURRENT_DOC = """
     hidden_layer_sizes : int or array-like of int, default=(64,)
         Hidden units of each stacked recurrent layer (an int ``n`` means ``(n,)``)
         (weights ``rnn.{l}.weight_ih`` etc., PyTorch's layout and gate order).
-{activation}    bidirectional : bool, default=False
+"""
+
+_RECURRENT_PARAMS_DOC = """    bidirectional : bool, default=False
         Add a reverse-time direction to every layer (``*_reverse`` weights).
     bptt_steps : int or None, default=None
         Truncated backpropagation through time: gradients are cut every
@@ -94,18 +95,18 @@ _RECURRENT_DOC = """
     return_sequences : bool, default=False
         One output per time step (sequence labelling / per-step regression);
         then ``y`` is (n_samples, n_timesteps[, n_outputs]).
-""" + SHARED_PARAMS_DOC.replace(
-    "'auto' is 5.0 for recurrent models", "Default 'auto': 5.0 for recurrent models"
-)
+""" + SHARED_PARAMS_DOC
 
 _RNN_ACTIVATION_DOC = """    activation : {'tanh', 'relu'}, default='tanh'
         Nonlinearity of the Elman cell.
 """
 
-_ATTRS_DOC = """
+_ATTRS_HEAD = """
     Attributes
     ----------
-    n_features_in_ : int
+"""
+
+_ATTRS_DOC = """    n_features_in_ : int
         Features per time step (for 2-D input: the number of time steps).
     n_outputs_, n_iter_, t_ : int
         ``n_iter_``: epochs of the last ``fit`` / ``partial_fit`` call;
@@ -122,16 +123,8 @@ def _doc(title, cell_text, classifier):
     extra = """    class_weight : dict, 'balanced' or None, default=None
 """ if classifier else REGRESSOR_LOSS_DOC
     classes = "    classes_ : ndarray\n" if classifier else ""
-    return title + "\n" + _RECURRENT_DOC.replace("{activation}", act) + extra + \
-        _ATTRS_DOC.replace("    n_features_in_", classes + "    n_features_in_")
-
-
-def _recurrent_init(with_activation, classifier):
-    act = 'activation="tanh", ' if with_activation else ""
-    leading = (f"hidden_layer_sizes=(64,), {act}*, bidirectional=False, bptt_steps=None, "
-               "pooling='last', return_sequences=False")
-    return make_init(leading, ", class_weight=None" if classifier else REGRESSOR_EXTRA,
-                     "'auto'")
+    return (title + "\n" + _RECURRENT_DOC + act + _RECURRENT_PARAMS_DOC + extra
+            + _ATTRS_HEAD + classes + _ATTRS_DOC)
 
 
 _RNN_CONSTRAINTS = {"activation": [StrOptions({"tanh", "relu"})]}
@@ -141,7 +134,18 @@ class RNNClassifier(SeqNetClassifierMixin, _BaseRecurrent):
     _cell = "rnn"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
                               **CLASSIFIER_CONSTRAINTS}
-    __init__ = _recurrent_init(True, True)
+
+    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, bidirectional=False,
+                 bptt_steps=None, pooling="last", return_sequences=False, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm="auto", class_weight=None):
+        _set_params(self, locals())
+
     __doc__ = _doc("Elman recurrent network classifier (tanh or relu cell).", "RNN", True)
 
 
@@ -149,7 +153,18 @@ class RNNRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "rnn"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
                               **REGRESSOR_CONSTRAINTS}
-    __init__ = _recurrent_init(True, False)
+
+    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, bidirectional=False,
+                 bptt_steps=None, pooling="last", return_sequences=False, solver="adam",
+                 alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
+                 cycle_length=8, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=0.0001, verbose=0, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
+                 dtype="float32", max_fun=15000, clip_norm="auto", loss="squared_error"):
+        _set_params(self, locals())
+
     __doc__ = _doc("Elman recurrent network regressor (tanh or relu cell).", "RNN", False)
 
 
@@ -157,7 +172,18 @@ class LSTMClassifier(SeqNetClassifierMixin, _BaseRecurrent):
     _cell = "lstm"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
                               **CLASSIFIER_CONSTRAINTS}
-    __init__ = _recurrent_init(False, True)
+
+    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
+                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
+                 l1_ratio=0.0, dropout=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+                 n_iter_no_change=10, init="glorot", device="cpu", dtype="float32",
+                 max_fun=15000, clip_norm="auto", class_weight=None):
+        _set_params(self, locals())
+
     __doc__ = _doc("Long short-term memory classifier (gates i, f, g, o; forget bias 1).",
                    "LSTM", True)
 
@@ -166,7 +192,18 @@ class LSTMRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "lstm"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
                               **REGRESSOR_CONSTRAINTS}
-    __init__ = _recurrent_init(False, False)
+
+    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
+                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
+                 l1_ratio=0.0, dropout=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+                 n_iter_no_change=10, init="glorot", device="cpu", dtype="float32",
+                 max_fun=15000, clip_norm="auto", loss="squared_error"):
+        _set_params(self, locals())
+
     __doc__ = _doc("Long short-term memory regressor (direct multi-step forecasts with "
                    "y of shape (n, horizon)).", "LSTM", False)
 
@@ -175,7 +212,18 @@ class GRUClassifier(SeqNetClassifierMixin, _BaseRecurrent):
     _cell = "gru"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
                               **CLASSIFIER_CONSTRAINTS}
-    __init__ = _recurrent_init(False, True)
+
+    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
+                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
+                 l1_ratio=0.0, dropout=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+                 n_iter_no_change=10, init="glorot", device="cpu", dtype="float32",
+                 max_fun=15000, clip_norm="auto", class_weight=None):
+        _set_params(self, locals())
+
     __doc__ = _doc("Gated recurrent unit classifier (gates r, z, n as PyTorch).", "GRU", True)
 
 
@@ -183,5 +231,16 @@ class GRURegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _cell = "gru"
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
                               **REGRESSOR_CONSTRAINTS}
-    __init__ = _recurrent_init(False, False)
+
+    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
+                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
+                 l1_ratio=0.0, dropout=0.0, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+                 n_iter_no_change=10, init="glorot", device="cpu", dtype="float32",
+                 max_fun=15000, clip_norm="auto", loss="squared_error"):
+        _set_params(self, locals())
+
     __doc__ = _doc("Gated recurrent unit regressor.", "GRU", False)

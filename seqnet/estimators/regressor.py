@@ -12,8 +12,8 @@ from .classifier import _valid_steps, unpad
 from .inputs import check_samples
 from .task import TaskMixin
 
-#: The ``loss`` parameter of every regressor (constructor text and constraint).
-REGRESSOR_EXTRA = ", loss='squared_error'"
+#: The ``loss`` parameter of every regressor (its constraint; the default,
+#: ``'squared_error'``, is written in each regressor's ``__init__``).
 REGRESSOR_CONSTRAINTS = {"loss": [StrOptions({"squared_error", "poisson"})]}
 REGRESSOR_LOSS_DOC = """    loss : {'squared_error', 'poisson'}, default='squared_error'
         Half squared error on an identity output, or the half Poisson deviance
