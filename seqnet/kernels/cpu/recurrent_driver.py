@@ -21,7 +21,8 @@ per-step math is in :mod:`seqnet.kernels.cpu.recurrent_cells`.
 Each row chunk runs its whole time loop in one call of a ``nogil`` chunk
 kernel, and the chunks of a batch are shared out on Python threads
 (:mod:`seqnet.kernels.cpu.chunk_threads`).  The chunk kernels are made once
-per cell (and RNN activation) by :func:`_cell_kernels`, with the cell a
+per cell (and RNN activation) by :func:`_forward_kernel` and
+:func:`_backward_kernel`, with the cell a
 compile-time constant, so a model compiles the code of its own cell only.
 Per chunk (DESIGN.md section 4): the input projections are one product per block of
 steps, each step one small product ``h_{t-1} W_hh^T`` (forward) or
@@ -98,13 +99,12 @@ ChunkRows = namedtuple("ChunkRows", "xh cs g")
 ChunkGrads = namedtuple("ChunkGrads", "dw_ih dw_hh db_ih db_hh")
 
 
-def _cell_kernels(cell, kind):
-    """The chunk kernels ``(forward_chunk, backward_chunk)`` of one cell.
-
-    ``cell`` and ``kind`` (the RNN's activation) are constants of the
-    closures, so numba prunes the other cells' branches and compiles one
-    cell's code per kernel; the closures share one cache file, keyed by
-    those constants."""
+# The chunk kernels are made per cell by the two factories below: ``cell`` and
+# ``kind`` (the RNN's activation) are constants of the closures, so numba
+# prunes the other cells' branches and compiles one cell's code per kernel;
+# the closures of a factory share one cache file, keyed by those constants.
+def _forward_kernel(cell, kind):
+    """The forward chunk kernel of one cell (see the comment above)."""
     gates = CELL_GATES[cell]
 
     @njit(cache=True, nogil=True, error_model="numpy")
@@ -164,6 +164,13 @@ def _cell_kernels(cell, kind):
                 zero_finished_rows(hn, F, H, lengths, lo, s)
             scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
         zero_padding(h_out, lengths, lo, hi)
+
+    return forward_chunk
+
+
+def _backward_kernel(cell, kind):
+    """The backward chunk kernel of one cell (see the comment above
+    :func:`_forward_kernel`)."""
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def backward_chunk(ops, rows, lo, hi, grads, dx):
@@ -238,16 +245,14 @@ def _cell_kernels(cell, kind):
             scatter_rows(dxr, 0, lengths, lo, hi, 0, smax, reverse, dx)
             zero_padding(dx, lengths, lo, hi)
 
-    return forward_chunk, backward_chunk
+    return backward_chunk
 
 
-#: Chunk kernels per (cell, activation code); the LSTM and GRU ignore the code.
-_KERNELS = {
-    (CELL_RNN, TANH): _cell_kernels(CELL_RNN, TANH),
-    (CELL_RNN, RELU): _cell_kernels(CELL_RNN, RELU),
-    (CELL_LSTM, 0): _cell_kernels(CELL_LSTM, 0),
-    (CELL_GRU, 0): _cell_kernels(CELL_GRU, 0),
-}
+#: Chunk kernels ``(forward, backward)`` per (cell, activation code); the
+#: LSTM and GRU ignore the code.
+_KERNELS = {(cell, kind): (_forward_kernel(cell, kind), _backward_kernel(cell, kind))
+            for cell, kind in ((CELL_RNN, TANH), (CELL_RNN, RELU), (CELL_LSTM, 0),
+                               (CELL_GRU, 0))}
 
 
 def _kernels(cell, kind):
