@@ -23,7 +23,7 @@ from seqnet.training.loop import TrainingState, batch_size_for, train_epochs
 from seqnet.training.optimizers import SOLVERS
 
 #: Rows per predict call: bounds memory (recurrent caches grow with T x H per
-#: row) and keeps the working set in cache; 512 measured ~2x faster than 4096.
+#: row) and keeps the working set in cache (much faster than 4096 rows).
 PREDICT_CHUNK = 512
 
 SHARED_CONSTRAINTS = {
@@ -160,9 +160,8 @@ class BaseSeqNet(BaseEstimator):
         ``partial_fit`` validates them again."""
         # scikit-learn's _fit_context validates only a first partial_fit: after
         # a change, partial_fit must not train with out-of-range values.  Only
-        # then: validating on every call cost a few tenths of a millisecond
-        # (with the validation shortcut, partial_fit's fixed cost fell from
-        # 0.94 to 0.47 ms for an LSTM at (64, 50, 8, 64)).
+        # then: validating on every call was most of partial_fit's fixed cost
+        # on small batches.
         self._params_changed = True
         return super().set_params(**params)
 

@@ -18,8 +18,8 @@ def check_samples(X, dtype, est, ensure_2d=True, input_name="", accept_sparse=Fa
 
     A non-empty C-contiguous ndarray of the compute dtype with a finite sum
     (so no NaN or inf) passes every check scikit-learn makes here: it is
-    returned as it is, without scikit-learn's validation path (about 70 us, a
-    tenth of an LSTM ``predict`` of 256 short sequences).  Anything else goes
+    returned as it is, without scikit-learn's validation path (a sizeable
+    share of a small recurrent ``predict``).  Anything else goes
     through ``check_array`` and gets its conversions and messages.
     """
     if (type(X) is np.ndarray and X.dtype == dtype and X.ndim >= (2 if ensure_2d else 1)

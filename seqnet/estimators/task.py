@@ -48,7 +48,7 @@ class TaskMixin:
         Y, loss, n_outputs, sw_extra = self._encode_targets(
             y, lengths, reset=first, classes=classes
         )
-        if sample_weight is None:  # what _check_sample_weight returns, without its 25 us
+        if sample_weight is None:  # what _check_sample_weight returns, without its cost
             sw = np.ones(X.shape[0], dtype=self._dtype)
         else:
             sw = _check_sample_weight(sample_weight, X, dtype=self._dtype,
