@@ -50,7 +50,7 @@ def _recurrent_variants(prefix):
 
 
 def _activation_variants():
-    from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+    from seqnet.kernels.contract import ACTIVATION_CODES
 
     return [("MLPClassifier", {"hidden_layer_sizes": (3,), "activation": name}, "table",
              "binary") for name in sorted(ACTIVATION_CODES) if name != "relu"]

@@ -227,18 +227,6 @@ def test_loss_finite_differences_weighted(name):
     assert ref.relative_error(d, numeric) < FD_TOL
 
 
-def test_softmax_rows_and_sigmoid_inplace():
-    rng = np.random.default_rng(2)
-    z = rng.normal(size=(5, 4)) * 10
-    out = np.empty_like(z)
-    K.softmax_rows(z, out)
-    np.testing.assert_allclose(out, ref.softmax(z), rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-12)
-    s = z.copy()
-    K.sigmoid_inplace(s)
-    np.testing.assert_allclose(s, ref.stable_sigmoid(z), rtol=1e-12, atol=1e-300)
-
-
 # ------------------------------------------------------------------- dropout
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 0.9])

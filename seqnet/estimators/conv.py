@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.kernels.contract import ACTIVATION_CODES
 from seqnet.network.conv import (
     Conv1DLayer,
     Conv2DLayer,

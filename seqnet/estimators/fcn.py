@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval
 from numbers import Integral
 
 from seqnet.network.dense import DenseLayer
-from seqnet.kernels.cpu.activations import IDENTITY
+from seqnet.kernels.contract import IDENTITY
 from seqnet.network.normalization import GlobalPoolLayer, ResidualBlock, conv_bn
 
 from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, _set_params

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
+from seqnet.kernels.contract import ACTIVATION_CODES, IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 
 from .base import (

@@ -10,7 +10,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from seqnet.kernels.cpu.activations import IDENTITY
+from seqnet.kernels.contract import IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
 

@@ -16,7 +16,7 @@ raises ``ValueError``.
 
 import numpy as np
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.kernels.contract import ACTIVATION_CODES
 from seqnet.network.layers import Layer, ParamSpec, backend_of, kernel
 
 
@@ -150,7 +150,7 @@ class Conv2DLayer(_ConvLayer):
     strides : int or (int, int), default=1
     padding : {'same', 'valid'}, int or (int, int), default='valid'
     activation : str, default='relu'
-        A name from ``seqnet.kernels.cpu.activations.ACTIVATION_CODES``.
+        A name from ``seqnet.kernels.contract.ACTIVATION_CODES``.
     dtype : numpy dtype, default=np.float32
     """
 

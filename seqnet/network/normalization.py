@@ -13,7 +13,7 @@ gradient is always 0 and they are never regularised, so no optimizer moves them)
 
 import numpy as np
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY, RELU
+from seqnet.kernels.contract import ACTIVATION_CODES, IDENTITY, RELU
 
 from .conv import Conv1DLayer, Conv2DLayer, masked_grad
 from .layers import Layer, ParamSpec, backend_of, kernel

@@ -8,10 +8,9 @@ so ``rnn.{index}.weight_ih`` equals PyTorch's ``weight_ih_l{index}`` and the
 
 import numpy as np
 
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.kernels.contract import ACTIVATION_CODES, CELL_GATES
 from seqnet.network.layers import Layer, ParamSpec, backend_of, kernel
 
-CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 RNN_NONLINEARITIES = ("tanh", "relu")
 POOLING_MODES = ("last", "mean", "max")
 

@@ -128,20 +128,6 @@ def test_losses(rng, name):
     close(d_g, d_c)
 
 
-def test_softmax_rows_and_sigmoid(rng):
-    z = rnd(rng, 4, 3, scale=3.0)
-    o_c = np.empty_like(z)
-    cpu.softmax_rows(z, o_c)
-    o_g = cuda_k.empty(z.shape, F32)
-    cuda_k.softmax_rows(dev(z), o_g)
-    close(o_g, o_c)
-    s_c = z.copy()
-    cpu.sigmoid_inplace(s_c)
-    s_g = dev(z)
-    cuda_k.sigmoid_inplace(s_g)
-    close(s_g, s_c)
-
-
 def _state(rng, n):
     return rnd(rng, n), rnd(rng, n), np.abs(rnd(rng, n)), np.abs(rnd(rng, n))
 

@@ -24,9 +24,7 @@ from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .losses import (
     sigmoid_cross_entropy,
-    sigmoid_inplace,
     softmax_cross_entropy,
-    softmax_rows,
     squared_error,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward_eval, batchnorm_forward_train

@@ -19,19 +19,17 @@ import math
 
 from numba import njit
 
-IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, LECUN_TANH = 0, 1, 2, 3, 4, 5
-
-ACTIVATION_CODES = {
-    "identity": IDENTITY,
-    "logistic": LOGISTIC,
-    "tanh": TANH,
-    "relu": RELU,
-    "leaky_relu": LEAKY_RELU,
-    "lecun_tanh": LECUN_TANH,
-}
-
-LEAKY_SLOPE = 0.01
-LECUN_SCALE = 1.7159
+from seqnet.kernels.contract import (  # noqa: F401  (the codes, for the kernels here)
+    ACTIVATION_CODES,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_SLOPE,
+    LECUN_SCALE,
+    LECUN_TANH,
+    LOGISTIC,
+    RELU,
+    TANH,
+)
 
 
 @njit(cache=True, inline="always")

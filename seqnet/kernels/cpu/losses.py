@@ -82,34 +82,3 @@ def squared_error(z, y, sw, d_out):
             loss += 0.5 * scale * r * r
             d_out[i, j] = scale * r
     return loss
-
-
-@njit(cache=True)
-def softmax_rows(z, out):
-    """Numerically stable softmax along the last axis (for predict_proba)."""
-    n, k = z.shape
-    for i in range(n):
-        zmax = z[i, 0]
-        for j in range(1, k):
-            if z[i, j] > zmax:
-                zmax = z[i, j]
-        s = 0.0
-        for j in range(k):
-            e = math.exp(z[i, j] - zmax)
-            out[i, j] = e
-            s += e
-        for j in range(k):
-            out[i, j] /= s
-
-
-@njit(cache=True)
-def sigmoid_inplace(z):
-    n, k = z.shape
-    for i in range(n):
-        for j in range(k):
-            v = z[i, j]
-            if v >= 0:
-                z[i, j] = 1.0 / (1.0 + math.exp(-v))
-            else:
-                e = math.exp(v)
-                z[i, j] = e / (1.0 + e)

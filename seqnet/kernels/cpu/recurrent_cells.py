@@ -34,7 +34,8 @@ fastmath), which the rational tanh gains most from.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.activations import RELU
+from seqnet.kernels.contract import CELL_GATES as _CONTRACT_GATES
+from seqnet.kernels.contract import RELU
 from seqnet.kernels.cpu.blas import gemm, piece_width
 from seqnet.kernels.cpu.recurrent_common import (
     CONTRACT,
@@ -46,8 +47,10 @@ from seqnet.kernels.cpu.recurrent_common import (
 )
 
 CELL_RNN, CELL_LSTM, CELL_GRU = 0, 1, 2
-#: Gates in PyTorch's weight layout (rows of W_ih / W_hh, in units of H).
-CELL_GATES = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 3}
+#: Gates in PyTorch's weight layout (rows of W_ih / W_hh, in units of H),
+#: by cell code (the contract's table is by name).
+CELL_GATES = {code: _CONTRACT_GATES[name]
+              for code, name in ((CELL_RNN, "rnn"), (CELL_LSTM, "lstm"), (CELL_GRU, "gru"))}
 #: Columns (in units of H) of each cell's gate array ``g``.
 GATE_COLUMNS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 

@@ -39,11 +39,11 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from seqnet.kernels.contract import FTZ_THRESHOLD  # noqa: F401  (both dtypes)
+
 #: numba fastmath flags of the gate loops: fused multiply-add only.
 CONTRACT = {"contract"}
 
-#: Magnitude below which backward values are flushed to zero (both dtypes).
-FTZ_THRESHOLD = 1e-30
 
 
 #: Float constants typed float32 so they never widen float32 arithmetic (both

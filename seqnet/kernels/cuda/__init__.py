@@ -37,9 +37,7 @@ from .dense import (  # noqa: F401
 )
 from .losses import (  # noqa: F401
     sigmoid_cross_entropy,
-    sigmoid_inplace,
     softmax_cross_entropy,
-    softmax_rows,
     squared_error,
 )
 from .poisson import poisson_deviance  # noqa: F401

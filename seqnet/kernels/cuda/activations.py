@@ -9,7 +9,7 @@ import math
 
 from numba import cuda
 
-from seqnet.kernels.cpu.activations import (  # noqa: F401  (plain ints)
+from seqnet.kernels.contract import (  # noqa: F401  (plain ints)
     ACTIVATION_CODES,
     IDENTITY,
     LEAKY_RELU,

@@ -88,36 +88,6 @@ def _squared_rows(z, y, sw, total, d_out, row_loss):
         row_loss[i] = loss
 
 
-@cuda.jit
-def _softmax_rows(z, out):
-    n, k = z.shape
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        zmax = z[i, 0]
-        for j in range(1, k):
-            if z[i, j] > zmax:
-                zmax = z[i, j]
-        s = out.dtype.type(0.0)
-        for j in range(k):
-            e = math.exp(z[i, j] - zmax)
-            out[i, j] = e
-            s += e
-        for j in range(k):
-            out[i, j] /= s
-
-
-@cuda.jit
-def _sigmoid_inplace(z):
-    one = z.dtype.type(1.0)
-    zero = z.dtype.type(0.0)
-    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
-        v = z[i]
-        if v >= zero:
-            z[i] = one / (one + math.exp(-v))
-        else:
-            e = math.exp(v)
-            z[i] = e / (one + e)
-
-
 def _loss(rows_kernel, z, y, sw, d_out):
     n = z.shape[0]
     if n == 0:
@@ -139,14 +109,3 @@ def sigmoid_cross_entropy(z, y, sw, d_out):
 
 def squared_error(z, y, sw, d_out):
     return _loss(_squared_rows, z, y, sw, d_out)
-
-
-def softmax_rows(z, out):
-    if z.shape[0]:
-        _softmax_rows[grid(z.shape[0])](z, out)
-
-
-def sigmoid_inplace(z):
-    if z.size:
-        f = z.reshape(z.size)
-        _sigmoid_inplace[grid(z.size)](f)

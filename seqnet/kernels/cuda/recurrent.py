@@ -23,19 +23,19 @@ import math
 import numpy as np
 from numba import cuda
 
+from seqnet.kernels.contract import FTZ_THRESHOLD, RELU
+
 from .arrays import empty, fill, grid, to_device, zeros
 from .arrays import copy as _copy
 from .matmul import matmul
 from .reduce import column_sums
 
-FTZ = 1e-30
-RELU = 3
 
 
 @cuda.jit(device=True, inline=True)
 def _ftz(v):
     dt = type(v)
-    return v * dt(0.0) if abs(v) < dt(FTZ) else v
+    return v * dt(0.0) if abs(v) < dt(FTZ_THRESHOLD) else v
 
 
 @cuda.jit(device=True, inline=True)
