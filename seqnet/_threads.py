@@ -34,8 +34,8 @@ slowest thread, and on a core shared with another busy process a thread gets
 half the time or less: on 2 cores with other processes busy, 2 threads were
 several times slower than 1 (``benchmarks/bench_under_load.py``).  So by
 default each fit / predict call reads how many tasks are runnable right now
-(Linux ``/proc/loadavg``, its fourth field, less the calling thread; read at
-most every 0.1 s) and uses no more threads than the cores left over, at
+(Linux ``/proc/loadavg``, its fourth field, less this process's own running
+threads; read at most every 0.1 s) and uses no more threads than the cores left over, at
 least 1.  ``SEQNET_ADAPTIVE_THREADS=0`` turns this off; an explicit
 ``set_num_threads(n)`` is always honoured as given.
 
@@ -151,14 +151,42 @@ _load_sample = [-1.0, 0]  # [monotonic time, busy tasks]
 
 
 def _busy_tasks():
-    """Runnable tasks other than the calling thread, from the fourth field
-    of ``/proc/loadavg`` ("running/total"); 0 where it cannot be read.
+    """Runnable tasks of other processes, from the fourth field of
+    ``/proc/loadavg`` ("running/total") less this process's own running
+    threads (BLAS threads that spin after a product, seqnet's chunk threads,
+    the calling thread); 0 where it cannot be read.
 
     An instant count, not the load average: a busy neighbour shows up at
-    once, and seqnet's own idle worker threads (blocked) do not count."""
+    once, and idle (blocked) threads do not count."""
     now = time.monotonic()
     if now - _load_sample[0] < _LOAD_TTL:
         return _load_sample[1]
+    try:
+        running = _running_tasks() - _own_running_threads()
+    except (OSError, ValueError, IndexError):
+        running = 0
+    _load_sample[:] = [now, max(0, running)]
+    return _load_sample[1]
+
+
+def _running_tasks():
+    """Runnable tasks of the whole system now (``/proc/loadavg``)."""
+    with open("/proc/loadavg", "rb") as f:
+        return int(f.read().split()[3].split(b"/")[0])
+
+
+def _own_running_threads():
+    """Threads of this process in state R (``/proc/self/task/*/stat``)."""
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended
+            continue
+        if stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] == b"R":
+            n += 1
+    return max(n, 1)  # at least the calling thread
     try:
         with open("/proc/loadavg", "rb") as f:
             running = int(f.read().split()[3].split(b"/")[0])

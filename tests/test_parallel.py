@@ -264,6 +264,19 @@ def test_busy_tasks_reads_the_running_count():
 
     _threads._load_sample[0] = -1.0  # no cached reading
     assert _threads._busy_tasks() >= 0
+    assert _threads._own_running_threads() >= 1  # the calling thread at least
+
+
+def test_own_running_threads_are_not_busy_neighbours(monkeypatch):
+    """This process's own running threads (BLAS threads spinning after a
+    product, chunk threads) are not other programs' load."""
+    from seqnet import _threads
+
+    monkeypatch.setattr(_threads, "_running_tasks", lambda: 5)
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 3)
+    _threads._load_sample[0] = -1.0
+    assert _threads._busy_tasks() == 2
+    _threads._load_sample[0] = -1.0
 
 
 def _spin(seconds):
