@@ -4,9 +4,10 @@ For N = 0, 1, 2, 4 busy background processes (plain spin loops, bounded in
 time and stopped by this script), times ``fit`` and ``predict`` of an MLP, an
 LSTM, a GRU and a 1-D convolution, each with the default thread setting and
 with one thread (``seqnet.threads(1)``), and PyTorch's equivalents with its
-default threads and ``torch.set_num_threads(1)``.  Every (framework, thread
-setting) pair runs in a fresh process, after a warm-up fit (compilation
-excluded); times are medians of ``--repeats`` calls.
+default threads and ``torch.set_num_threads(1)``.  Every
+framework runs in a fresh process, after a warm-up fit (compilation
+excluded); the two thread settings alternate call by call, so both see the
+same load phases; times are medians of ``--repeats`` calls.
 
     python benchmarks/bench_under_load.py [--loads 0,1,2,4] [--repeats 3] [--no-torch] [--no-grid]
 
@@ -51,16 +52,24 @@ def _data(model):
     return X, y
 
 
-def _median(fn, repeats):
-    times = []
+def _interleaved(fns, settings, repeats):
+    """Median seconds of each ``fns[name]`` under each thread setting, the
+    settings alternating call by call (so both see the same load phases):
+    ``{setting: {name: seconds}}``; ``settings`` maps a name to a function
+    that applies it."""
+    times = {mode: {name: [] for name in fns} for mode in settings}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for mode, apply in settings.items():
+            apply()
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn()
+                times[mode][name].append(time.perf_counter() - start)
+    return {mode: {name: statistics.median(t) for name, t in per.items()}
+            for mode, per in times.items()}
 
 
-def _seqnet_case(model, one_thread, repeats):
+def _seqnet_case(model, repeats):
     import seqnet
 
     X, y = _data(model)
@@ -75,19 +84,21 @@ def _seqnet_case(model, one_thread, repeats):
                                               batch_size=64, random_state=0),
     }[model]
     Xp = np.concatenate([X] * max(1, 4000 // len(X)))
-    with seqnet.threads(1) if one_thread else seqnet.threads(None):
-        est = make().fit(X[:64], y[:64])  # compile / load the kernels
-        est.predict(Xp[:64])
-        fit = _median(lambda: make().fit(X, y), repeats)
-        predict = _median(lambda: est.predict(Xp), repeats)
-    return fit, predict
+    est = make().fit(X[:64], y[:64])  # compile / load the kernels
+    est.predict(Xp[:64])
+    settings = {"default": lambda: seqnet.set_num_threads(None),
+                "one": lambda: seqnet.set_num_threads(1)}
+    try:
+        return _interleaved({"fit": lambda: make().fit(X, y), "predict": lambda: est.predict(Xp)},
+                            settings, repeats)
+    finally:
+        seqnet.set_num_threads(None)
 
 
-def _torch_case(model, one_thread, repeats):
+def _torch_case(model, repeats):
     import torch
 
-    if one_thread:
-        torch.set_num_threads(1)
+    default_threads = torch.get_num_threads()
     X, y = _data(model)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 
@@ -134,7 +145,18 @@ def _torch_case(model, one_thread, repeats):
             net(Xp).argmax(1)
 
     predict()
-    return _median(fit, repeats), _median(predict, repeats)
+    settings = {"default": lambda: torch.set_num_threads(default_threads),
+                "one": lambda: torch.set_num_threads(1)}
+    return _interleaved({"fit": fit, "predict": predict}, settings, repeats)
+
+
+def _median(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _grid_case(n_jobs, repeats):
@@ -159,13 +181,13 @@ def _worker(args):
         print(json.dumps({str(n): _grid_case(n, args.repeats) for n in (1, 2, -1)}))
         return
     case = _seqnet_case if args.worker == "seqnet" else _torch_case
-    out = {m: case(m, args.one_thread, args.repeats) for m in args.models.split(",")}
+    out = {m: case(m, args.repeats) for m in args.models.split(",")}
     print(json.dumps(out))
 
 
-def _run(framework, one_thread, args):
+def _run(framework, args):
     cmd = [sys.executable, __file__, "--worker", framework, "--models", args.models,
-           "--repeats", str(args.repeats)] + (["--one-thread"] if one_thread else [])
+           "--repeats", str(args.repeats)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if res.returncode != 0:
         raise RuntimeError(res.stderr[-2000:])
@@ -195,7 +217,6 @@ def main():
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-grid", action="store_true", help="skip the GridSearchCV timings")
     parser.add_argument("--worker", choices=["seqnet", "torch", "grid"], help=argparse.SUPPRESS)
-    parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return _worker(args)
@@ -207,9 +228,8 @@ def main():
         for p in spinners:
             p.start()
         try:
-            results = {(fw, one): _run(fw, one, args) for fw in frameworks
-                       for one in (False, True)}
-            grid = None if args.no_grid else _run("grid", False, args)
+            results = {fw: _run(fw, args) for fw in frameworks}
+            grid = None if args.no_grid else _run("grid", args)
         finally:
             for p in spinners:
                 p.terminate()
@@ -221,7 +241,9 @@ def main():
         print("|---|---|---|---|---|---|---|---|")
         for fw in frameworks:
             for m in args.models.split(","):
-                (fd, pd), (f1, p1) = results[(fw, False)][m], results[(fw, True)][m]
+                r = results[fw][m]
+                fd, pd = r["default"]["fit"], r["default"]["predict"]
+                f1, p1 = r["one"]["fit"], r["one"]["predict"]
                 print(f"| {fw} | {m} | {fd:.3f} | {f1:.3f} | {fd / f1:.2f}x | "
                       f"{pd:.4f} | {p1:.4f} | {pd / p1:.2f}x |", flush=True)
         if grid:
