@@ -1,5 +1,6 @@
 """seqnet.warmup / ``seqnet warmup``: a warmed cache makes a later fit compile nothing."""
 
+import ast
 import sys
 
 import pytest
@@ -23,7 +24,7 @@ MLPClassifier(max_iter=2).fit(X, y).predict(X)
 def test_warmup_fills_the_cache_for_a_default_fit(tmp_path):
     out = run_fresh("import seqnet; print(seqnet.warmup(families=['mlp'], verbose=False))",
                     tmp_path, PYTHONWARNINGS="ignore")
-    report = eval(out.strip().splitlines()[-1])  # noqa: S307 - our own repr of a dict
+    report = ast.literal_eval(out.strip().splitlines()[-1])  # our own repr of a dict
     assert list(report) == ["mlp"] and report["mlp"]["compiled"] > 0, out
     # a new process on the warmed cache: a default fit + predict compiles nothing
     assert count_compiles(_DEFAULT_FIT, tmp_path, PYTHONWARNINGS="ignore") == 0
