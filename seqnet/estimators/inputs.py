@@ -11,6 +11,8 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils.validation import _check_feature_names, check_array
 
+from seqnet.preprocessing import _is_ragged_list  # noqa: F401  (also used by conv.py)
+
 
 def check_samples(X, dtype, est, ensure_2d=True, input_name="", accept_sparse=False):
     """``check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d,
@@ -29,12 +31,6 @@ def check_samples(X, dtype, est, ensure_2d=True, input_name="", accept_sparse=Fa
                 return X
     return check_array(X, dtype=dtype, allow_nd=True, ensure_2d=ensure_2d, estimator=est,
                        input_name=input_name, accept_sparse=accept_sparse)
-
-
-def _is_ragged_list(X):
-    return isinstance(X, (list, tuple)) and len(X) > 0 and all(
-        hasattr(s, "__len__") and np.ndim(s) in (1, 2) for s in X
-    ) and len({np.shape(s) for s in X}) > 1
 
 
 def validate_table(est, X, dtype, reset, accept_sparse=False):
