@@ -40,6 +40,8 @@ reset to zero after the step, so every cached value stays finite and those
 rows receive exactly zero gradient (their upstream gradient is zero).
 """
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -56,14 +58,22 @@ TARGET_CHUNK_ROWS = 64
 BLOCK_BYTES = 512 * 1024
 
 
+@functools.lru_cache(maxsize=64)
+def _bounds(batch):
+    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
+    bounds = (np.arange(n + 1, dtype=np.int64) * batch) // n
+    bounds.flags.writeable = False  # shared by every call with this batch size
+    return bounds
+
+
 def chunk_bounds(batch):
-    """Row boundaries ``[0, ..., batch]`` (int64) of the chunks of a batch.
+    """Row boundaries ``[0, ..., batch]`` (int64, read-only) of the chunks of
+    a batch.
 
     A function of the batch size alone (see the module docstring): one chunk
     below ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / TARGET_CHUNK_ROWS))``.
     """
-    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
-    return (np.arange(n + 1, dtype=np.int64) * batch) // n
+    return _bounds(int(batch))
 
 
 def block_steps(rows, gate_width, itemsize, steps):

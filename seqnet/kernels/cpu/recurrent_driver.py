@@ -322,11 +322,15 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     w_hh_b = column_blocks(w_hh.T, piece_width(nb_max, H, GH))
     w_ih_t = aligned_copy(w_ih.T)
     c_init = c0 if cell == CELL_LSTM else h0
-    rows = B if keep else 0
-    # every buffer a product reads or writes in place starts on a cache line
-    hbuf = aligned_empty(1, rows * (T + 1) * W, x)[0]
-    cbuf = aligned_empty(1, rows * (T + 1) * H if cell == CELL_LSTM else 0, x)[0]
-    gbuf = aligned_empty(1, rows * T * GW, x)[0]
+    # every buffer a product reads or writes in place starts on a cache line;
+    # inference keeps no cache (empty buffers)
+    lstm = cell == CELL_LSTM
+    if keep:
+        hbuf = aligned_empty(1, B * (T + 1) * W, x)[0]
+        cbuf = aligned_empty(1, B * (T + 1) * H if lstm else 0, x)[0]
+        gbuf = aligned_empty(1, B * T * GW, x)[0]
+    else:
+        hbuf = cbuf = gbuf = np.empty(0, dtype=x.dtype)
     threads = _chunk_threads(n_chunks, nb_max, T, GW, F, H)
     ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init)
     if keep:
@@ -337,7 +341,6 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     else:
         # Inference keeps no cache: each thread reuses one workspace of a
         # chunk's rows over ``block`` steps, block after block.
-        lstm = cell == CELL_LSTM
         spaces = [(aligned_empty(1, _line_multiple((block + 1) * nb_max * W), x)[0],
                    aligned_empty(1, (block + 1) * nb_max * H if lstm else 0, x)[0],
                    aligned_empty(1, _line_multiple(block * nb_max * GW), x)[0])
