@@ -184,11 +184,7 @@ def main():
     print("| cell | (B, T, F, H) | seqnet s/epoch | torch s/epoch | epoch ratio | "
           "seqnet inf/s | torch inf/s | inference ratio |")
     print("|---|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        B, T, F, H = (int(v) for v in size.split(","))
-        large = B * T * H >= 5_000_000
-        n_batches = max(2, args.batches // 4) if large else args.batches
-        repeats = 1 if large else args.repeats
+    for size, (B, T, F, H), n_batches, repeats in _sizes(args):
         for cell in args.cells.split(","):
             rounds = [_run_round(cell, size, n_batches, repeats, r) for r in range(args.rounds)]
             s_epoch = statistics.median(r["seqnet"]["epoch"] for r in rounds)
@@ -202,6 +198,16 @@ def main():
                   f"{_ratio_text(inf_ratios)} |", flush=True)
 
 
+def _sizes(args):
+    """``(size, (B, T, F, H), batches, repeats)`` per size: the largest sizes
+    get fewer batches and one timing window."""
+    for size in args.sizes:
+        B, T, F, H = (int(v) for v in size.split(","))
+        large = B * T * H >= 5_000_000
+        yield (size, (B, T, F, H), max(2, args.batches // 4) if large else args.batches,
+               1 if large else args.repeats)
+
+
 def _compare_with_baseline(args):
     """seqnet here against seqnet in ``args.baseline``, alternating processes."""
     from bench_blas_shapes import cpu_name, openblas_architecture
@@ -211,11 +217,7 @@ def _compare_with_baseline(args):
     print("| cell | (B, T, F, H) | epoch s new | epoch s baseline | epoch new/baseline | "
           "inf/s new | inf/s baseline | inference new/baseline |")
     print("|---|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        B, T, F, H = (int(v) for v in size.split(","))
-        large = B * T * H >= 5_000_000
-        n_batches = max(2, args.batches // 4) if large else args.batches
-        repeats = 1 if large else args.repeats
+    for size, (B, T, F, H), n_batches, repeats in _sizes(args):
         for cell in args.cells.split(","):
             runs = {"new": [], "base": []}
             for r in range(args.rounds):

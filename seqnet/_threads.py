@@ -184,16 +184,10 @@ def _own_running_threads():
                 stat = f.read()
         except OSError:  # the thread ended
             continue
-        if stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] == b"R":
+        state = stat[stat.rindex(b")") + 2:][:1]  # the field after "(comm)"
+        if state == b"R":
             n += 1
     return max(n, 1)  # at least the calling thread
-    try:
-        with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
-        running = 1
-    _load_sample[:] = [now, max(0, running - 1)]
-    return _load_sample[1]
 
 
 # ------------------------------------------------------------ BLAS threads

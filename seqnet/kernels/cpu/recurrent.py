@@ -38,7 +38,6 @@ A sample of length 0 pools to zeros and receives no gradient.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.recurrent_common import FTZ_THRESHOLD  # noqa: F401
 from seqnet.kernels.cpu.recurrent_driver import (  # noqa: F401
     gru_backward,
     gru_forward,

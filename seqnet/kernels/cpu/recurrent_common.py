@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from seqnet.kernels.contract import FTZ_THRESHOLD  # noqa: F401  (both dtypes)
+from seqnet.kernels.contract import FTZ_THRESHOLD
 
 #: numba fastmath flags of the gate loops: fused multiply-add only.
 CONTRACT = {"contract"}
@@ -50,12 +50,14 @@ CONTRACT = {"contract"}
 #: are exact in float32, and widen exactly in float64 kernels).
 ONE = np.float32(1.0)
 ZERO = np.float32(0.0)
+#: :data:`~seqnet.kernels.contract.FTZ_THRESHOLD` typed float32 (exact in both dtypes' compares).
+FTZ32 = np.float32(FTZ_THRESHOLD)
 
 
 @njit(cache=True, error_model="numpy", fastmath=CONTRACT)
 def ftz(v):
-    """Flush-to-zero: ``0`` if ``|v| < 1e-30`` else ``v`` (NaN passes through)."""
-    return ZERO if abs(v) < np.float32(1e-30) else v
+    """Flush-to-zero: ``0`` if ``|v| < FTZ_THRESHOLD`` else ``v`` (NaN passes through)."""
+    return ZERO if abs(v) < FTZ32 else v
 
 
 # Eigen's float32 tanh: x * P(x^2) / Q(x^2) on [-c, c], +-1 (to float32 precision) outside.
