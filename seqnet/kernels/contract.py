@@ -88,6 +88,9 @@ KERNELS = {
     "lstm_backward": "dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx",
     "gru_forward": "x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache",
     "gru_backward": "dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx",
+    # leaky RNN cell with skip connections in time (rnn_* stay the plain cell's path)
+    "leaky_rnn_forward": "x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, kind",
+    "leaky_rnn_backward": "dh, x, lengths, w_ih, w_hh, w_skip, a, h, cache, bptt, need_dx",
     "seqpool_last_forward": "y, lengths, directions",
     "seqpool_last_backward": "dout, lengths, directions, T",
     "seqpool_mean_forward": "y, lengths",

@@ -62,6 +62,7 @@ from .recurrent import (
     seqpool_mean_backward,
     seqpool_mean_forward,
 )
+from .recurrent_leaky import leaky_rnn_backward, leaky_rnn_forward
 
 NAME = "cpu"
 
