@@ -1,8 +1,9 @@
 """Small real time series shipped with seqnet, loadable offline.
 
 Lynx and sunspots are public domain and stored as two-column CSV files
-(``year,value``) next to this module; GunPoint is the UCR archive's own pair of
-``.ts`` files (``GunPoint_TRAIN.ts``, ``GunPoint_TEST.ts``).
+(``year,value``) next to this module; GunPoint, OSULeaf and
+PickupGestureWiimoteZ are the UCR archive's own pairs of ``.ts`` files
+(``<Name>_TRAIN.ts``, ``<Name>_TEST.ts``).
 
 Lynx
     Annual numbers of Canadian lynx trapped in the Mackenzie River district,
@@ -33,6 +34,26 @@ GunPoint
     byte the ``.ts`` files bundled in aeon 1.6.0 (``aeon/datasets/data/GunPoint``;
     aeon is BSD-3-Clause, (c) The aeon developers, (c) 2022 The sktime
     developers).
+
+OSULeaf
+    A UCR problem: 200 training and 242 test series of length 427, six classes
+    of leaf (Acer Circinatum, Acer Glabrum, Acer Macrophyllum, Acer Negundo,
+    Quercus Garryana, Quercus Kelloggii), the one-dimensional outline of a
+    segmented leaf image (A. Grandhi, MSc thesis "Content-Based Image
+    Retrieval: Plant Species Identification", Oregon State University; first
+    used in L. Ye and E. Keogh, 2009, "Time series shapelets: a new primitive
+    for data mining", KDD). Same archive, citation and licence terms as
+    GunPoint; byte for byte aeon 1.6.0's ``aeon/datasets/data/OSULeaf``.
+
+PickupGestureWiimoteZ
+    A UCR problem of unequal lengths: 50 training and 50 test series of 29 to
+    361 steps, ten classes (the subject performing a "pick-up" gesture), the
+    z-axis acceleration of a Nintendo Wiimote (J. Guna, I. Humar and
+    M. Pogacnik, 2012, "Intuitive gesture based user identification system",
+    TSP; edited for the archive by H. A. Dau). Added in the 2018 archive; same
+    citation and licence terms as GunPoint; byte for byte aeon 1.6.0's
+    ``aeon/datasets/data/PickupGestureWiimoteZ`` (its unpadded files, not the
+    ``_eq`` ones). The values are raw accelerations, not z-normalised.
 """
 
 import csv
@@ -40,7 +61,8 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_gunpoint", "load_lynx", "load_sunspots"]
+__all__ = ["load_gunpoint", "load_lynx", "load_osuleaf", "load_pickup_gesture_wiimote_z",
+           "load_sunspots"]
 
 
 def _load_csv(name):
@@ -114,8 +136,8 @@ def load_sunspots(return_years=False):
     return (values, years) if return_years else values
 
 
-def _load_ts(name):
-    """Values and labels of an equal-length univariate ``.ts`` file."""
+def _read_ts(name):
+    """Series (a list of 1-D float64 arrays) and labels of a univariate ``.ts`` file."""
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
     lines = iter(text.splitlines())
     for line in lines:
@@ -127,9 +149,26 @@ def _load_ts(name):
         if not line or line.startswith("#"):
             continue
         values, label = line.rsplit(":", 1)
-        X.append([float(v) for v in values.split(",")])
+        X.append(np.array([float(v) for v in values.split(",")], dtype=np.float64))
         y.append(label.strip())
-    return np.array(X, dtype=np.float64), np.array(y)
+    return X, np.array(y)
+
+
+def _load_ts(name):
+    """Values (n, T) and labels of an equal-length univariate ``.ts`` file."""
+    X, y = _read_ts(name)
+    return np.vstack(X), y
+
+
+def _load_ucr(problem, split, read):
+    """The archive's train/test split of ``problem``, read by ``read``."""
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")
+    if split is not None:
+        return read(f"{problem}_{split.upper()}.ts")
+    X_tr, y_tr = read(f"{problem}_TRAIN.ts")
+    X_te, y_te = read(f"{problem}_TEST.ts")
+    return X_tr, X_te, y_tr, y_te
 
 
 def load_gunpoint(split=None):
@@ -160,13 +199,75 @@ def load_gunpoint(split=None):
     --------
     >>> from seqnet.datasets import load_gunpoint
     >>> X_train, X_test, y_train, y_test = load_gunpoint()
-    >>> X_train.shape, X_test.shape, sorted(set(y_train))
+    >>> X_train.shape, X_test.shape, sorted(set(y_train.tolist()))
     ((50, 150), (150, 150), ['1', '2'])
     """
-    if split not in (None, "train", "test"):
-        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}.")
-    if split is not None:
-        return _load_ts(f"GunPoint_{split.upper()}.ts")
-    X_tr, y_tr = _load_ts("GunPoint_TRAIN.ts")
-    X_te, y_te = _load_ts("GunPoint_TEST.ts")
-    return X_tr, X_te, y_tr, y_te
+    return _load_ucr("GunPoint", split, _load_ts)
+
+
+def load_osuleaf(split=None):
+    """Load the UCR OSULeaf time-series classification problem.
+
+    Parameters
+    ----------
+    split : {"train", "test"} or None, default=None
+        Which part of the archive's own split to return; None returns both.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : ndarrays
+        With ``split=None``: ``X_train`` of shape (200, 427), ``X_test`` of shape
+        (242, 427) (float64 univariate series), and string labels ``"1"`` to
+        ``"6"`` (one leaf species each) of shapes (200,) and (242,).
+    X, y : ndarrays
+        With ``split="train"`` or ``"test"``: that part only.
+
+    Notes
+    -----
+    The UCR archive's files, as bundled by aeon (see the module docstring for
+    the sources, citation and licence note); each series is z-normalised, as
+    in the archive.
+
+    Examples
+    --------
+    >>> from seqnet.datasets import load_osuleaf
+    >>> X_train, X_test, y_train, y_test = load_osuleaf()
+    >>> X_train.shape, X_test.shape, sorted(set(y_train.tolist()))
+    ((200, 427), (242, 427), ['1', '2', '3', '4', '5', '6'])
+    """
+    return _load_ucr("OSULeaf", split, _load_ts)
+
+
+def load_pickup_gesture_wiimote_z(split=None):
+    """Load the UCR PickupGestureWiimoteZ problem: series of unequal lengths.
+
+    Parameters
+    ----------
+    split : {"train", "test"} or None, default=None
+        Which part of the archive's own split to return; None returns both.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : lists and ndarrays
+        With ``split=None``: ``X_train`` and ``X_test``, lists of 50 series
+        each, 1-D float64 arrays of their own lengths (29 to 361 steps; the
+        ragged layout every seqnet sequence model reads, without padding),
+        and string labels ``"1"`` to ``"10"`` (the subject), five series
+        per class in each part, of shape (50,).
+    X, y : list and ndarray
+        With ``split="train"`` or ``"test"``: that part only.
+
+    Notes
+    -----
+    The archive's unpadded files, as bundled by aeon (see the module
+    docstring). The values are raw accelerations: unlike GunPoint and
+    OSULeaf they are not z-normalised.
+
+    Examples
+    --------
+    >>> from seqnet.datasets import load_pickup_gesture_wiimote_z
+    >>> X_train, X_test, y_train, y_test = load_pickup_gesture_wiimote_z()
+    >>> len(X_train), min(map(len, X_train)), max(map(len, X_train))
+    (50, 29, 361)
+    """
+    return _load_ucr("PickupGestureWiimoteZ", split, _read_ts)
