@@ -81,5 +81,6 @@ from .recurrent import (  # noqa: F401
     seqpool_mean_backward,
     seqpool_mean_forward,
 )
+from .recurrent_leaky import leaky_rnn_backward, leaky_rnn_forward  # noqa: F401
 
 NAME = "cuda"
