@@ -30,16 +30,15 @@ EXCUSED = {
                      "against finite differences in tests/test_network_gradients.py)",
     "test_learning_rate_warmstart": _PRIVATE + "_optimizer.learning_rate",
     "test_adaptive_learning_rate": _PRIVATE + "_optimizer.learning_rate",
-    "test_n_iter_no_change": _PRIVATE + "_no_improvement_count",
-    "test_n_iter_no_change_inf": _PRIVATE + "_no_improvement_count",
     "test_verbose_sgd": "the verbose output format: a tqdm progress bar when tqdm is "
                         "installed, not scikit-learn's 'Iteration N' lines",
     "test_partial_fit_regression": _FLOAT32 + "100 partial_fit calls against one fit "
                                    "agree to ~5e-6, the test asks rtol=1e-7",
     "test_nonfinite_params": _FLOAT32 + "X of 1e50 does not fit float32, so input "
                              "validation rejects it before the solver can diverge",
-    "test_mlp_param_dtypes": _FLOAT32 + "parameters are in the compute dtype (not the "
-                             "input's) and regressors predict float64",
+    "test_mlp_param_dtypes": _FLOAT32 + "parameters are in the compute dtype, not the "
+                             "input's (its float32 cases pass; predictions are in X's "
+                             "float dtype, as scikit-learn)",
 }
 
 #: Tests skipped when an optional package is missing (pandas: feature names).
@@ -95,4 +94,4 @@ def test_scikit_learn_mlp_suite(tmp_path):
                           if base(n) == name))
     assert not stale, f"excused but passing now: remove from EXCUSED: {stale}"
     passed = sum(outcome == "passed" for outcome in outcomes.values())
-    assert passed >= 45, passed
+    assert passed >= 50, passed

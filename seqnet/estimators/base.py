@@ -226,6 +226,10 @@ class BaseSeqNet(BaseEstimator):
         self.validation_scores_ = state.validation_scores_
         self.best_validation_score_ = state.best_validation_score_
         self.stop_reason_ = reason
+        # scikit-learn's counter of the same name and meaning (epochs in a row
+        # without an improvement of ``tol``; stopping once it exceeds
+        # n_iter_no_change), which code ported from its MLP may read
+        self._no_improvement_count = state.no_improvement_count
         return self
 
     def _check_solver(self):

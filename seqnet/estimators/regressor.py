@@ -99,7 +99,9 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         """Predicted targets, shaped like the ``y`` seen in fit (a list of
         per-step arrays for ragged input with ``return_sequences``)."""
         raw, lengths = self._predict_raw(X)
-        raw = self._link(raw.astype(np.float64, copy=False))  # float64, as scikit-learn
+        raw = self._link(raw.astype(np.float64, copy=False))
+        if getattr(X, "dtype", None) == np.float32:  # X's float dtype, as scikit-learn
+            raw = raw.astype(np.float32)
         base_ndim = 2 if self._per_step() else 1
         if self._y_ndim == base_ndim:
             raw = raw[..., 0]
