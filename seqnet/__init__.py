@@ -20,6 +20,7 @@ _ESTIMATORS = (
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
     "ConvClassifier", "ConvRegressor",
     "FCNClassifier", "FCNRegressor", "ResNetClassifier", "ResNetRegressor",
+    "RecursiveClassifier", "RecursiveRegressor",
 )
 
 __all__ = [*_ESTIMATORS, "set_num_threads", "get_num_threads", "threads", "warmup"]
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         LSTMRegressor,
         MLPClassifier,
         MLPRegressor,
+        RecursiveClassifier,
+        RecursiveRegressor,
         RNNClassifier,
         ResNetClassifier,
         ResNetRegressor,

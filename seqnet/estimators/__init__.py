@@ -3,6 +3,7 @@
 from .conv import ConvClassifier, ConvRegressor
 from .fcn import FCNClassifier, FCNRegressor, ResNetClassifier, ResNetRegressor
 from .mlp import MLPClassifier, MLPRegressor
+from .recursive import RecursiveClassifier, RecursiveRegressor
 from .recurrent import (
     GRUClassifier,
     GRURegressor,
@@ -17,4 +18,5 @@ __all__ = [
     "LSTMClassifier", "LSTMRegressor", "GRUClassifier", "GRURegressor",
     "ConvClassifier", "ConvRegressor",
     "FCNClassifier", "FCNRegressor", "ResNetClassifier", "ResNetRegressor",
+    "RecursiveClassifier", "RecursiveRegressor",
 ]

@@ -11,7 +11,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -257,7 +256,8 @@ class BaseSeqNet(BaseEstimator):
                 lb = None if lengths is None else lengths[s:s + PREDICT_CHUNK]
                 if lb is not None and int(lb.max()) < xb.shape[1]:
                     xb = xb[:, : int(lb.max())]
-                xb = xb if issparse(xb) else np.ascontiguousarray(xb)
+                if isinstance(xb, np.ndarray):  # not sparse rows, nor a Forest of trees
+                    xb = np.ascontiguousarray(xb)
                 outs.append(net.predict_raw(xb, lb, backend))
         if len(outs) == 1:
             return outs[0]

@@ -97,6 +97,13 @@ KERNELS = {
     "seqpool_mean_backward": "dout, lengths, T",
     "seqpool_max_forward": "y, lengths",
     "seqpool_max_backward": "dout, argmax, T",
+    # recursive (tree) cell over a batch of trees ordered by height, and its pooling
+    "tree_forward": ("x_leaf, left, right, level_ptr, w_leaf, b_leaf, w_left, w_right, bias, "
+                     "kind, children, h"),
+    "tree_backward": ("d_h, x_leaf, left, right, level_ptr, h, children, w_left, w_right, "
+                      "kind, d_w_leaf, d_b_leaf, d_w_left, d_w_right, d_bias"),
+    "tree_pool_forward": "h, pool_ptr, pool_nodes, pool_weight, out",
+    "tree_pool_backward": "d_out, pool_ptr, pool_nodes, pool_weight, d_h",
     # losses: per-sample weights ``sw``, gradient into ``d_out``
     "squared_error": "z, y, sw, d_out",
     "sigmoid_cross_entropy": "z, y, sw, d_out",

@@ -16,6 +16,7 @@ from seqnet.kernels import cpu as _cpu
 
 from .init import initialize
 from .layers import Context
+from .tree_encoding import Forest
 
 #: Output nonlinearity + loss pairs, by the estimator's task.
 LOSS_KERNELS = {
@@ -201,7 +202,10 @@ class Network:
 def input_to_device(backend, x):
     """``backend.to_device(x)`` for a batch of input.  A scipy.sparse batch stays
     sparse on the CPU (the first dense layer multiplies it as it is); a device
-    backend gets the batch's rows densified, never the whole ``X``."""
+    backend gets the batch's rows densified, never the whole ``X``.  A batch of
+    trees (a ``Forest``) stays on the host: the tree layer copies its arrays."""
+    if isinstance(x, Forest):
+        return x
     if issparse(x) and getattr(backend, "NAME", "cpu") != "cpu":
         x = x.toarray()
     return backend.to_device(x)

@@ -72,8 +72,9 @@ def _batch_array(a):
     of unshuffled rows: no copy), else a C-contiguous copy.  A read-only view
     (a memory map, a joblib worker's input) is copied: numba would compile
     every kernel again for read-only arrays.  A sparse batch (CSR rows of a
-    sparse ``X``) is returned as it is: the first dense layer multiplies it."""
-    if issparse(a):
+    sparse ``X``) is returned as it is: the first dense layer multiplies it;
+    so is a batch of trees (a ``Forest``: the tree layer reads its arrays)."""
+    if issparse(a) or not isinstance(a, np.ndarray):
         return a
     if a.flags.c_contiguous and a.flags.writeable:
         return a

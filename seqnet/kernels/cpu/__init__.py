@@ -63,6 +63,7 @@ from .recurrent import (
     seqpool_mean_forward,
 )
 from .recurrent_leaky import leaky_rnn_backward, leaky_rnn_forward
+from .tree import tree_backward, tree_forward, tree_pool_backward, tree_pool_forward
 
 NAME = "cpu"
 

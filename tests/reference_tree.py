@@ -1,0 +1,77 @@
+"""Plain-NumPy float64 references of the recursive (tree) network.
+
+``tree_state`` walks the nested tuples by recursion, independently of the
+flat encoding the kernels read; ``levels_forward`` is the kernel's level loop
+on the encoded arrays.  Also random trees for the tests.
+"""
+
+import numpy as np
+
+ACT = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+
+
+def tree_state(tree, w, activation="tanh"):
+    """``(root_state, [states of every node])`` of one tree (one-child nodes
+    pass their child's state up and add no node)."""
+    f = ACT[activation]
+    if isinstance(tree, tuple):
+        if len(tree) == 1:
+            return tree_state(tree[0], w, activation)
+        hl, nl = tree_state(tree[0], w, activation)
+        hr, nr = tree_state(tree[1], w, activation)
+        h = f(w["weight_left"] @ hl + w["weight_right"] @ hr + w["bias"])
+        return h, nl + nr + [h]
+    x = np.atleast_1d(np.asarray(tree, dtype=np.float64))
+    h = f(w["weight_leaf"] @ x + w["bias_leaf"])
+    return h, [h]
+
+
+def forest_forward(trees, w, activation="tanh", pooling="root"):
+    """(n_trees, H): each tree's root state or mean node state."""
+    out = []
+    for tree in trees:
+        root, nodes = tree_state(tree, w, activation)
+        out.append(root if pooling == "root" else np.mean(nodes, axis=0))
+    return np.array(out)
+
+
+def levels_forward(x_leaf, left, right, level_ptr, w, activation="tanh"):
+    """The kernel's per-level computation on encoded arrays: (n_nodes, H)."""
+    f = ACT[activation]
+    n_leaves = level_ptr[1]
+    h = np.zeros((len(left), w["bias"].shape[0]))
+    h[:n_leaves] = f(x_leaf @ w["weight_leaf"].T + w["bias_leaf"])
+    for lv in range(1, len(level_ptr) - 1):
+        rows = np.arange(level_ptr[lv], level_ptr[lv + 1])
+        h[rows] = f(h[left[rows]] @ w["weight_left"].T + h[right[rows]] @ w["weight_right"].T
+                    + w["bias"])
+    return h
+
+
+def random_tree(rng, n_leaves, n_features=1, one_child=0.0):
+    """A random binary tree over ``n_leaves`` leaves (random split points, so
+    shapes range from balanced to chains); with probability ``one_child`` a
+    node is wrapped in a one-child tuple."""
+    if n_leaves == 1:
+        leaf = rng.uniform(-1, 1) if n_features == 1 else rng.uniform(-1, 1, n_features)
+        node = leaf
+    else:
+        k = int(rng.integers(1, n_leaves))
+        node = (random_tree(rng, k, n_features, one_child),
+                random_tree(rng, n_leaves - k, n_features, one_child))
+    if one_child and rng.random() < one_child:
+        node = (node,)
+    return node
+
+
+def leaf_values(tree):
+    """Leaf values in left-to-right order (the flattened sequence)."""
+    if isinstance(tree, tuple):
+        return [v for child in tree for v in leaf_values(child)]
+    return [tree]
+
+
+def random_weights(rng, H, F, scale=0.5):
+    return {"weight_leaf": rng.normal(0, scale, (H, F)), "bias_leaf": rng.normal(0, 0.3, H),
+            "weight_left": rng.normal(0, scale, (H, H)),
+            "weight_right": rng.normal(0, scale, (H, H)), "bias": rng.normal(0, 0.3, H)}
