@@ -1,6 +1,5 @@
 """Kernel-level tests of seqnet.kernels.cpu.recurrent (float64 unless stated)."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -128,9 +127,32 @@ def test_chunk_bounds(batch, chunks):
     assert np.all(np.diff(bounds) >= 0)
 
 
+@pytest.mark.parametrize("batch,row_macs,chunks", [
+    (64, 0, 2), (64, 1_000_000, 2), (64, 100_000, 1), (512, 100_000, 8), (512, 20_000, 2),
+    (31, 10**9, 1)])
+def test_chunk_count_keeps_chunks_worth_a_thread(batch, row_macs, chunks):
+    """With the forward's multiply-adds per row given, a chunk is never cut
+    smaller than MIN_CHUNK_MACS of work (the count still ignores threads)."""
+    from seqnet.kernels.cpu.recurrent_chunks import MIN_CHUNK_MACS, chunk_bounds, chunk_count
+
+    assert chunk_count(batch, row_macs) == chunks
+    bounds = chunk_bounds(batch, row_macs)
+    if chunks > 1 and row_macs:
+        assert np.diff(bounds).min() * row_macs >= MIN_CHUNK_MACS
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Tiny test layers cut into as many chunks as their batch size allows
+    (their chunks hold far less than MIN_CHUNK_MACS of work)."""
+    from seqnet.kernels.cpu import recurrent_chunks
+
+    monkeypatch.setattr(recurrent_chunks, "MIN_CHUNK_MACS", 1)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
-def test_many_chunks_equal_samples_alone(cellname, reverse):
+def test_many_chunks_equal_samples_alone(cellname, reverse, small_chunks):
     """A batch split into several row chunks (ragged, lengths 0..T) gives each
     sample's own outputs, and weight gradients equal to the sum over samples."""
     rng = np.random.default_rng(7)
@@ -141,16 +163,14 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
     dh = rng.normal(size=(n, T_, H))
     lengths = rng.integers(0, T_ + 1, size=n).astype(np.int64)
     zeros = np.zeros((n, H))
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-    try:
+    from seqnet.kernels.cpu.chunk_threads import chunk_threads
+
+    with chunk_threads(2):
         h, cache = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
         grads = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
-        numba.set_num_threads(1)  # chunks do not depend on the thread count
+    with chunk_threads(1):  # chunks do not depend on the thread count
         again = kbwd(cellname, dh, x, lengths, P, zeros, zeros, cache, reverse)
         h1, cache1 = kfwd(cellname, x, lengths, P, zeros, zeros, reverse)
-    finally:
-        numba.set_num_threads(previous)
     np.testing.assert_array_equal(h1, h)
     for a, b in zip(grads, again):
         np.testing.assert_array_equal(a, b)
@@ -162,7 +182,7 @@ def test_many_chunks_equal_samples_alone(cellname, reverse):
 
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
-def test_inference_mode_equals_training_forward(cellname, reverse):
+def test_inference_mode_equals_training_forward(cellname, reverse, small_chunks):
     """keep_cache=False (per-thread workspaces, no cache returned) gives bitwise the
     same outputs as the training forward, ragged and over several chunks."""
     rng = np.random.default_rng(3)
@@ -180,7 +200,7 @@ def test_inference_mode_equals_training_forward(cellname, reverse):
 @pytest.mark.parametrize("steps", [1, 3])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("cellname", CELLS)
-def test_time_blocks(cellname, reverse, steps, monkeypatch):
+def test_time_blocks(cellname, reverse, steps, monkeypatch, small_chunks):
     """The forward runs in blocks of a few steps: in training into the whole
     cache (the same cache, so the same gradients), in inference in a workspace
     reused block after block (the state carried across).  Outputs and

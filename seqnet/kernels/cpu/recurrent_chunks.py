@@ -9,10 +9,12 @@ own: one kernel call per chunk, on seqnet's threads
 chunk's per-step products run in single-threaded BLAS (the estimators limit
 BLAS to one thread while they fit or predict, DESIGN.md section 4).  Chunks
 have about ``TARGET_CHUNK_ROWS`` rows (at least ``MIN_CHUNK_ROWS``; at least
-two chunks once the batch allows, so two cores share even a small batch):
+two chunks once the batch allows, so two cores share even a small batch,
+unless a chunk would then hold less work than a thread hand-off costs:
+``MIN_CHUNK_MACS``):
 per row a step's product costs less with more rows, up to a point where
 inference got slower again (timings: benchmarks/RESULTS.md, "Tuning
-notes").  The boundaries depend on the batch size
+notes").  The boundaries depend on the layer's shape
 only, never on the thread count, so results are bitwise the same with 1 or 16
 threads, and a ``GridSearchCV(n_jobs=k)`` worker (1 thread) reproduces a
 serial search.
@@ -58,22 +60,39 @@ TARGET_CHUNK_ROWS = 64
 BLOCK_BYTES = 512 * 1024
 
 
+#: Multiply-adds of a chunk's forward pass below which the batch is cut
+#: into fewer chunks: handing a chunk to another thread costs a wake-up of
+#: tens of microseconds, more than such a chunk takes, and every chunk costs
+#: a kernel call of its own.
+MIN_CHUNK_MACS = 4_000_000
+
+
 @functools.lru_cache(maxsize=64)
-def _bounds(batch):
-    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
+def _bounds(batch, n):
     bounds = (np.arange(n + 1, dtype=np.int64) * batch) // n
     bounds.flags.writeable = False  # shared by every call with this batch size
     return bounds
 
 
-def chunk_bounds(batch):
-    """Row boundaries ``[0, ..., batch]`` (int64, read-only) of the chunks of
-    a batch.
+def chunk_count(batch, row_macs=0):
+    """Chunks of a batch of ``batch`` rows whose forward pass costs
+    ``row_macs`` multiply-adds per row (0: no floor): one below
+    ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / TARGET_CHUNK_ROWS))``,
+    but never so many that a chunk falls below :data:`MIN_CHUNK_MACS`."""
+    n = 1 if batch < 2 * MIN_CHUNK_ROWS else max(2, round(batch / TARGET_CHUNK_ROWS))
+    if row_macs > 0:
+        n = max(1, min(n, (batch * row_macs) // MIN_CHUNK_MACS))
+    return int(n)
 
-    A function of the batch size alone (see the module docstring): one chunk
-    below ``2 * MIN_CHUNK_ROWS`` rows, else ``max(2, round(batch / TARGET_CHUNK_ROWS))``.
+
+def chunk_bounds(batch, row_macs=0):
+    """Row boundaries ``[0, ..., batch]`` (int64, read-only) of the chunks of
+    a batch (:func:`chunk_count` of them, sizes differing by at most one).
+
+    A function of the layer's shape alone (see the module docstring), never
+    of the thread count.
     """
-    return _bounds(int(batch))
+    return _bounds(int(batch), chunk_count(int(batch), int(row_macs)))
 
 
 def block_steps(rows, gate_width, itemsize, steps):

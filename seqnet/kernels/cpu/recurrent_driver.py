@@ -263,17 +263,10 @@ def _kernels(cell, kind):
                          f"{RELU} (relu), not {kind!r}") from None
 
 
-#: Multiply-adds of a chunk's forward below which its chunks run one after
-#: another in the calling thread: handing a chunk to another thread costs
-#: a wake-up of tens of microseconds, more than such a chunk takes.
-MIN_PARALLEL_CHUNK_MACS = 4_000_000
-
-
-def _chunk_threads(n_chunks, nb_max, T, GW, F, H):
-    """Threads for a call: 1 when a chunk is too small to hand out."""
-    if nb_max * T * GW * (F + H + 1) < MIN_PARALLEL_CHUNK_MACS:
-        return 1
-    return min(get_chunk_threads(), n_chunks)
+def _chunk_threads(n_chunks):
+    """Threads for a call of ``n_chunks`` chunks (every chunk of a call with
+    several is worth a thread: :data:`~seqnet.kernels.cpu.recurrent_chunks.MIN_CHUNK_MACS`)."""
+    return 1 if n_chunks <= 1 else min(get_chunk_threads(), n_chunks)
 
 
 def _line_multiple(n):
@@ -307,7 +300,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     B, T, F = x.shape
     W = F + H + 1
     GW = GATE_COLUMNS[cell] * H
-    bounds = chunk_bounds(B)
+    bounds = chunk_bounds(B, T * GW * W)  # forward multiply-adds per row
     edges = bounds.tolist()
     n_chunks = len(edges) - 1
     nb_max = -(-B // n_chunks)  # chunks differ by at most one row
@@ -331,7 +324,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
         gbuf = aligned_empty(1, B * T * GW, x)[0]
     else:
         hbuf = cbuf = gbuf = np.empty(0, dtype=x.dtype)
-    threads = _chunk_threads(n_chunks, nb_max, T, GW, F, H)
+    threads = _chunk_threads(n_chunks)
     ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init)
     if keep:
         def work(i, slot):
@@ -381,7 +374,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
         backward_chunk(ops, rows, lo, hi, ChunkGrads(dw_ih[i], dw_hh[i], db_ih[i], db_hh[i]),
                        dx)
 
-    run_chunks(work, n_chunks, _chunk_threads(n_chunks, -(-B // n_chunks), T, GW, F, H))
+    run_chunks(work, n_chunks, _chunk_threads(n_chunks))
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
     for i in range(1, n_chunks):
