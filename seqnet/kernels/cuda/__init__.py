@@ -82,5 +82,11 @@ from .recurrent import (  # noqa: F401
     seqpool_mean_forward,
 )
 from .recurrent_leaky import leaky_rnn_backward, leaky_rnn_forward  # noqa: F401
+from .tree import (  # noqa: F401
+    tree_backward,
+    tree_forward,
+    tree_pool_backward,
+    tree_pool_forward,
+)
 
 NAME = "cuda"
