@@ -14,7 +14,12 @@ from sklearn.base import clone
 
 from seqnet import RNNClassifier, RNNRegressor
 from seqnet.kernels import cpu as K
-from seqnet.kernels.cpu.activations import RELU, TANH
+from seqnet.kernels.cpu.activations import IDENTITY, RELU, TANH
+from seqnet.network.dense import DenseLayer
+from seqnet.network.layers import Context
+from seqnet.network.network import Network
+from seqnet.network.recurrent import SequencePooling
+from seqnet.network.recurrent_leaky import LeakyRecurrentLayer
 from tests.reference import numerical_gradient, relative_error
 
 try:
@@ -177,3 +182,95 @@ def test_bad_arguments_raise():
         kfwd(P, x, LENGTHS, h0, False, 1, "tanh")
     with pytest.raises(ValueError, match="w_skip"):
         kfwd(dict(P, w_skip=np.zeros((0, H))), x, LENGTHS, h0, False, 2, "tanh")
+
+
+# ------------------------------------------------------------- layer and network
+def make_network(layers, rng, dtype=np.float64):
+    net = Network(layers + [SequencePooling("mean", layers[-1].directions),
+                            DenseLayer(2, "out", IDENTITY)], "squared", dtype)
+    net.build((None, F))
+    net.initialize(rng, "glorot")
+    for name, view in net.named_weights().items():  # every parameter matters
+        view[...] += rng.normal(size=view.shape) * 0.2
+    return net
+
+
+NETWORK_CASES = {
+    "fixed_leak": lambda: [LeakyRecurrentLayer(H, 0, leak=0.3, dtype=np.float64)],
+    "learned_leak": lambda: [LeakyRecurrentLayer(H, 0, leak="learn", dtype=np.float64)],
+    "skip": lambda: [LeakyRecurrentLayer(H, 0, skip_steps=2, nonlinearity="relu",
+                                         dtype=np.float64)],
+    "leak_skip_bidir_stacked": lambda: [
+        LeakyRecurrentLayer(H, 0, True, leak="learn", skip_steps=2, dtype=np.float64),
+        LeakyRecurrentLayer(3, 1, True, leak=0.6, skip_steps=3, dtype=np.float64)],
+}
+
+
+@pytest.mark.parametrize("case", list(NETWORK_CASES))
+def test_network_gradient_finite_differences_ragged(case):
+    """Whole network (leaky layers, mean pooling, dense output, squared loss) on a
+    ragged batch: every named parameter against central differences."""
+    rng = np.random.default_rng(8)
+    net = make_network(NETWORK_CASES[case](), rng)
+    x = rng.normal(size=(B, T, F))
+    x[1, LENGTHS[1]:] = 99.0  # padding must not matter
+    y = rng.normal(size=(B, 2))
+    sw = rng.uniform(0.5, 2.0, size=B)
+
+    def objective():
+        return net.loss_and_grad(x, y, sw, Context(training=True, lengths=LENGTHS, backend=K))
+
+    objective()
+    analytic = net.named_grads()
+    analytic = {k: v.copy() for k, v in analytic.items()}
+    for name, view in net.named_weights().items():
+        err = relative_error(analytic[name], numerical_gradient(objective, view))
+        assert err < FD_TOL, (name, err)
+    names = set(analytic)
+    if "learn" in case:
+        assert "rnn.0.leak" in names
+    if "bidir" in case:
+        assert {"rnn.0.weight_hh_skip_reverse", "rnn.0.leak_reverse",
+                "rnn.1.weight_hh_skip_reverse"} <= names
+        assert "rnn.1.leak" not in names  # a fixed leak is no parameter
+
+
+def test_layer_truncated_gradient_learned_leak_bidirectional():
+    """Layer with bptt_steps, learned leak (the sigmoid's chain rule), skips, both
+    directions, ragged: its gradients against the frozen-read reference
+    (plain finite differences do not apply to a truncated gradient)."""
+    rng = np.random.default_rng(9)
+    layer = LeakyRecurrentLayer(H, 0, True, bptt_steps=2, dtype=np.float64, leak="learn",
+                                skip_steps=3)
+    layer.build((T, F))
+    specs = layer.param_specs()
+    p = {s.name: rng.normal(size=s.shape) * 0.5 for s in specs}
+    g = {s.name: np.zeros(s.shape) for s in specs}
+    x = rng.normal(size=(B, T, F))
+    dy = rng.normal(size=(B, T, 2 * H))
+    ctx = Context(training=True, lengths=LENGTHS, backend=K)
+    y, cache = layer.forward(p, x, ctx)
+    layer.backward(p, g, cache, dy, ctx)
+
+    def direction(sfx, reverse, frozen=None):
+        a = 1.0 / (1.0 + np.exp(-p["leak" + sfx]))
+        return ref.run_direction(x, LENGTHS, p["weight_ih" + sfx], p["weight_hh" + sfx],
+                                 p["weight_hh_skip" + sfx], p["bias_ih" + sfx],
+                                 p["bias_hh" + sfx], a, None, reverse, 3, "tanh", 2, frozen)
+
+    frozen = {sfx: direction(sfx, sfx == "_reverse")[1] for sfx in ("", "_reverse")}
+    expect = np.concatenate([direction(s, s == "_reverse")[0] for s in ("", "_reverse")], 2)
+    np.testing.assert_allclose(y, expect, rtol=1e-12, atol=1e-12)
+
+    def loss():
+        outs = [direction(s, s == "_reverse", frozen[s])[0] for s in ("", "_reverse")]
+        return float(np.sum(dy * np.concatenate(outs, 2)))
+
+    for name in p:
+        assert relative_error(g[name], numerical_gradient(loss, p[name])) < FD_TOL, name
+
+
+def test_layer_rejects_bad_leak_and_skip():
+    for kwargs in (dict(leak=0.0), dict(leak=1.5), dict(leak="auto"), dict(skip_steps=1)):
+        with pytest.raises(ValueError):
+            LeakyRecurrentLayer(H, 0, **kwargs)

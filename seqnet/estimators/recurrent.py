@@ -6,13 +6,14 @@ between them, then either a pooling of the hidden states (``'last'``,
 ``return_sequences=True`` the output layer applied at every time step.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from seqnet.kernels.contract import IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
+from seqnet.network.recurrent_leaky import LeakyRecurrentLayer
 
 from .base import (
     SHARED_CONSTRAINTS,
@@ -61,12 +62,22 @@ class _BaseRecurrent(BaseSeqNet):
         for i, units in enumerate(sizes):
             if i > 0 and self.dropout > 0:
                 layers.append(DropoutLayer(self.dropout, f"dropout.{i - 1}"))
-            layers.append(RecurrentLayer(self._cell, units, i, self.bidirectional,
-                                         nonlinearity, self.bptt_steps, self._dtype))
+            layers.append(self._recurrent_layer(units, i, nonlinearity))
         if not self.return_sequences:
             layers.append(SequencePooling(self.pooling, 2 if self.bidirectional else 1))
         layers.append(DenseLayer(n_outputs, "out", IDENTITY))
         return layers
+
+    def _recurrent_layer(self, units, index, nonlinearity):
+        leak = getattr(self, "leak", 1.0)
+        skip_steps = getattr(self, "skip_steps", None)
+        if self._cell == "rnn" and (isinstance(leak, str) or leak != 1.0
+                                    or skip_steps is not None):
+            return LeakyRecurrentLayer(units, index, self.bidirectional, nonlinearity,
+                                       self.bptt_steps, self._dtype, leak, skip_steps)
+        # leak=1.0 without skips is the plain Elman cell: its own (fast) kernels
+        return RecurrentLayer(self._cell, units, index, self.bidirectional, nonlinearity,
+                              self.bptt_steps, self._dtype)
 
 
 _RECURRENT_DOC = """
@@ -101,6 +112,23 @@ _RNN_ACTIVATION_DOC = """    activation : {'tanh', 'relu'}, default='tanh'
         Nonlinearity of the Elman cell.
 """
 
+_RNN_LEAK_DOC = """    leak : float in (0, 1] or 'learn', default=1.0
+        Leaky units: ``h_t = (1 - a) * h_{t-1} + a * f_t``, ``f_t`` the Elman
+        cell's output, with leak rate ``a = leak`` for every unit; 1.0 is the
+        plain Elman cell (and runs its own kernels, unchanged).  Small rates
+        keep a state for about ``1 / a`` steps.  ``'learn'``: one rate per unit,
+        ``a = sigmoid(w)`` with the weight ``rnn.{l}.leak`` (``_reverse`` for the
+        backward direction) initialised to 0, i.e. ``a = 0.5``.
+    skip_steps : int >= 2 or None, default=None
+        Skip connections in time: the cell's input gains ``S h_{t-d}`` with
+        ``d = skip_steps`` and the weight ``rnn.{l}.weight_hh_skip`` (H, H)
+        (orthogonal initialisation); ``h_{t-d}`` is 0 for the first ``d`` steps
+        of each sequence (counted from its own start; the reverse direction's
+        start is the sequence's last valid step).  With ``bptt_steps``, gradients
+        cross no truncation boundary, neither through ``h_{t-1}`` nor through
+        ``h_{t-d}``.
+"""
+
 _ATTRS_HEAD = """
     Attributes
     ----------
@@ -119,7 +147,7 @@ _ATTRS_DOC = """    n_features_in_ : int
 
 
 def _doc(title, cell_text, classifier):
-    act = _RNN_ACTIVATION_DOC if cell_text == "RNN" else ""
+    act = _RNN_ACTIVATION_DOC + _RNN_LEAK_DOC if cell_text == "RNN" else ""
     extra = """    class_weight : dict, 'balanced' or None, default=None
 """ if classifier else REGRESSOR_LOSS_DOC
     classes = "    classes_ : ndarray\n" if classifier else ""
@@ -127,7 +155,11 @@ def _doc(title, cell_text, classifier):
             + _ATTRS_HEAD + classes + _ATTRS_DOC)
 
 
-_RNN_CONSTRAINTS = {"activation": [StrOptions({"tanh", "relu"})]}
+_RNN_CONSTRAINTS = {
+    "activation": [StrOptions({"tanh", "relu"})],
+    "leak": [Interval(Real, 0, 1, closed="right"), StrOptions({"learn"})],
+    "skip_steps": [None, Interval(Integral, 2, None, closed="left")],
+}
 
 
 class RNNClassifier(SeqNetClassifierMixin, _BaseRecurrent):
@@ -135,7 +167,8 @@ class RNNClassifier(SeqNetClassifierMixin, _BaseRecurrent):
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
                               **CLASSIFIER_CONSTRAINTS}
 
-    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, bidirectional=False,
+    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, leak=1.0,
+                 skip_steps=None, bidirectional=False,
                  bptt_steps=None, pooling="last", return_sequences=False, solver="adam",
                  alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
@@ -154,7 +187,8 @@ class RNNRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints, **_RNN_CONSTRAINTS,
                               **REGRESSOR_CONSTRAINTS}
 
-    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, bidirectional=False,
+    def __init__(self, hidden_layer_sizes=(64,), activation="tanh", *, leak=1.0,
+                 skip_steps=None, bidirectional=False,
                  bptt_steps=None, pooling="last", return_sequences=False, solver="adam",
                  alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,

@@ -152,27 +152,33 @@ class RecurrentLayer(Layer):
         dx = None
         for d, sfx in enumerate(self.suffixes):
             dh = dy if self.directions == 1 else Bk.slice_last(dy, d * H, (d + 1) * H)
-            w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
-            w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
-            reverse = d == 1
-            h0, h, cache = states[d]
-            if self.cell == "lstm":
-                grads = kernel(ctx, "lstm_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h0, h, cache, reverse, bptt, need_dx)
-            elif self.cell == "gru":
-                grads = kernel(ctx, "gru_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
-            else:
-                grads = kernel(ctx, "rnn_backward")(
-                    dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, self.kind)
-            ddx, dw_ih, dw_hh, db_ih, db_hh = grads
-            Bk.copy_into(g["weight_ih" + sfx], dw_ih)
-            Bk.copy_into(g["weight_hh" + sfx], dw_hh)
-            Bk.copy_into(g["bias_ih" + sfx], db_ih)
-            Bk.copy_into(g["bias_hh" + sfx], db_hh)
+            ddx = self._run_backward(ctx, p, g, sfx, dh, x, lengths, states[d], d == 1,
+                                     bptt, need_dx)
             if need_dx:
                 dx = ddx if dx is None else Bk.add(dx, ddx)
         return dx
+
+    def _run_backward(self, ctx, p, g, sfx, dh, x, lengths, state, reverse, bptt, need_dx):
+        """One direction's backward kernel: its gradients into ``g``; returns its ``dx``."""
+        Bk = backend_of(ctx)
+        w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
+        w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
+        h0, h, cache = state
+        if self.cell == "lstm":
+            grads = kernel(ctx, "lstm_backward")(
+                dh, x, lengths, w_ih, w_hh, h0, h0, h, cache, reverse, bptt, need_dx)
+        elif self.cell == "gru":
+            grads = kernel(ctx, "gru_backward")(
+                dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
+        else:
+            grads = kernel(ctx, "rnn_backward")(
+                dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, self.kind)
+        ddx, dw_ih, dw_hh, db_ih, db_hh = grads
+        Bk.copy_into(g["weight_ih" + sfx], dw_ih)
+        Bk.copy_into(g["weight_hh" + sfx], dw_hh)
+        Bk.copy_into(g["bias_ih" + sfx], db_ih)
+        Bk.copy_into(g["bias_hh" + sfx], db_hh)
+        return ddx
 
 
 class SequencePooling(Layer):
