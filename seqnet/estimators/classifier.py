@@ -42,6 +42,7 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -50,8 +51,22 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights.
 
-        ``classes`` (all labels that will ever be seen) is required on the
-        first call, as in scikit-learn.
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            See the class docstring for the accepted shapes.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels of this batch, all of them in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will ever be seen. Required on the first call,
+            as in scikit-learn; later calls may omit it or repeat it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
         """
         if not hasattr(self, "classes_"):
             if classes is None:
@@ -170,15 +185,40 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         return self.classes_[raw.argmax(axis=-1)]
 
     def predict(self, X):
-        """Predicted labels: (n_samples,), (n_samples, n_labels) for multilabel,
-        or per step with ``return_sequences`` (a list for ragged input)."""
+        """Predict labels.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels), or list
+            Labels from ``classes_``; a 0/1 indicator matrix for multilabel
+            targets; per step, (n_samples, n_timesteps), with
+            ``return_sequences`` (a list of unpadded arrays for ragged input).
+        """
         raw, lengths = self._predict_raw(X)
         return unpad(self._decode(raw), lengths, self._per_step())
 
     def predict_proba(self, X):
-        """Class probabilities: (n_samples, n_classes); per step with
-        ``return_sequences``. Multilabel: the probability of each label.
-        A single class seen in fit has probability 1: (n_samples, 1)."""
+        """Predict class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or list
+            Probability of each class of ``classes_`` (rows sum to 1); for
+            multilabel targets, the probability of each label. A single class
+            seen in fit has probability 1: shape (n_samples, 1). With
+            ``return_sequences``, (n_samples, n_timesteps, n_classes) (a list
+            of unpadded arrays for ragged input).
+        """
         raw, lengths = self._predict_raw(X)
         raw = raw.astype(np.float64)
         if self._single_class():
@@ -195,7 +235,19 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         return unpad(proba, lengths, self._per_step())
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Predict the logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray or list
+            ``log`` of :meth:`predict_proba`, in its shape (``-inf`` where a
+            probability is 0).
+        """
         proba = self.predict_proba(X)
         if isinstance(proba, list):
             return [np.log(p) for p in proba]
@@ -203,7 +255,24 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             return np.log(proba)
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy (per valid step with ``return_sequences``)."""
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels; (n_samples, n_timesteps) with ``return_sequences``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean (ignored per step with
+            ``return_sequences``).
+
+        Returns
+        -------
+        score : float
+            Fraction of samples predicted right (multilabel: every label
+            right); with ``return_sequences``, of valid (unpadded) steps.
+        """
         if not self._per_step():
             return super().score(X, y, sample_weight)
         pred = self.predict(X)

@@ -37,17 +37,35 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
             Targets (for example a forecast horizon); with
             ``return_sequences=True`` (n_samples, n_timesteps[, n_outputs]).
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss (a weight of 2 equals repeating
+            the sample).
 
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, continuing from the current weights."""
+        """One epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            See the class docstring for the accepted shapes.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets of this batch, with as many outputs as in the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _per_step(self):
@@ -96,8 +114,20 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         return float(r2_score(Y, raw))
 
     def predict(self, X):
-        """Predicted targets, shaped like the ``y`` seen in fit (a list of
-        per-step arrays for ragged input with ``return_sequences``)."""
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or list
+            Predictions shaped like the ``y`` seen in fit, in X's float dtype
+            when X is float32 (else float64); with ``return_sequences``, per
+            step (a list of unpadded arrays for ragged input).
+        """
         raw, lengths = self._predict_raw(X)
         raw = self._link(raw.astype(np.float64, copy=False))
         if getattr(X, "dtype", None) == np.float32:  # X's float dtype, as scikit-learn
@@ -108,7 +138,25 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
         return unpad(raw, lengths, self._per_step())
 
     def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R^2 (over valid steps with ``return_sequences``)."""
+        """Coefficient of determination R^2 of :meth:`predict` on ``X``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets; per step with ``return_sequences``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples (ignored per step with
+            ``return_sequences``).
+
+        Returns
+        -------
+        score : float
+            R^2 (1 is perfect, 0 is as good as predicting the mean of ``y``),
+            averaged uniformly over outputs as scikit-learn's; with
+            ``return_sequences``, over valid (unpadded) steps.
+        """
         if not self._per_step():
             return super().score(X, y, sample_weight)
         pred = self.predict(X)
