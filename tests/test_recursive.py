@@ -1,18 +1,12 @@
 """Recursive networks over trees: the encoding, the tree kernels against the NumPy
-reference, finite-difference gradients, two learning tasks, and the
-scikit-learn conventions that apply to an estimator whose X is a list of trees
-(scikit-learn's ``check_estimator`` itself builds array X: see the class docstring)."""
+reference, finite-difference gradients and two learning tasks.  The
+scikit-learn conventions of the estimators are in test_recursive_estimators.py."""
 
-import pickle
 import warnings
 
-import joblib
 import numpy as np
 import pytest
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.exceptions import ConvergenceWarning
 
 from seqnet import RecursiveClassifier, RecursiveRegressor
 from seqnet.kernels import cpu as K
@@ -21,7 +15,7 @@ from seqnet.network.dense import DenseLayer
 from seqnet.network.layers import Context
 from seqnet.network.network import Network
 from seqnet.network.tree import TreeLayer
-from seqnet.network.tree_encoding import Forest, encode_trees
+from seqnet.network.tree_encoding import encode_trees
 
 from tests import reference_tree as ref
 
