@@ -115,12 +115,14 @@ _ATTRS = """
 
     Examples
     --------
-    >>> import numpy as np
+    Four trees with one feature per leaf: a leaf is a number, ``(a, b)`` a
+    node with two children, ``(a,)`` a node with one.
+
     >>> from seqnet import {name}
-    >>> X = [((0.5, -1.0), 2.0), (1.0,), ((0.1, 0.2), (0.3, 0.4))]
-    >>> est = {name}(hidden_layer_sizes=8, max_iter=5, random_state=0)
-    >>> est.fit(X, {y}).predict(X).shape
-    (3,)
+    >>> X = [((0.5, -1.0), 2.0), (1.0,), ((0.1, 0.2), (0.3, 0.4)), (((0.3, -0.2), 1.0), -0.5)]
+    >>> est = {name}(hidden_layer_sizes=8, solver="lbfgs", random_state=0)
+    >>> est.fit(X, {y}).predict(X){out}
+    {result}
 """
 
 
@@ -141,7 +143,7 @@ class RecursiveClassifier(SeqNetClassifierMixin, _BaseRecursive):
     __doc__ = ("Recursive neural network classifier over binary trees.\n" + _DOC
                + "    class_weight : dict, 'balanced' or None, default=None\n"
                + _ATTRS.format(classes="    classes_ : ndarray\n", name="RecursiveClassifier",
-                               y="[0, 1, 1]"))
+                               y="[1, 1, 0, 0]", out="", result="array([1, 1, 0, 0])"))
 
 
 class RecursiveRegressor(SeqNetRegressorMixin, _BaseRecursive):
@@ -160,4 +162,6 @@ class RecursiveRegressor(SeqNetRegressorMixin, _BaseRecursive):
 
     __doc__ = ("Recursive neural network regressor over binary trees.\n" + _DOC
                + REGRESSOR_LOSS_DOC
-               + _ATTRS.format(classes="", name="RecursiveRegressor", y="[1.0, 0.5, 2.0]"))
+               + _ATTRS.format(classes="", name="RecursiveRegressor",
+                               y="[1.5, 1.0, 1.0, 0.6]", out=".round(2)",
+                               result="array([1.5, 1. , 1. , 0.6])"))
