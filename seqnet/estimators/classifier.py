@@ -19,6 +19,12 @@ from sklearn.utils.validation import assert_all_finite, check_array, column_or_1
 from .task import TaskMixin
 
 CLASSIFIER_CONSTRAINTS = {"class_weight": [dict, StrOptions({"balanced"}), None]}
+#: numpydoc text of ``class_weight``, the parameter every classifier adds.
+CLASS_WEIGHT_DOC = """    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes (``{label: weight}``), multiplied into
+        ``sample_weight``; 'balanced' weighs each class by
+        ``n_samples / (n_classes * count)``, as scikit-learn.
+"""
 
 
 class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):

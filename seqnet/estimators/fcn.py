@@ -29,8 +29,9 @@ from seqnet.kernels.contract import IDENTITY
 from seqnet.network.normalization import GlobalPoolLayer, ResidualBlock, conv_bn
 
 from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, _set_params
-from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .conv import _BaseConv
+from .doc_examples import sequence_example
 from .mlp import _as_sizes
 from .regressor import (
     REGRESSOR_CONSTRAINTS as _REGRESSOR_CONSTRAINTS,
@@ -112,11 +113,13 @@ _RESNET_DOC = _INPUT_DOC + """    filters : array-like of int, default=(64, 128,
         Widths of the convolutions inside every block.
 """ + _RECIPE_DOC + SHARED_PARAMS_DOC
 
+#: What keeps the Examples' fits to about a second (the defaults are sized for UCR).
+_SMALL = "filters=(8, 8, 8), kernel_size=3, learning_rate_init=0.01, "
 
 
 class FCNClassifier(SeqNetClassifierMixin, _BaseFCN):
     __doc__ = ("Fully convolutional network classifier (Wang et al. 2017).\n" + _FCN_DOC
-               + "    class_weight : dict, 'balanced' or None, default=None\n")
+               + CLASS_WEIGHT_DOC + sequence_example("FCNClassifier", _SMALL))
     _parameter_constraints = {**_BaseFCN._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
     def __init__(self, filters=(128, 256, 128), kernel_size=(8, 5, 3), *, solver="adam",
@@ -133,7 +136,7 @@ class FCNClassifier(SeqNetClassifierMixin, _BaseFCN):
 
 class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
     __doc__ = ("Fully convolutional network regressor (Wang et al. 2017).\n" + _FCN_DOC
-               + _REGRESSOR_DOC)
+               + _REGRESSOR_DOC + sequence_example("FCNRegressor", _SMALL))
     _parameter_constraints = {**_BaseFCN._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
 
     def __init__(self, filters=(128, 256, 128), kernel_size=(8, 5, 3), *, solver="adam",
@@ -150,7 +153,7 @@ class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
 
 class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
     __doc__ = ("Residual network classifier (Wang et al. 2017).\n" + _RESNET_DOC
-               + "    class_weight : dict, 'balanced' or None, default=None\n")
+               + CLASS_WEIGHT_DOC + sequence_example("ResNetClassifier", _SMALL))
     _parameter_constraints = {**_BaseResNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
     def __init__(self, filters=(64, 128, 128), kernel_size=(8, 5, 3), *, solver="adam",
@@ -167,7 +170,7 @@ class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
 
 class ResNetRegressor(SeqNetRegressorMixin, _BaseResNet):
     __doc__ = ("Residual network regressor (Wang et al. 2017).\n" + _RESNET_DOC
-               + _REGRESSOR_DOC)
+               + _REGRESSOR_DOC + sequence_example("ResNetRegressor", _SMALL))
     _parameter_constraints = {**_BaseResNet._parameter_constraints, **_REGRESSOR_CONSTRAINTS}
 
     def __init__(self, filters=(64, 128, 128), kernel_size=(8, 5, 3), *, solver="adam",

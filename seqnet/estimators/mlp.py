@@ -153,9 +153,14 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
     >>> from sklearn.datasets import load_digits
     >>> from seqnet import MLPClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=0).fit(X / 16, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                     max_iter=300, random_state=0).fit(X / 16, y)
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     >>> clf.predict(X[:3] / 16).shape
     (3,)
+    >>> clf.score(X / 16, y) > 0.95  # training accuracy
+    True
     """
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
@@ -191,9 +196,12 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
     >>> import numpy as np
     >>> from seqnet import MLPRegressor
     >>> X = np.random.default_rng(0).normal(size=(64, 3))
-    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+    ...                    max_iter=300, random_state=0)
     >>> reg.fit(X, X.sum(axis=1)).predict(X).shape
     (64,)
+    >>> reg.score(X, X.sum(axis=1)) > 0.95  # training R^2
+    True
     """
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **REGRESSOR_CONSTRAINTS}

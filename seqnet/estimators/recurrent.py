@@ -22,7 +22,12 @@ from .base import (
     BaseSeqNet,
     _set_params,
 )
-from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .classifier import (
+    CLASS_WEIGHT_DOC,
+    CLASSIFIER_CONSTRAINTS,
+    SeqNetClassifierMixin,
+)
+from .doc_examples import sequence_example
 from .inputs import validate_sequences
 from .mlp import _as_sizes
 from .regressor import (
@@ -148,11 +153,12 @@ _ATTRS_DOC = """    n_features_in_ : int
 
 def _doc(title, cell_text, classifier):
     act = _RNN_ACTIVATION_DOC + _RNN_LEAK_DOC if cell_text == "RNN" else ""
-    extra = """    class_weight : dict, 'balanced' or None, default=None
-""" if classifier else REGRESSOR_LOSS_DOC
-    classes = "    classes_ : ndarray\n" if classifier else ""
+    extra = CLASS_WEIGHT_DOC if classifier else REGRESSOR_LOSS_DOC
+    classes = "    classes_ : ndarray\n        The labels seen in fit.\n" if classifier else ""
+    name = cell_text + ("Classifier" if classifier else "Regressor")
     return (title + "\n" + _RECURRENT_DOC + act + _RECURRENT_PARAMS_DOC + extra
-            + _ATTRS_HEAD + classes + _ATTRS_DOC)
+            + _ATTRS_HEAD + classes + _ATTRS_DOC
+            + sequence_example(name, "hidden_layer_sizes=16, learning_rate_init=0.01, "))
 
 
 _RNN_CONSTRAINTS = {
