@@ -88,12 +88,14 @@ SHARED_PARAMS_DOC = """
         Inverted-dropout rate after every hidden layer (between stacked
         recurrent layers for recurrent models).
     batch_size : int or 'auto', default='auto'
-        ``min(200, n_samples)`` when 'auto'.
+        Samples per minibatch of the stochastic solvers; ``min(200,
+        n_samples)`` when 'auto'.
     learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
         Schedule of the step size, for every solver. 'invscaling' and
         'adaptive' follow scikit-learn; 'cyclic' is the triangular cyclical
         rate between ``learning_rate_init`` and ``max_learning_rate``.
     learning_rate_init : float, default=1e-3
+        Initial step size of the stochastic solvers.
     max_learning_rate : float or None, default=None
         Upper rate of the 'cyclic' schedule (None: 10 x learning_rate_init).
     cycle_length : int, default=8
@@ -103,23 +105,33 @@ SHARED_PARAMS_DOC = """
     max_iter : int, default=200
         Maximum number of epochs.
     shuffle : bool, default=True
+        Shuffle the samples before every epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and the validation split.
         The same value (and thread count) gives bitwise identical results.
     tol : float, default=1e-4
+        Smallest improvement of the training loss (or of the validation
+        score with ``early_stopping``) that counts, see ``n_iter_no_change``.
     verbose : int, default=0
         1: a progress bar (tqdm if installed) or line per epoch; 2: per batch.
     warm_start : bool, default=False
+        Start ``fit`` from the weights of the previous fit instead of a fresh
+        initialisation (same classes and shapes only).
     momentum : float, default=0.9
+        Momentum of the 'sgd' solver.
     nesterovs_momentum : bool, default=True
+        Nesterov's momentum for 'sgd' (with ``momentum > 0``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its score
         stops improving and restore the best weights. The split is stratified
         for single-label classifiers; ``partial_fit`` raises a ValueError
         with it. Both as in scikit-learn.
     validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
     beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of adam's first and second moment estimates.
     epsilon : float, default=1e-8
+        Added to the denominators of adam, rmsprop, adagrad and adadelta.
     n_iter_no_change : int or np.inf, default=10
         Epochs without an improvement of ``tol`` before stopping (or, with
         ``learning_rate='adaptive'``, dividing the rate by 5); ``np.inf``
@@ -131,6 +143,8 @@ SHARED_PARAMS_DOC = """
         Initialiser of input and dense weights (recurrent weights are always
         orthogonal).
     device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Where the kernels run: 'cuda' needs an NVIDIA GPU and numba-cuda
+        (else a clear error); 'auto' takes the GPU when there is one.
     dtype : {'float32', 'float64'}, default='float32'
         Compute dtype.
     max_fun : int, default=15000
@@ -155,8 +169,20 @@ class BaseSeqNet(BaseEstimator):
         raise NotImplementedError
 
     def set_params(self, **params):
-        """Set hyperparameters (scikit-learn's ``set_params``); the next
-        ``partial_fit`` validates them again."""
+        """Set hyperparameters (scikit-learn's ``set_params``).
+
+        The next ``partial_fit`` validates them again.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and their new values.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
         # scikit-learn's _fit_context validates only a first partial_fit: after
         # a change, partial_fit must not train with out-of-range values.  Only
         # then: validating on every call was most of partial_fit's fixed cost
