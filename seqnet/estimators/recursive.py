@@ -29,7 +29,7 @@ from .base import (
     BaseSeqNet,
     _set_params,
 )
-from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _check_n_features
 from .mlp import _as_sizes, dense_head
 from .regressor import REGRESSOR_CONSTRAINTS, REGRESSOR_LOSS_DOC, SeqNetRegressorMixin
@@ -141,7 +141,7 @@ class RecursiveClassifier(SeqNetClassifierMixin, _BaseRecursive):
         _set_params(self, locals())
 
     __doc__ = ("Recursive neural network classifier over binary trees.\n" + _DOC
-               + "    class_weight : dict, 'balanced' or None, default=None\n"
+               + CLASS_WEIGHT_DOC
                + _ATTRS.format(classes="    classes_ : ndarray\n", name="RecursiveClassifier",
                                y="[1, 1, 0, 0]", out="", result="array([1, 1, 0, 0])"))
 
