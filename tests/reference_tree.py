@@ -2,10 +2,22 @@
 
 ``tree_state`` walks the nested tuples by recursion, independently of the
 flat encoding the kernels read; ``levels_forward`` is the kernel's level loop
-on the encoded arrays.  Also random trees for the tests.
+on the encoded arrays.  Random trees and the two tree tasks come from
+examples/recursive_trees.py, so the tests check the example's own data.
 """
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from recursive_trees import (  # noqa: E402,F401  (re-exported for the tests)
+    TREE_SETTINGS,
+    leaf_values,
+    random_tree,
+    tree_tasks,
+)
 
 ACT = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 
@@ -46,29 +58,6 @@ def levels_forward(x_leaf, left, right, level_ptr, w, activation="tanh"):
         h[rows] = f(h[left[rows]] @ w["weight_left"].T + h[right[rows]] @ w["weight_right"].T
                     + w["bias"])
     return h
-
-
-def random_tree(rng, n_leaves, n_features=1, one_child=0.0):
-    """A random binary tree over ``n_leaves`` leaves (random split points, so
-    shapes range from balanced to chains); with probability ``one_child`` a
-    node is wrapped in a one-child tuple."""
-    if n_leaves == 1:
-        leaf = rng.uniform(-1, 1) if n_features == 1 else rng.uniform(-1, 1, n_features)
-        node = leaf
-    else:
-        k = int(rng.integers(1, n_leaves))
-        node = (random_tree(rng, k, n_features, one_child),
-                random_tree(rng, n_leaves - k, n_features, one_child))
-    if one_child and rng.random() < one_child:
-        node = (node,)
-    return node
-
-
-def leaf_values(tree):
-    """Leaf values in left-to-right order (the flattened sequence)."""
-    if isinstance(tree, tuple):
-        return [v for child in tree for v in leaf_values(child)]
-    return [tree]
 
 
 def random_weights(rng, H, F, scale=0.5):

@@ -32,16 +32,6 @@ def mixed_trees(rng, n_features=F):
             ref.random_tree(rng, 12, n_features)]
 
 
-def sum_task(n, rng):
-    """Random binary trees of 2-32 leaves; y = sum of the leaves, label = which
-    child subtree of the root has the larger sum."""
-    trees = [ref.random_tree(rng, int(rng.integers(2, 33))) for _ in range(n)]
-    y = np.array([sum(ref.leaf_values(t)) for t in trees])
-    label = np.array([int(sum(ref.leaf_values(t[0])) > sum(ref.leaf_values(t[1])))
-                      for t in trees])
-    return trees, y, label
-
-
 def quiet_fit(est, X, y, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -199,19 +189,15 @@ def test_network_gradient_matches_finite_differences(pooling, activation, loss):
 # ------------------------------------------------------------- learning tasks
 def test_regressor_learns_the_sum_of_the_leaves():
     rng = np.random.default_rng(0)
-    X, y, _ = sum_task(1500, rng)
-    Xt, yt, _ = sum_task(500, rng)
-    est = quiet_fit(RecursiveRegressor(hidden_layer_sizes=16, activation="relu",
-                                       learning_rate_init=0.01, batch_size=50, max_iter=60,
-                                       random_state=0), X, y)
+    X, y, _ = ref.tree_tasks(1500, rng)
+    Xt, yt, _ = ref.tree_tasks(500, rng)
+    est = quiet_fit(RecursiveRegressor(**ref.TREE_SETTINGS), X, y)
     assert est.score(Xt, yt) >= 0.95
 
 
 def test_classifier_learns_which_subtree_is_larger():
     rng = np.random.default_rng(1)
-    X, _, label = sum_task(1500, rng)
-    Xt, _, label_t = sum_task(500, rng)
-    est = quiet_fit(RecursiveClassifier(hidden_layer_sizes=16, activation="relu",
-                                        learning_rate_init=0.01, batch_size=50, max_iter=60,
-                                        random_state=0), X, label)
+    X, _, label = ref.tree_tasks(1500, rng)
+    Xt, _, label_t = ref.tree_tasks(500, rng)
+    est = quiet_fit(RecursiveClassifier(**ref.TREE_SETTINGS), X, label)
     assert est.score(Xt, label_t) >= 0.9
