@@ -60,16 +60,19 @@ def _column_sums(m, start, stop, out):
             out[j] += m[i, j]
 
 
+@njit(cache=True, inline="always")
+def _bias_activate(h, start, stop, b, kind):
+    for i in range(start, stop):
+        for j in range(h.shape[1]):
+            h[i, j] = activate_scalar(h[i, j] + b[j], kind)
+
+
 def _tree_kernels(kind):
     """``(forward, backward)`` of the tree cell with activation ``kind`` (a
     constant of the closures, as the dense kernels: only the activation in use
-    compiles, without a branch in the loops)."""
-
-    @njit(cache=True, inline="always")
-    def bias_activate(h, start, stop, b):
-        for i in range(start, stop):
-            for j in range(h.shape[1]):
-                h[i, j] = activate_scalar(h[i, j] + b[j], kind)
+    compiles, without a branch in the loops).  Their helpers are module-level
+    functions: a jitted closure variable would change the cache key in every
+    process, so the kernel would compile again each time."""
 
     @njit(cache=True, error_model="numpy")
     def forward(x_leaf, left, right, level_ptr, w_leaf, b_leaf, w_left, w_right, bias,
@@ -77,7 +80,7 @@ def _tree_kernels(kind):
         n_hidden = h.shape[1]
         n_leaves = level_ptr[1]
         gemm(x_leaf, w_leaf, h[:n_leaves], trans_b=True)
-        bias_activate(h, 0, n_leaves, b_leaf)
+        _bias_activate(h, 0, n_leaves, b_leaf, kind)
         w_children = _side_by_side(w_left, w_right)
         for lv in range(1, level_ptr.shape[0] - 1):
             start, stop = level_ptr[lv], level_ptr[lv + 1]
@@ -88,7 +91,7 @@ def _tree_kernels(kind):
                     children[g, n_hidden + j] = h[ri, j]
             gemm(children[start - n_leaves:stop - n_leaves], w_children, h[start:stop],
                  trans_b=True)
-            bias_activate(h, start, stop, bias)
+            _bias_activate(h, start, stop, bias, kind)
 
     @njit(cache=True, error_model="numpy")
     def backward(d_h, x_leaf, left, right, level_ptr, h, children, w_left, w_right,
