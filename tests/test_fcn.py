@@ -197,3 +197,61 @@ def test_regressors_fit(cls):
         warnings.simplefilter("ignore")
         est = getattr(seqnet, cls)(filters=(4, 4, 4), max_iter=5, random_state=0).fit(X, y)
     assert est.predict(X).shape == (40,)
+
+
+GLOBAL_POOLING = {
+    "FCNClassifier": lambda: seqnet.FCNClassifier(filters=(4, 4), kernel_size=3, max_iter=3,
+                                                  random_state=0, dtype="float64"),
+    "ResNetClassifier": lambda: seqnet.ResNetClassifier(filters=(4,), kernel_size=(3, 2),
+                                                        max_iter=3, random_state=0,
+                                                        dtype="float64"),
+    "ConvClassifier": lambda: seqnet.ConvClassifier(filters=(4,), global_pooling="avg",
+                                                    max_iter=3, random_state=0,
+                                                    dtype="float64"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GLOBAL_POOLING))
+def test_2d_fit_is_univariate_series(name):
+    """A 2-D X (n, T) is n univariate series: after such a fit the model takes
+    univariate series of any length as a list or a 3-D (n, T', 1) array, while
+    a 2-D X keeps scikit-learn's rule (n_features_in_ = T columns)."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(24, 12))
+    y = (X[:, :6].mean(1) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GLOBAL_POOLING[name]().fit(X, y)
+    assert est.n_features_in_ == 12
+    proba = est.predict_proba(X[:5])
+    # the same series as a list of 1-D arrays, as (T, 1) arrays, as a 3-D array
+    np.testing.assert_allclose(est.predict_proba(list(X[:5])), proba, atol=1e-12)
+    np.testing.assert_allclose(est.predict_proba([s[:, None] for s in X[:5]]), proba,
+                               atol=1e-12)
+    np.testing.assert_allclose(est.predict_proba(X[:5, :, None]), proba, atol=1e-12)
+    # ragged lengths, each predicted as it would be alone
+    seqs = [rng.normal(size=n) for n in (3, 12, 30)]
+    ragged = est.predict_proba(seqs)
+    alone = np.vstack([est.predict_proba(s[None, :, None]) for s in seqs])
+    np.testing.assert_allclose(ragged, alone, atol=1e-10)
+    with pytest.raises(ValueError, match=r"X has 7 features, but \w+ is expecting 12 "
+                                         r"features as input. \(a 2-D X is 12 time steps"):
+        est.predict(X[:, :7])
+    with pytest.raises(ValueError, match=r"X has 2 features, but \w+ is expecting 1"):
+        est.predict([rng.normal(size=(5, 2))])
+
+
+@pytest.mark.parametrize("name", sorted(GLOBAL_POOLING))
+def test_univariate_3d_fit_takes_2d_series(name):
+    """The other way round: fitted on (n, T, 1) or a ragged list of 1-D
+    series, a 2-D X of any width is read as univariate series."""
+    rng = np.random.default_rng(7)
+    seqs = [rng.normal(size=int(n)) for n in rng.integers(5, 15, size=24)]
+    y = np.array([int(s.mean() > 0) for s in seqs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GLOBAL_POOLING[name]().fit(seqs, y)
+    assert est.n_features_in_ == 1
+    X2 = rng.normal(size=(4, 9))
+    np.testing.assert_allclose(est.predict_proba(X2), est.predict_proba(list(X2)),
+                               atol=1e-12)

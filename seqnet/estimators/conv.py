@@ -31,8 +31,9 @@ from .base import (
     BaseSeqNet,
     _set_params,
 )
-from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
-from .inputs import _is_ragged_list, check_samples, validate_sequences
+from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
+from .doc_examples import sequence_example
+from .inputs import _is_ragged_list, check_samples, pad_ragged
 from .mlp import _as_sizes, dense_head
 from .regressor import (
     REGRESSOR_CONSTRAINTS,
@@ -63,53 +64,72 @@ class _BaseConv(BaseSeqNet):
     def _validate_X(self, X, reset):
         if reset or hasattr(self, "feature_names_in_"):
             _check_feature_names(self, X, reset=reset)
-        if _is_ragged_list(X) and self.global_pooling is not None:
-            X, lengths = validate_sequences(self, X, self._dtype, reset)
-            if reset:
-                self._sample_shape = X.shape[1:]
-            elif len(self._sample_shape) != 2:
-                raise ValueError(f"{type(self).__name__} was fitted on samples of shape "
-                                 f"{self._sample_shape}; got a ragged list of sequences.")
-            return X, lengths
-        if _is_ragged_list(X):
+        ragged = _is_ragged_list(X)
+        if ragged and self.global_pooling is None:
             raise ValueError(f"{type(self).__name__} needs samples of one shape; got a ragged "
                              "list of sequences of different lengths (pad them, e.g. with "
                              "seqnet.preprocessing.pad_sequences).")
-        X = check_samples(X, self._dtype, self)
-        if X.ndim == 2:
-            n_features = X.shape[1]
-            if self.input_shape is not None:
-                shape = tuple(int(s) for s in self.input_shape)
-                if int(np.prod(shape)) != n_features:
-                    raise ValueError(f"input_shape={shape} holds {int(np.prod(shape))} values "
-                                     f"but X has {n_features} features per row.")
-                X = X.reshape((X.shape[0],) + shape)
-            else:
-                X = X.reshape(X.shape[0], n_features, 1)  # univariate sequences
-        elif X.ndim in (3, 4):
-            n_features = X.shape[-1]
+        if ragged:
+            X, lengths = pad_ragged(self, X, self._dtype)
+            n_features, series_2d = X.shape[2], False
         else:
-            raise ValueError(f"Expected X of shape (n, T, C), (n, H, W, C) or flat rows; "
-                             f"got an array of shape {X.shape}.")
+            X, n_features, series_2d = self._as_samples(check_samples(X, self._dtype, self))
+            lengths = None
         if reset:
             self.n_features_in_ = n_features
             self._sample_shape = X.shape[1:]
+            self._fitted_on_2d_series = series_2d
         else:
-            if X.ndim != len(self._sample_shape) + 1:
-                raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
-                                 f"{type(self).__name__} was fitted on {self._sample_shape}.")
-            if n_features != self.n_features_in_:
-                raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
-                                 f"is expecting {self.n_features_in_} features as input.")
-            any_length = self.global_pooling is not None and X.ndim == 3
-            if X.shape[1 + any_length:] != self._sample_shape[any_length:]:
-                raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
-                                 f"{type(self).__name__} was fitted on {self._sample_shape}.")
-        X = np.ascontiguousarray(X)
+            self._check_fitted_shape(X, n_features, series_2d, ragged)
         if self.global_pooling is not None and X.ndim == 3:
             # sequences of any length: built for T = None, masked by lengths
-            return X, np.full(X.shape[0], X.shape[1], dtype=np.int64)
-        return X, None
+            if lengths is None:
+                lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+            return np.ascontiguousarray(X), lengths
+        return np.ascontiguousarray(X), None
+
+    def _as_samples(self, X):
+        """``(X, n_features, series_2d)``: X shaped per sample, ``n_features`` as
+        scikit-learn counts it (a 2-D X's columns), and whether X was 2-D rows
+        read as univariate series (n, T) -> (n, T, 1)."""
+        if X.ndim == 2:
+            n_features = X.shape[1]
+            if self.input_shape is None:
+                return X.reshape(X.shape[0], n_features, 1), n_features, True
+            shape = tuple(int(s) for s in self.input_shape)
+            if int(np.prod(shape)) != n_features:
+                raise ValueError(f"input_shape={shape} holds {int(np.prod(shape))} values "
+                                 f"but X has {n_features} features per row.")
+            return X.reshape((X.shape[0],) + shape), n_features, False
+        if X.ndim in (3, 4):
+            return X, X.shape[-1], False
+        raise ValueError(f"Expected X of shape (n, T, C), (n, H, W, C) or flat rows; "
+                         f"got an array of shape {X.shape}.")
+
+    def _check_fitted_shape(self, X, n_features, series_2d, ragged):
+        """Samples of ``X`` against the fitted ones.  With global pooling a 1-D
+        model takes sequences of any length with the fitted channels per step
+        (a 2-D fit: one); a 2-D X after a 2-D fit keeps scikit-learn's rule
+        that its columns number ``n_features_in_``."""
+        name, fitted = type(self).__name__, self._sample_shape
+        if X.ndim != len(fitted) + 1:
+            got = "a ragged list of sequences" if ragged else f"samples of shape {X.shape[1:]}"
+            raise ValueError(f"X has {got}, but {name} was fitted on {fitted}.")
+        any_length = self.global_pooling is not None and X.ndim == 3
+        fitted_2d = getattr(self, "_fitted_on_2d_series", False)
+        per_step = any_length and (not series_2d or (not fitted_2d and fitted[-1] == 1))
+        expected = fitted[-1] if per_step else self.n_features_in_
+        got = X.shape[2] if per_step else n_features
+        if got != expected:
+            hint = ""
+            if any_length and series_2d and fitted_2d:
+                hint = (f" (a 2-D X is {expected} time steps, as fitted; pass series of "
+                        "other lengths as a list or as a 3-D array (n, T, 1))")
+            raise ValueError(f"X has {got} features, but {name} is expecting {expected} "
+                             f"features as input.{hint}")
+        if X.shape[1 + any_length:] != fitted[any_length:]:
+            raise ValueError(f"X has samples of shape {X.shape[1:]}, but "
+                             f"{name} was fitted on {fitted}.")
 
     def _build_layers(self, in_shape, n_outputs):
         two_d = len(in_shape) == 3
@@ -186,7 +206,10 @@ _CONV_DOC = """
         with 'valid' or int padding a kernel longer than the padded input
         raises a ValueError.
     strides : int or tuple, default=1
+        Step of each convolution along each axis.
     padding : {'same', 'valid'} or int, default='same'
+        Zero padding of each convolution: 'same' keeps the length (at stride
+        1), 'valid' pads nothing, an int pads that many zeros on each side.
     pool_size : 'auto', int or tuple, default='auto'
         Max-pooling window (and stride) after each convolution; 1 disables it.
         'auto' is 2 along each axis clamped to the feature map's size there,
@@ -211,21 +234,28 @@ _CONV_DOC = """
         flattening it: the dense head sees one value per channel, so 1-D
         models take sequences of any length, ragged lists included (padding
         is masked: a padded sequence is predicted exactly as alone, for
-        'valid', int and stride-1 'same' padding).
+        'valid', int and stride-1 'same' padding). A 2-D X (n, T) is n
+        univariate series: ``n_features_in_`` is T and a later 2-D X must
+        have T columns (scikit-learn's rule), but lists of 1-D series and
+        (n, T', 1) arrays of any length are taken.
 """ + SHARED_PARAMS_DOC
 
 class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
     __doc__ = "Convolutional classifier (1-D over time or 2-D over images).\n" + _CONV_DOC + \
-        """    class_weight : dict, 'balanced' or None, default=None
-
+        CLASS_WEIGHT_DOC + """
     Examples
     --------
+    Digits as 8x8 images (2-D convolution):
+
     >>> from sklearn.datasets import load_digits
     >>> from seqnet import ConvClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = ConvClassifier(input_shape=(8, 8, 1), filters=(8,), max_iter=2, random_state=0)
+    >>> clf = ConvClassifier(input_shape=(8, 8, 1), filters=(8,), hidden_layer_sizes=32,
+    ...                      learning_rate_init=0.01, max_iter=300, random_state=0)
     >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:2] / 16).shape
     (2,)
+    >>> clf.score(X[200:400] / 16, y[200:400]) > 0.8  # accuracy on unseen digits
+    True
     """
     _parameter_constraints = {**_BaseConv._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
@@ -245,7 +275,8 @@ class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
 
 class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
     __doc__ = ("Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
-               + REGRESSOR_LOSS_DOC)
+               + REGRESSOR_LOSS_DOC + sequence_example(
+                   "ConvRegressor", "filters=(8,), hidden_layer_sizes=16, learning_rate_init=0.01, "))
     _parameter_constraints = {**_BaseConv._parameter_constraints, **REGRESSOR_CONSTRAINTS}
 
     def __init__(self, filters=(16, 32), kernel_size=3, *, strides=1, padding="same",

@@ -88,8 +88,12 @@ class _BaseResNet(_BaseDeepTSC):
 
 _INPUT_DOC = """
     Input ``X``: (n_samples, T, C) sequences, (n_samples, T) univariate series,
-    a list of (T_i, C) sequences of different lengths, or (n_samples, H, W, C)
-    images (2-D convolutions).
+    a list of (T_i, C) or (T_i,) sequences of different lengths, or
+    (n_samples, H, W, C) images (2-D convolutions). After a fit on 2-D
+    series ``n_features_in_`` is T (scikit-learn counts a 2-D X's columns)
+    and a 2-D X must keep T columns, while univariate series of any length
+    go in as a list or an (n, T', 1) array; after a fit on univariate
+    sequences a 2-D X of any width is read as series.
 
     Parameters
     ----------

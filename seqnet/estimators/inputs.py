@@ -68,23 +68,8 @@ def validate_sequences(est, X, dtype, reset):
         raise ValueError("X is an empty list: expected at least one sequence of shape "
                          "(n_timesteps, n_features).")
     if _is_ragged_list(X):
-        # checked before check_array, whose "0 sample(s)" message names no sequence
-        check_lengths_positive(np.array([len(s) for s in X]))
-        seqs = [check_array(np.asarray(s), dtype=dtype, ensure_2d=False, estimator=est,
-                            ensure_min_samples=1) for s in X]
-        seqs = [s.reshape(-1, 1) if s.ndim == 1 else s for s in seqs]
-        n_feat = {s.shape[1] for s in seqs}
-        if len(n_feat) != 1:
-            raise ValueError(
-                f"All sequences of a ragged batch must have the same number of features; "
-                f"got {sorted(n_feat)}."
-            )
-        lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
-        f = n_feat.pop()
-        X3 = np.zeros((len(seqs), int(lengths.max()), f), dtype=dtype)
-        for i, s in enumerate(seqs):
-            X3[i, : s.shape[0]] = s
-        _check_n_features(est, f, reset, ragged=True)
+        X3, lengths = pad_ragged(est, X, dtype)
+        _check_n_features(est, X3.shape[2], reset, ragged=True)
         return X3, lengths
     if reset or hasattr(est, "feature_names_in_"):
         _check_feature_names(est, X, reset=reset)
@@ -108,6 +93,29 @@ def validate_sequences(est, X, dtype, reset):
         raise ValueError("Sequences of length 0 cannot be used: X has 0 time steps.")
     _check_n_features(est, X.shape[2], reset, rank=3)
     return X, None
+
+
+def pad_ragged(est, X, dtype):
+    """Return ``(X3, lengths)`` for a ragged list of (T_i, F) / (T_i,) arrays:
+    X3 (n, max T_i, F) of ``dtype``, zero-padded after each sequence (the
+    kernels mask the padding by ``lengths``, int64). Checks each sequence with
+    scikit-learn's validators; ``n_features_in_`` is left to the caller."""
+    # checked before check_array, whose "0 sample(s)" message names no sequence
+    check_lengths_positive(np.array([len(s) for s in X]))
+    seqs = [check_array(np.asarray(s), dtype=dtype, ensure_2d=False, estimator=est,
+                        ensure_min_samples=1) for s in X]
+    seqs = [s.reshape(-1, 1) if s.ndim == 1 else s for s in seqs]
+    n_feat = {s.shape[1] for s in seqs}
+    if len(n_feat) != 1:
+        raise ValueError(
+            f"All sequences of a ragged batch must have the same number of features; "
+            f"got {sorted(n_feat)}."
+        )
+    lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
+    X3 = np.zeros((len(seqs), int(lengths.max()), n_feat.pop()), dtype=dtype)
+    for i, s in enumerate(seqs):
+        X3[i, : s.shape[0]] = s
+    return X3, lengths
 
 
 def _check_n_features(est, n_features, reset, ragged=False, rank=2):
