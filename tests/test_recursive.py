@@ -187,17 +187,12 @@ def test_network_gradient_matches_finite_differences(pooling, activation, loss):
 
 
 # ------------------------------------------------------------- learning tasks
-def test_regressor_learns_the_sum_of_the_leaves():
+@pytest.mark.parametrize("cls, column, threshold", [
+    (RecursiveRegressor, 1, 0.95),   # the sum of the leaves: R^2
+    (RecursiveClassifier, 2, 0.9),   # which child subtree of the root is larger: accuracy
+], ids=["sum_of_leaves", "larger_subtree"])
+def test_learns_the_tree_tasks(cls, column, threshold):
     rng = np.random.default_rng(0)
-    X, y, _ = ref.tree_tasks(1500, rng)
-    Xt, yt, _ = ref.tree_tasks(500, rng)
-    est = quiet_fit(RecursiveRegressor(**ref.TREE_SETTINGS), X, y)
-    assert est.score(Xt, yt) >= 0.95
-
-
-def test_classifier_learns_which_subtree_is_larger():
-    rng = np.random.default_rng(1)
-    X, _, label = ref.tree_tasks(1500, rng)
-    Xt, _, label_t = ref.tree_tasks(500, rng)
-    est = quiet_fit(RecursiveClassifier(**ref.TREE_SETTINGS), X, label)
-    assert est.score(Xt, label_t) >= 0.9
+    train, test = ref.tree_tasks(1500, rng), ref.tree_tasks(500, rng)
+    est = quiet_fit(cls(**ref.TREE_SETTINGS), train[0], train[column])
+    assert est.score(test[0], test[column]) >= threshold

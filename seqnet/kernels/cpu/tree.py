@@ -26,16 +26,7 @@ over a list of rows per tree.
 import numpy as np
 from numba import njit
 
-from .activations import (
-    IDENTITY,
-    LEAKY_RELU,
-    LECUN_TANH,
-    LOGISTIC,
-    RELU,
-    TANH,
-    activate_scalar,
-    derivative_from_output,
-)
+from .activations import ACTIVATION_CODES, activate_scalar, derivative_from_output
 from .blas import gemm
 
 
@@ -128,8 +119,7 @@ def _tree_kernels(kind):
     return forward, backward
 
 
-_KERNELS = {kind: _tree_kernels(kind)
-            for kind in (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, LECUN_TANH)}
+_KERNELS = {kind: _tree_kernels(kind) for kind in ACTIVATION_CODES.values()}
 
 
 def tree_forward(x_leaf, left, right, level_ptr, w_leaf, b_leaf, w_left, w_right, bias,
