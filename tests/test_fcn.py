@@ -255,3 +255,24 @@ def test_univariate_3d_fit_takes_2d_series(name):
     X2 = rng.normal(size=(4, 9))
     np.testing.assert_allclose(est.predict_proba(X2), est.predict_proba(list(X2)),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", ["FCNClassifier", "ResNetClassifier"])
+def test_ragged_pickup_gesture_padding_never_changes_a_prediction(cls):
+    """PickupGestureWiimoteZ as shipped: 1-D series of 29 to 361 steps. A short
+    series batched (so padded) beside the longest is predicted exactly as alone,
+    whatever the batch around it."""
+    from seqnet.datasets import load_pickup_gesture_wiimote_z
+
+    X_tr, X_te, y_tr, _ = load_pickup_gesture_wiimote_z()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = getattr(seqnet, cls)(filters=(4, 4, 4), max_iter=2, random_state=0,
+                                   dtype="float64").fit(X_tr, y_tr)
+    order = np.argsort([len(s) for s in X_te])
+    seqs = [X_te[i] for i in order[:4]] + [X_te[i] for i in order[-2:]]
+    assert len(seqs[-1]) > 5 * len(seqs[0])  # padding is most of the short rows
+    alone = np.vstack([est.predict_proba([s]) for s in seqs])
+    np.testing.assert_allclose(est.predict_proba(seqs), alone, atol=1e-10)
+    np.testing.assert_allclose(est.predict_proba(seqs[::-1]), alone[::-1], atol=1e-10)
+    assert np.ptp(alone, axis=0).max() > 1e-6  # not one constant output for all
