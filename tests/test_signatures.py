@@ -8,14 +8,16 @@ import pytest
 import seqnet
 from seqnet.estimators.base import SHARED_DEFAULTS
 from seqnet.estimators.fcn import FCN_DEFAULTS
+from seqnet.estimators.recurrent import RECURRENT_DEFAULTS
 
 ESTIMATORS = [getattr(seqnet, name) for name in seqnet.__all__
               if name.endswith(("Classifier", "Regressor"))]
 
 #: Defaults a family sets differently from SHARED_DEFAULTS, and why.
 FAMILY_DEFAULTS = {
-    # recurrent models clip the global gradient norm by default
-    "RNN": {"clip_norm": "auto"}, "LSTM": {"clip_norm": "auto"}, "GRU": {"clip_norm": "auto"},
+    # recurrent models clip the global gradient norm by default and train
+    # small data sets in mini-batches with patience (issue 22)
+    "RNN": RECURRENT_DEFAULTS, "LSTM": RECURRENT_DEFAULTS, "GRU": RECURRENT_DEFAULTS,
     # the published training recipe of Wang et al. (2017)
     "FCN": FCN_DEFAULTS, "ResNet": FCN_DEFAULTS,
 }
