@@ -120,7 +120,7 @@ def build_parser():
         "machine code instead of compiling it.",
     )
     p.add_argument("--families", default=None,
-                   help="comma-separated, of mlp,rnn,lstm,gru,conv (default: all)")
+                   help="comma-separated, of mlp,rnn,lstm,gru,conv,tree (default: all)")
     p.add_argument("--dtypes", default="float32",
                    help="comma-separated, of float32,float64 (default: %(default)s)")
     p.set_defaults(handler=_cmd_warmup)

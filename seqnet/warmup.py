@@ -15,7 +15,7 @@ from seqnet.training.compiling import watch_compiles
 
 __all__ = ["warmup", "dask_setup", "FAMILIES"]
 
-FAMILIES = ("mlp", "rnn", "lstm", "gru", "conv")
+FAMILIES = ("mlp", "rnn", "lstm", "gru", "conv", "tree")
 DTYPES = ("float32", "float64")
 
 # Variants (estimator name, parameters, input kind, target kind) whose union
@@ -100,6 +100,12 @@ _VARIANTS = {
         ("ConvRegressor", _CONV_SMALL, "image", "regression"),
         *_NORMALIZED_CONV,
     ],
+    # the recursive estimators: tree kernels for tanh and relu, both poolings
+    "tree": [
+        ("RecursiveClassifier", {"hidden_layer_sizes": (3,)}, "trees", "binary"),
+        ("RecursiveRegressor", {"hidden_layer_sizes": (3,), "activation": "relu",
+                                "pooling": "mean"}, "trees", "regression"),
+    ],
 }
 
 _SHAPES = {"table": (4,), "seq": (6, 2), "image": (6, 6, 1)}
@@ -112,6 +118,10 @@ def _data(inputs, target, n=12):
     rng = np.random.default_rng(0)
     if inputs == "ragged":
         X = [rng.normal(size=(_RAGGED_LENGTHS[i % len(_RAGGED_LENGTHS)], 2)) for i in range(n)]
+    elif inputs == "trees":  # a leaf, a pair, an unbalanced triple (2 features per leaf)
+        leaves = rng.normal(size=(n, 3, 2))
+        X = [(lv[0], (lv[0], lv[1]), ((lv[0], lv[1]), lv[2]))[i % 3] for i, lv in
+             enumerate(leaves)]
     else:
         X = rng.normal(size=(n,) + _SHAPES[inputs])
     if target == "per_step":
@@ -182,7 +192,7 @@ def warmup(families=None, dtypes=("float32",), verbose=True):
     ----------
     families : list of str or None, default=None
         Any of 'mlp', 'rnn', 'lstm', 'gru', 'conv' ('conv' includes the FCN
-        and ResNet estimators); None means all.
+        and ResNet estimators), 'tree' (the recursive estimators); None means all.
     dtypes : list of str, default=("float32",)
         Compute dtypes to compile for ('float32', the estimators' default,
         and/or 'float64').
