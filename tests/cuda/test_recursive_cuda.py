@@ -4,10 +4,12 @@ and a recursive estimator fitted with device='cuda' ends where the CPU one does.
     NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/cuda/test_recursive_cuda.py -p no:cacheprovider
 """
 
+import importlib
 import warnings
 
 import numpy as np
 import pytest
+from numba import config
 from sklearn.exceptions import ConvergenceWarning
 
 from seqnet import RecursiveClassifier, RecursiveRegressor
@@ -115,3 +117,35 @@ def test_cuda_fit_matches_cpu(cls):
         np.testing.assert_allclose(fitted["cuda"].weights_[k], v, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(fitted["cuda"].predict(X[:3]), fitted["cpu"].predict(X[:3]),
                                rtol=1e-3, atol=1e-4)
+
+
+def test_tree_layer_at_gpu_launch_constants(monkeypatch):
+    """256-thread blocks, 16x16 tiles and several blocks per launch (the other
+    tests shrink them for the simulator's sake), against the CPU."""
+    if not config.ENABLE_CUDASIM:
+        pytest.skip("the real launch constants already run on a GPU")
+    arrays, reduce, matmul_mod = (importlib.import_module(f"seqnet.kernels.cuda.{m}")
+                                  for m in ("arrays", "reduce", "matmul"))
+    for mod in (arrays, reduce):
+        monkeypatch.setattr(mod, "THREADS", arrays.GPU_THREADS)
+        monkeypatch.setattr(mod, "MAX_BLOCKS", arrays.GPU_MAX_BLOCKS)
+    monkeypatch.setattr(matmul_mod, "TILE", matmul_mod.GPU_TILE)
+    monkeypatch.setattr(matmul_mod, "MAX_GRID", matmul_mod.GPU_MAX_GRID)
+    rng = np.random.default_rng(3)
+    hidden = 17  # one full 16x16 tile and a ragged one
+    trees = [ref.random_tree(rng, 5, F) for _ in range(4)]
+    forest = encode_trees(trees, np.float32)
+    w = {k: v.astype(np.float32) for k, v in ref.random_weights(rng, hidden, F).items()}
+    layer = TreeLayer(hidden, "tanh", "mean")
+    layer.build((F,))
+    dy = rng.standard_normal((len(trees), hidden)).astype(np.float32)
+    results = {}
+    for name, B in (("cpu", cpu), ("cuda", cuda_k)):
+        p = {k: B.to_device(v) for k, v in w.items()}
+        g = {k: B.empty(v.shape, np.float32) for k, v in w.items()}
+        ctx = Context(training=True, backend=B)
+        out, cache = layer.forward(p, forest, ctx)
+        layer.backward(p, g, cache, B.to_device(dy), ctx)
+        results[name] = [B.to_host(out)] + [B.to_host(g[k]) for k in sorted(g)]
+    for a, b in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
