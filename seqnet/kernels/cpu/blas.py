@@ -21,8 +21,10 @@ boundaries, without which that path splits every vector load.
 """
 
 import numpy as np
-from numba import types
+from numba import njit, types
 from numba.extending import overload, register_jitable
+
+from seqnet.kernels.cpu.layouts import any_layout
 
 
 def _xxgemm(dtype):
@@ -44,7 +46,8 @@ def gemm(a, b, out, trans_a=False, trans_b=False, accumulate=False):
 
     ``op(m)`` is ``m.T`` when its ``trans_*`` flag is set.  All three are 2-D
     arrays of one float dtype whose rows may be strided (column slices of a
-    larger C-contiguous array) but whose elements within a row are adjacent.
+    larger C-contiguous array) but whose elements within a row are adjacent,
+    or the same by columns (Fortran order, transposed views).
     """
     prod = (a.T if trans_a else a) @ (b.T if trans_b else b)
     if accumulate:
@@ -64,33 +67,71 @@ def _leading_dim(m):
     return max(m.strides[0] // m.itemsize, m.shape[1], 1)
 
 
-@overload(gemm)
-def _gemm_impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
-    fn, kind = _XXGEMM[a.dtype]
-    dtype = a.dtype
-    no, yes = ord("N"), ord("T")
+def _xxgemm_call(trans_a, trans_b, m, n, k, scale, a, lda, b, ldb, out, ldc):
+    """numba's ``numba_xxgemm`` of ``out``'s dtype (column-major convention,
+    ``alpha, beta = scale``); typed by :func:`_xxgemm_call_impl`."""
 
-    def impl(a, b, out, trans_a=False, trans_b=False, accumulate=False):
-        m, n = out.shape
-        k = a.shape[0] if trans_a else a.shape[1]
-        if (b.shape[1] if trans_b else b.shape[0]) != k or \
-                (a.shape[1] if trans_a else a.shape[0]) != m or \
-                (b.shape[0] if trans_b else b.shape[1]) != n:
-            raise ValueError("gemm: operand shapes do not match")
-        if not (_rows_contiguous(a) and _rows_contiguous(b) and _rows_contiguous(out)):
-            raise ValueError("gemm: rows must be contiguous")
-        if m == 0 or n == 0:
-            return
-        scale = np.empty(2, dtype=dtype)
-        scale[0] = 1.0
-        scale[1] = 1.0 if accumulate else 0.0
-        # Row-major out = op(a) op(b) is column-major out^T = op(b)^T op(a)^T,
-        # and a row-major matrix read column-major is its own transpose.
-        fn(kind, yes if trans_b else no, yes if trans_a else no, n, m, k,
-           scale[:1].ctypes, b.ctypes, _leading_dim(b), a.ctypes, _leading_dim(a),
-           scale[1:].ctypes, out.ctypes, _leading_dim(out))
+
+@overload(_xxgemm_call)
+def _xxgemm_call_impl(trans_a, trans_b, m, n, k, scale, a, lda, b, ldb, out, ldc):
+    fn, kind = _XXGEMM[out.dtype]
+
+    def impl(trans_a, trans_b, m, n, k, scale, a, lda, b, ldb, out, ldc):
+        fn(kind, trans_a, trans_b, m, n, k, scale[:1].ctypes, a.ctypes, lda,
+           b.ctypes, ldb, scale[1:].ctypes, out.ctypes, ldc)
 
     return impl
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gemm_strided(a, b, out, trans_a, trans_b, accumulate):
+    """:func:`gemm` on any-layout operands with every flag a plain bool: the
+    one specialization per dtype that every call of :func:`gemm` reaches."""
+    m, n = out.shape
+    k = a.shape[0] if trans_a else a.shape[1]
+    if (b.shape[1] if trans_b else b.shape[0]) != k or \
+            (a.shape[1] if trans_a else a.shape[0]) != m or \
+            (b.shape[0] if trans_b else b.shape[1]) != n:
+        raise ValueError("gemm: operand shapes do not match")
+    # An operand whose columns are contiguous (Fortran order, a transposed
+    # view) is read as its transpose, which has contiguous rows; an output
+    # with contiguous columns receives out^T = op(b)^T op(a)^T.
+    if not _rows_contiguous(out) and _rows_contiguous(out.T):
+        out = out.T
+        a, b = b, a
+        trans_a, trans_b = not trans_b, not trans_a
+        m, n = n, m
+    if not _rows_contiguous(a) and _rows_contiguous(a.T):
+        a = a.T
+        trans_a = not trans_a
+    if not _rows_contiguous(b) and _rows_contiguous(b.T):
+        b = b.T
+        trans_b = not trans_b
+    if not (_rows_contiguous(a) and _rows_contiguous(b) and _rows_contiguous(out)):
+        raise ValueError("gemm: rows (or columns) must be contiguous")
+    if m == 0 or n == 0:
+        return
+    scale = np.empty(2, dtype=out.dtype)
+    scale[0] = 1.0
+    scale[1] = 1.0 if accumulate else 0.0
+    no, yes = 78, 84  # ord("N"), ord("T")
+    # Row-major out = op(a) op(b) is column-major out^T = op(b)^T op(a)^T,
+    # and a row-major matrix read column-major is its own transpose.
+    _xxgemm_call(yes if trans_b else no, yes if trans_a else no, n, m, k, scale,
+                 b, _leading_dim(b), a, _leading_dim(a), out, _leading_dim(out))
+
+
+@overload(gemm, inline="always")
+def _gemm_entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
+    # Inlined into the caller: layouts erased and the flags made plain bools
+    # (``== True`` turns an omitted default or a literal into a ``bool``), so
+    # every call reaches the one compiled _gemm_strided of its dtype
+    # (seqnet.kernels.cpu.layouts).
+    def entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
+        _gemm_strided(any_layout(a), any_layout(b), any_layout(out),
+                      trans_a == True, trans_b == True, accumulate == True)  # noqa: E712
+
+    return entry
 
 
 #: Byte alignment of GEMM operands allocated by :func:`aligned_empty`.

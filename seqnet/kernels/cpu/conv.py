@@ -30,7 +30,7 @@ tap ``(i, j)`` of output row ``r`` and ``wm[(i*KW + j)*C + c, f] = weight[f, c, 
     backward  dwm     = cols.T @ dz        (K, F)
               dcols   = dz @ wm.T          (R, K), then col2im scatter-adds into dx
 
-The products go to BLAS through ``np.dot``; the gather/scatter loops are serial
+The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm`; the gather/scatter loops are serial
 with the innermost loop over contiguous channels.  There is no ``prange``, so these
 kernels never run numba's thread pool next to BLAS's: the cores belong to BLAS
 (the "blas" owner of ``seqnet.backend.thread_limits``).  At the sizes of small
@@ -44,6 +44,7 @@ dimension), and the bias gradient is summed serially in row order.
 import numpy as np
 from numba import njit
 
+from seqnet.kernels.cpu.blas import gemm
 from seqnet.kernels.cpu.activations import (
     IDENTITY,
     LEAKY_RELU,
@@ -206,7 +207,7 @@ def _conv2d_kernels(kind):
         cols = np.empty((R, KH * KW * C), dtype=x.dtype)
         _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
         z = y.reshape((R, F))
-        np.dot(cols, _weight_matrix(weight), z)
+        gemm(cols, _weight_matrix(weight), z)
         _bias_activation(z, bias, kind)
 
     @njit(cache=True)
@@ -225,7 +226,8 @@ def _conv2d_kernels(kind):
                 dbias[f] += dzr[f]
         cols = np.empty((R, KH * KW * C), dtype=x.dtype)
         _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
-        dwm = np.dot(cols.T, dz)
+        dwm = np.empty((KH * KW * C, F), dtype=y.dtype)
+        gemm(cols, dz, dwm, trans_a=True)
         for i in range(KH):
             for j in range(KW):
                 for c in range(C):
@@ -233,7 +235,8 @@ def _conv2d_kernels(kind):
                     for f in range(F):
                         dweight[f, c, i, j] = row[f]
         if need_dx:
-            dcols = np.dot(dz, _weight_matrix(weight).T)
+            dcols = np.empty((R, KH * KW * C), dtype=y.dtype)
+            gemm(dz, _weight_matrix(weight), dcols, trans_b=True)
             _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx)
 
     return forward, backward

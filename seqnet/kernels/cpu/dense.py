@@ -9,13 +9,16 @@ Backward, with f' computed from the output a (see activations.py)::
     dZ = dA * f'(a)
     dW = dZ^T x        db = sum_b dZ        dX = dZ W
 
-The products go to BLAS (numba's ``np.dot``); the elementwise parts are fused
+The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm` (one
+compiled product per dtype, shared with the other kernels, where each
+``np.dot`` layout compiles its own); the elementwise parts are fused
 loops, so no temporary pre-activation array is kept between the passes.
 """
 
 import numpy as np
 from numba import njit
 
+from .blas import gemm
 from .activations import (
     IDENTITY,
     LEAKY_RELU,
@@ -59,15 +62,15 @@ def _dense_kernels(kind):
 
     @njit(cache=True)
     def forward(x, w, b, out):
-        np.dot(x, w.T, out)
+        gemm(x, w, out, trans_b=True)
         _bias_activate(out, b, kind)
 
     @njit(cache=True)
     def backward(x, w, a, d_a, d_w, d_b, d_x, compute_dx):
         _activation_grad(a, d_a, kind, d_b)
-        np.dot(d_a.T, x, d_w)
+        gemm(d_a, x, d_w, trans_a=True)
         if compute_dx:
-            np.dot(d_a, w, d_x)
+            gemm(d_a, w, d_x)
 
     return forward, backward
 

@@ -164,7 +164,7 @@ def _lstm_hidden(gb, cn, hn):
 def lstm_step(gb, bias, cp, cn, hn):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
     H = cp.shape[1]
-    _sigmoid_cols(gb, 0, 2 * H, bias)
+    _sigmoid_cols(gb, np.int64(0), 2 * H, bias)
     _tanh_cols(gb, 2 * H, 3 * H, bias)
     _sigmoid_cols(gb, 3 * H, 4 * H, bias)
     _lstm_cell(gb, cp, cn)
@@ -199,7 +199,7 @@ def _gru_state(gb, hp, hn):
 @njit(cache=True, error_model="numpy")
 def gru_step(gb, bias, hp, hn):
     """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
-    _sigmoid_cols(gb, 0, 2 * (gb.shape[1] // 4), bias)
+    _sigmoid_cols(gb, np.int64(0), 2 * (gb.shape[1] // 4), bias)
     _gru_candidate(gb, bias)
     _gru_state(gb, hp, hn)
 

@@ -46,6 +46,9 @@ import functools
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
+
+from seqnet.kernels.cpu.layouts import any_layout
 
 #: Smallest chunk worth a thread of its own (below it, per-step overheads win).
 MIN_CHUNK_ROWS = 16
@@ -122,8 +125,8 @@ def chunk_max_length(lengths, lo, hi):
 # Copies loop over features explicitly: a slice assignment per row costs
 # more view set-up than copying a few features takes.
 @njit(cache=True)
-def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out, col):
-    """``out[(s - s0) * nb + b, col:col + C] = a[lo + b, t(s)]`` for ``s < lengths[lo + b]``,
+def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out):
+    """``out[(s - s0) * nb + b, :C] = a[lo + b, t(s)]`` for ``s < lengths[lo + b]``,
     else 0, for steps ``s0 <= s < s1``; ``a`` is (B, T, C)."""
     nb = hi - lo
     C = a.shape[2]
@@ -134,10 +137,10 @@ def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out, col):
             if s < L:
                 t = time_index(s, L, reverse)
                 for c in range(C):
-                    out[r, col + c] = a[lo + b, t, c]
+                    out[r, c] = a[lo + b, t, c]
             else:
                 for c in range(C):
-                    out[r, col + c] = 0.0
+                    out[r, c] = 0.0
 
 
 @njit(cache=True)
@@ -183,9 +186,22 @@ def zero_padding(out, lengths, lo, hi):
 # shape-mismatch error path that formats the shapes into a string, which adds
 # seconds to a first compile (benchmarks/compile_time.py); the kernels copy
 # and add blocks through these loops instead.
-@njit(cache=True)
 def copy_block(src, dst):
-    """``dst[i, j] = src[i, j]`` for the 2-D blocks (same shape)."""
+    """``dst[i, j] = src[i, j]`` for the 2-D blocks (same shape), of any
+    layout (one compiled loop per dtype: :mod:`seqnet.kernels.cpu.layouts`)."""
+    dst[...] = src
+
+
+@overload(copy_block, inline="always")
+def _copy_block_entry(src, dst):
+    def entry(src, dst):
+        _copy_block(any_layout(src), any_layout(dst))
+
+    return entry
+
+
+@njit(cache=True)
+def _copy_block(src, dst):
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]

@@ -143,7 +143,7 @@ def _forward_kernel(cell, kind):
                     copy_block(cs[last:last + nb], cs[:nb])
             xb, cb, gk = xh[base:], cs[base:], g[base:]
             n_rows = (s1 - s0) * nb
-            gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb, 0)
+            gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb)
             xb[:n_rows, F + H] = 1.0
             project_inputs(cell, w_ih_t, xb, n_rows, gk)
             for s in range(s0, s1):
@@ -156,7 +156,7 @@ def _forward_kernel(cell, kind):
                     gemm(hp[:, F:F + H], w_hh_b[k, :, :e - c], gb[:, c:e], accumulate=True)
                 if cell == CELL_LSTM:
                     lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
-                    zero_finished_rows(cb[r1:r1 + nb], 0, H, lengths, lo, s)
+                    zero_finished_rows(cb[r1:r1 + nb], np.int64(0), H, lengths, lo, s)
                 elif cell == CELL_GRU:
                     gru_step(gb, bias, hp, hn)
                 else:
@@ -194,7 +194,7 @@ def _backward_kernel(cell, kind):
             return
         n_rows = smax * nb
         up = np.empty((n_rows, H), dtype=dh.dtype)
-        gather_rows(dh, lengths, lo, hi, 0, smax, reverse, up, 0)
+        gather_rows(dh, lengths, lo, hi, np.int64(0), smax, reverse, up)
         dz = aligned_empty(n_rows, GW, dh)
         dh_n = aligned_empty(nb, H, dh)
         dh_n[:] = 0.0
@@ -242,7 +242,7 @@ def _backward_kernel(cell, kind):
                 if need_dx:
                     gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
         if need_dx:
-            scatter_rows(dxr, 0, lengths, lo, hi, 0, smax, reverse, dx)
+            scatter_rows(dxr, np.int64(0), lengths, lo, hi, np.int64(0), smax, reverse, dx)
             zero_padding(dx, lengths, lo, hi)
 
     return backward_chunk

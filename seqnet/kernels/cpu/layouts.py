@@ -1,0 +1,31 @@
+"""One compiled specialization per dtype for small helpers called with
+operands of several layouts.
+
+numba compiles a function once per distinct argument types, and a C-contiguous
+block and a strided view of the same dtype are distinct types, as are a
+literal ``0`` and an ``int64``.  A helper called both ways compiles twice
+(``benchmarks/compile_time.py`` counts the specializations).  Helpers that
+take blocks of every layout are therefore entered through an inlined
+``@overload`` that passes :func:`any_layout` views of their operands to one
+``@njit`` core: see :func:`seqnet.kernels.cpu.blas.gemm` and
+:func:`seqnet.kernels.cpu.recurrent_chunks.copy_block`.  Call sites pass
+integer offsets as ``np.int64(0)`` rather than a literal ``0`` for the same
+reason.
+"""
+
+from numba import types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+
+
+@intrinsic
+def any_layout(typingctx, a):
+    """``a`` itself (no copy), typed as an any-layout ('A') array."""
+    if not isinstance(a, types.Array):
+        return None
+    any_type = a.copy(layout="A")
+
+    def codegen(context, builder, signature, args):
+        return impl_ret_borrowed(context, builder, any_type, args[0])
+
+    return any_type(a), codegen
