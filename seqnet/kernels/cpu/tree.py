@@ -51,7 +51,7 @@ def _column_sums(m, start, stop, out):
             out[j] += m[i, j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bias_activate(h, start, stop, b, kind):
     for i in range(start, stop):
         for j in range(h.shape[1]):
