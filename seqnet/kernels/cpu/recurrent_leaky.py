@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.activations import RELU, TANH
-from seqnet.kernels.cpu.blas import gemm
+from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, gemm
 from seqnet.kernels.cpu.recurrent_common import CONTRACT, ONE, ZERO, ftz, gate_tanh
 
 __all__ = ["leaky_rnn_forward", "leaky_rnn_backward"]
@@ -62,6 +62,15 @@ def _max_length(lengths):
     for L in lengths:
         m = max(m, L)
     return m
+
+
+@njit(cache=True, error_model="numpy")
+def _zeros(rows, cols, like):
+    """Zeros on a cache-line boundary (blas.aligned_empty): a product's result
+    must not depend on where its operands happen to be allocated."""
+    out = aligned_empty(rows, cols, like)
+    out[:] = 0.0
+    return out
 
 
 @njit(cache=True, error_model="numpy", fastmath=CONTRACT)
@@ -91,21 +100,23 @@ def _leaky_step(zx, pre, b_ih, b_hh, a, lengths, s, reverse, kind, hs, fs, h):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward(x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, kind):
-    B, T, F = x.shape
+def _forward(x2, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, kind):
+    """``x2``: the (B * T, F) rows of ``x``; ``x2`` and the weights aligned."""
+    B = lengths.shape[0]
+    T = x2.shape[0] // B if B > 0 else 0
     H = w_hh.shape[0]
     smax = _max_length(lengths)
-    h = np.zeros((B, T, H), dtype=x.dtype)
-    hs = np.zeros(((smax + 1) * B, H), dtype=x.dtype)  # state blocks: h0, after step 0, ...
-    fs = np.zeros((smax * B, H), dtype=x.dtype)        # act(Z) per processing step
+    h = np.zeros((B, T, H), dtype=x2.dtype)
+    hs = _zeros((smax + 1) * B, H, x2)  # state blocks: h0, after step 0, ...
+    fs = np.zeros((smax * B, H), dtype=x2.dtype)  # act(Z) per processing step
     if smax == 0:
         return h, hs, fs
     for b in range(B):
         for k in range(H):
             hs[b, k] = h0[b, k]
-    zx = np.empty((B * T, H), dtype=x.dtype)  # every step's input projection, one product
-    gemm(x.reshape(B * T, F), w_ih, zx, trans_b=True)
-    pre = np.empty((B, H), dtype=x.dtype)
+    zx = aligned_empty(B * T, H, x2)  # every step's input projection, one product
+    gemm(x2, w_ih, zx, trans_b=True)
+    pre = aligned_empty(B, H, x2)
     for s in range(smax):
         gemm(hs[s * B:(s + 1) * B], w_hh, pre, trans_b=True)
         if skip > 0 and s >= skip:
@@ -145,7 +156,7 @@ def _bptt(dh, lengths, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt, dz, d
     """The time loop of the backward pass: fills ``dz`` and ``da``."""
     B, H = dh.shape[0], dh.shape[2]
     smax = fs.shape[0] // B
-    g = np.zeros(((smax + 1) * B, H), dtype=dh.dtype)  # carried gradient of each state block
+    g = _zeros((smax + 1) * B, H, dz)  # carried gradient of each state block
     for s in range(smax - 1, -1, -1):
         cut = s == 0 or (bptt > 0 and s % bptt == 0)  # h_{t-1} lies in an earlier segment
         _leaky_grads(dh, lengths, a, hs, fs, s, reverse, kind, cut, g, dz, da)
@@ -162,7 +173,7 @@ def _time_layout(dz, lengths, reverse, T):
     """``dz`` blocks (processing order) as (B * T, H) rows in time order, 0 at padding."""
     H = dz.shape[1]
     B = lengths.shape[0]
-    out = np.zeros((B * T, H), dtype=dz.dtype)
+    out = _zeros(B * T, H, dz)
     for b in range(B):
         L = lengths[b]
         for s in range(L):
@@ -173,18 +184,21 @@ def _time_layout(dz, lengths, reverse, T):
 
 
 @njit(cache=True, error_model="numpy")
-def _backward(dh, x, lengths, w_ih, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt,
+def _backward(dh, x2, lengths, w_ih, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt,
               need_dx):
-    B, T, F = x.shape
+    """``x2``: the (B * T, F) rows of ``x``; ``x2`` and the weights aligned."""
+    B, T = dh.shape[0], dh.shape[1]
+    F = x2.shape[1]
     H = w_hh.shape[0]
     smax = fs.shape[0] // B if B > 0 else 0
-    dz = np.zeros((smax * B, H), dtype=x.dtype)
-    da = np.zeros(H, dtype=x.dtype)
-    dw_ih = np.zeros((H, F), dtype=x.dtype)
-    dw_hh = np.zeros((H, H), dtype=x.dtype)
-    dw_skip = np.zeros(w_skip.shape, dtype=x.dtype)
-    db = np.zeros(H, dtype=x.dtype)
-    dx = np.zeros((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
+    dz = _zeros(smax * B, H, x2)
+    da = np.zeros(H, dtype=x2.dtype)
+    dw_ih = _zeros(H, F, x2)
+    dw_hh = _zeros(H, H, x2)
+    dw_skip = _zeros(w_skip.shape[0], w_skip.shape[1], x2)
+    db = np.zeros(H, dtype=x2.dtype)
+    dx2 = _zeros(B * T if need_dx else 0, F, x2)
+    dx = dx2.reshape((B, T, F) if need_dx else (0, 0, 0))
     if smax == 0:
         return dx, dw_ih, dw_hh, dw_skip, db, db.copy(), da
     _bptt(dh, lengths, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt, dz, da)
@@ -193,12 +207,12 @@ def _backward(dh, x, lengths, w_ih, w_hh, w_skip, a, hs, fs, reverse, skip, kind
     if skip > 0 and smax > skip:
         gemm(dz[skip * B:], hs[B:(smax - skip + 1) * B], dw_skip, trans_a=True)
     dzt = _time_layout(dz, lengths, reverse, T)
-    gemm(dzt, x.reshape(B * T, F), dw_ih, trans_a=True)
+    gemm(dzt, x2, dw_ih, trans_a=True)
     for r in range(n):
         for k in range(H):
             db[k] += dz[r, k]
     if need_dx:
-        gemm(dzt, w_ih, dx.reshape(B * T, F))
+        gemm(dzt, w_ih, dx2)
     return dx, dw_ih, dw_hh, dw_skip, db, db.copy(), da
 
 
@@ -216,6 +230,16 @@ def _check(w_ih, w_hh, w_skip, a, skip, kind):
                          f"{RELU} (relu), not {kind!r}")
 
 
+def _aligned(x, w_ih, w_hh, w_skip):
+    """Aligned copies of the operands the products read (``x`` as (B * T, F)
+    rows): OpenBLAS's small-matrix path sums in an order that depends on
+    operand alignment, so a result must not depend on where the caller's
+    arrays sit (a pickled model predicts bitwise as the original)."""
+    B, T, F = x.shape
+    return (aligned_copy(np.ascontiguousarray(x).reshape(B * T, F)), aligned_copy(w_ih),
+            aligned_copy(w_hh), aligned_copy(w_skip))
+
+
 def leaky_rnn_forward(x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, kind):
     """Leaky RNN with optional skip connections, one direction (module docstring).
 
@@ -223,8 +247,8 @@ def leaky_rnn_forward(x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse
     """
     skip, kind = int(skip), int(kind)
     _check(w_ih, w_hh, w_skip, a, skip, kind)
-    x = np.ascontiguousarray(x)
-    h, hs, fs = _forward(x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, bool(reverse),
+    x2, w_ih, w_hh, w_skip = _aligned(x, w_ih, w_hh, w_skip)
+    h, hs, fs = _forward(x2, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, bool(reverse),
                          skip, kind)
     return h, (hs, fs, bool(reverse), skip, kind)
 
@@ -240,6 +264,6 @@ def leaky_rnn_backward(dh, x, lengths, w_ih, w_hh, w_skip, a, h, cache, bptt, ne
     (the cache holds the states); it keeps the CUDA kernel's signature.
     """
     hs, fs, reverse, skip, kind = cache
-    x = np.ascontiguousarray(x)
-    return _backward(dh, x, lengths, w_ih, w_hh, w_skip, a, hs, fs, reverse, skip, kind,
+    x2, w_ih, w_hh, w_skip = _aligned(x, w_ih, w_hh, w_skip)
+    return _backward(dh, x2, lengths, w_ih, w_hh, w_skip, a, hs, fs, reverse, skip, kind,
                      int(bptt), bool(need_dx))
