@@ -74,6 +74,8 @@ from .recurrent import (  # noqa: F401
     lstm_forward,
     rnn_backward,
     rnn_forward,
+)
+from .seqpool import (  # noqa: F401
     seqpool_last_backward,
     seqpool_last_forward,
     seqpool_max_backward,

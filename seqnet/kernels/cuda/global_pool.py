@@ -1,13 +1,13 @@
 """Masked global pooling and step masking (CUDA twins of
 ``seqnet.kernels.cpu.global_pool``): the pooling functions are views onto the
-sequence-pooling kernels of ``recurrent.py``; :func:`mask_steps` is one thread
+sequence-pooling kernels of ``seqpool.py``; :func:`mask_steps` is one thread
 per element (grid-stride)."""
 
 import numpy as np
 from numba import cuda
 
 from .arrays import grid, to_device
-from .recurrent import (
+from .seqpool import (
     seqpool_max_backward,
     seqpool_max_forward,
     seqpool_mean_backward,
