@@ -23,7 +23,7 @@ DTYPES = ("float32", "float64")
 # losses (binary: sigmoid, multiclass: softmax) and regression, both solvers
 # in common use (adam, sgd), dropout, gradient clipping (a tiny clip_norm so
 # that the clipping kernel runs), each pooling mode, bidirectional and stacked
-# layers, per-step outputs, the RNN's relu cell, 1-D and 2-D convolution with
+# layers, per-step outputs, the RNN's relu and leaky cells, 1-D and 2-D convolution with
 # and without pooling, and every activation of the MLP's dense layers (dense
 # kernels may be specialised per activation).  Hyperparameters that are plain
 # numbers to the kernels (sizes, strides, learning-rate schedules) need no
@@ -46,6 +46,9 @@ def _recurrent_variants(prefix):
     ]
     if prefix == "RNN":
         variants.append((clf, dict(small, activation="relu"), "seq", "binary"))
+        # leaky units / skip connections run kernels of their own (both
+        # activations and any skip length are run-time arguments there)
+        variants.append((clf, dict(small, leak="learn", skip_steps=2), "seq", "binary"))
     return variants
 
 
