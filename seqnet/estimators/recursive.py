@@ -80,12 +80,14 @@ _DOC = """
     scikit-learn's ``check_estimator`` cannot run as a whole: its checks
     build ``X`` as arrays (2-D tables, sparse matrices, pandas frames) and
     test array semantics (n_features from columns, dtype casts, NaN in a
-    cell, array-likes), which a list of trees does not have.  The checks
-    that apply -- ``get_params`` / ``set_params`` / ``clone``, nothing set in
-    ``__init__``, parameter validation, fit idempotence and determinism,
-    ``n_features_in_``, ``n_iter_``, pickling, ``partial_fit``, sample
-    weights, fitted-state errors before ``fit`` -- are explicit tests in
-    ``tests/test_recursive.py``.
+    cell, array-likes), which a list of trees does not have.  Its checks
+    that build no ``X`` (``check_get_params_invariance``,
+    ``check_set_params``, ``check_no_attributes_set_in_init``,
+    ``check_estimator_cloneable``, ``check_estimator_repr``, ...) run as
+    they are; the others that apply -- parameter validation, fit idempotence
+    and determinism, ``n_features_in_``, ``n_iter_``, pickling,
+    ``partial_fit``, sample weights, unfitted errors -- are explicit tests
+    with tree input, all in ``tests/test_recursive_estimators.py``.
 
     Parameters
     ----------
