@@ -76,14 +76,8 @@ def test_tree_kernels_match_cpu(dtype, activation):
     np.testing.assert_allclose(outs["cpu"][0], ref_h, rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("pooling", ["root", "mean"])
-def test_tree_layer_matches_cpu(pooling):
-    rng = np.random.default_rng(1)
-    forest = encode_trees(_trees(rng), np.float32)
-    w = _weights(rng, np.float32)
-    layer = TreeLayer(H, "tanh", pooling)
-    layer.build((F,))
-    dy = rng.standard_normal((len(forest), H)).astype(np.float32)
+def _layer_on_both_backends(layer, forest, w, dy):
+    """``{backend: [output, gradients by name]}`` of one forward and backward pass."""
     results = {}
     for name, B in (("cpu", cpu), ("cuda", cuda_k)):
         p = {k: B.to_device(v) for k, v in w.items()}
@@ -92,6 +86,18 @@ def test_tree_layer_matches_cpu(pooling):
         out, cache = layer.forward(p, forest, ctx)
         layer.backward(p, g, cache, B.to_device(dy), ctx)
         results[name] = [B.to_host(out)] + [B.to_host(g[k]) for k in sorted(g)]
+    return results
+
+
+@pytest.mark.parametrize("pooling", ["root", "mean"])
+def test_tree_layer_matches_cpu(pooling):
+    rng = np.random.default_rng(1)
+    forest = encode_trees(_trees(rng), np.float32)
+    w = _weights(rng, np.float32)
+    layer = TreeLayer(H, "tanh", pooling)
+    layer.build((F,))
+    dy = rng.standard_normal((len(forest), H)).astype(np.float32)
+    results = _layer_on_both_backends(layer, forest, w, dy)
     for a, b in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(results["cpu"][0],
@@ -139,13 +145,6 @@ def test_tree_layer_at_gpu_launch_constants(monkeypatch):
     layer = TreeLayer(hidden, "tanh", "mean")
     layer.build((F,))
     dy = rng.standard_normal((len(trees), hidden)).astype(np.float32)
-    results = {}
-    for name, B in (("cpu", cpu), ("cuda", cuda_k)):
-        p = {k: B.to_device(v) for k, v in w.items()}
-        g = {k: B.empty(v.shape, np.float32) for k, v in w.items()}
-        ctx = Context(training=True, backend=B)
-        out, cache = layer.forward(p, forest, ctx)
-        layer.backward(p, g, cache, B.to_device(dy), ctx)
-        results[name] = [B.to_host(out)] + [B.to_host(g[k]) for k in sorted(g)]
+    results = _layer_on_both_backends(layer, forest, w, dy)
     for a, b in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
