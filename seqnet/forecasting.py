@@ -13,10 +13,12 @@ fold that directly follows it, and ``score`` forecasts exactly that many steps
 from the end of the training part.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -49,7 +51,8 @@ class Forecaster(RegressorMixin, BaseEstimator):
         strategy with ``horizon > 1``, (n_windows, horizon). It is cloned.
         None means a small seqnet LSTM suited to short series:
         ``LSTMRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
-        batch_size=32, max_iter=100)``.
+        batch_size=32, max_iter=100, n_iter_no_change=30)``; its fixed budget
+        is the benchmarked default, so it raises no ConvergenceWarning.
     window : int, default=12
         Number of past (transformed) values the regressor sees.
     horizon : int, default=1
@@ -297,7 +300,10 @@ class Forecaster(RegressorMixin, BaseEstimator):
         if out == 1:
             yw = yw[:, 0]
 
-        self.estimators_ = [member.fit(Xw, yw) for member in self._members()]
+        with warnings.catch_warnings():
+            if self.estimator is None:  # the default's budget is not the user's choice
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            self.estimators_ = [member.fit(Xw, yw) for member in self._members()]
         self.estimator_ = self.estimators_[0]
         self.last_window_ = z[-self.window :].copy()
         self.n_train_ = len(series)
@@ -313,7 +319,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
             from . import LSTMRegressor  # lazy: estimators import heavy kernels
 
             estimator = LSTMRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
-                                      batch_size=32, max_iter=100)
+                                      batch_size=32, max_iter=100, n_iter_no_change=30)
         else:
             estimator = self.estimator
         params = estimator.get_params(deep=False)
