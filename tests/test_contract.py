@@ -36,6 +36,24 @@ def test_backend_implements_every_kernel_of_the_contract(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_defines_the_contract_attributes(backend):
+    module = _backend(backend)
+    assert module.NAME == backend
+    assert module.ON_DEVICE is (backend != "cpu")
+    assert set(contract.BACKEND_ATTRIBUTES) <= set(vars(module))
+
+
+def test_nothing_above_the_backends_guesses_the_backend():
+    """The backend is passed explicitly: no ``getattr(backend, "NAME", ...)``
+    default and no ``backend is None`` fallback above the kernels."""
+    root = pathlib.Path(contract.__file__).resolve().parents[1]
+    pattern = re.compile(r"getattr\(backend, \"NAME\"|backend is None|backend is not None")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if "kernels" not in p.parts and pattern.search(p.read_text())]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_backend_exports_nothing_outside_the_contract(backend):
     module = _backend(backend)
     public = {n for n in vars(module) if not n.startswith("_") and callable(vars(module)[n])}

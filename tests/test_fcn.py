@@ -133,7 +133,7 @@ def test_fcn_stack_matches_torch():
         if attr.startswith("running"):
             np.testing.assert_allclose(weights[f"{order[idx]}.{attr}"], b.numpy(), atol=1e-5)
     model.eval()
-    out = net.predict_raw(x)
+    out = net.predict_raw(x, None, K)
     np.testing.assert_allclose(out, model(xt).detach().numpy(), atol=1e-5)
 
 

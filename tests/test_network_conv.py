@@ -113,7 +113,13 @@ def test_backend_dispatch():
         calls.append("conv1d_forward")
         return cpu_conv.conv1d_forward(*args)
 
-    backend = types.SimpleNamespace(conv1d_forward=spy, NAME="fake")
+    # a backend with every kernel of the contract but conv1d_backward, and a
+    # spying conv1d_forward
+    from seqnet.kernels import contract, cpu
+
+    kernels = {n: getattr(cpu, n) for n in contract.KERNELS if n != "conv1d_backward"}
+    backend = types.SimpleNamespace(**{**kernels, "conv1d_forward": spy},
+                                    NAME="fake", ON_DEVICE=False)
     layer = Conv1DLayer(2, 3, index=0, dtype=np.float64)
     layer.build((6, 1))
     p, _ = init_params(layer, rng)
@@ -122,7 +128,6 @@ def test_backend_dispatch():
     with pytest.raises(AttributeError, match="conv1d_backward"):
         layer.backward(p, {}, cache, y, Context(backend=backend))
     # The CPU package itself works as a backend (it exports every kernel name).
-    from seqnet.kernels import cpu
     y2, _ = layer.forward(p, cache[0], Context(backend=cpu))
     np.testing.assert_array_equal(y2, y)
 

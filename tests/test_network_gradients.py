@@ -120,7 +120,7 @@ def test_network_gradient_no_penalty_matches_reference_loss():
     e_pen, _ = ref.elastic_net(net.params, net.reg_mask, 0.2 / sw.sum(), 0.4)
     got = objective(net, x, y, sw, 0.2, 0.4)
     np.testing.assert_allclose(got, e_loss + e_pen, rtol=1e-12)
-    np.testing.assert_allclose(net.predict_raw(x), z, rtol=1e-12)
+    np.testing.assert_allclose(net.predict_raw(x, None, K), z, rtol=1e-12)
 
 
 def test_network_gradient_with_fixed_dropout_mask():
@@ -130,7 +130,7 @@ def test_network_gradient_with_fixed_dropout_mask():
     x, y, sw = make_data("squared", 2, rng)
     check_gradient(net, x, y, sw, 0.1, 0.2, dropout_seed=123)
     # predict (training=False) ignores dropout: deterministic
-    np.testing.assert_array_equal(net.predict_raw(x), net.predict_raw(x))
+    np.testing.assert_array_equal(net.predict_raw(x, None, K), net.predict_raw(x, None, K))
 
 
 def test_network_gradient_sequence_input():

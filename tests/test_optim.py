@@ -50,7 +50,7 @@ def test_optimizer_steps_match_reference(case, dtype):
     for step in range(STEPS):
         g = (rng.normal(size=N) * (step + 1)).astype(dtype)
         g[0] = 0.0  # zero gradient entries are fine for every rule
-        opt.step(params, g, lrs[step])
+        opt.step(params, g, lrs[step], K)
         p_ref = r.step(p_ref, g, lrs[step])
         np.testing.assert_allclose(params, p_ref, err_msg=f"step {step}", **TOL[dtype])
         for have, want in zip(opt.state, r.state):
@@ -76,7 +76,7 @@ def test_sgd_kernel_matches_sklearn_optimizer():
         sk.params = sk_params  # sklearn updates the list's arrays in place
         for _ in range(5):
             g = rng.normal(size=N)
-            opt.step(ours, g, 0.1 if solver == "sgd" else 0.01)
+            opt.step(ours, g, 0.1 if solver == "sgd" else 0.01, K)
             sk.update_params(sk_params, [g])
         np.testing.assert_allclose(ours, sk_params[0], rtol=1e-12, atol=1e-14)
 
@@ -85,7 +85,7 @@ def test_adam_bias_correction_first_step_is_sign_step():
     """With bias correction the first adam step is ~lr * sign(g)."""
     p = np.zeros(5)
     g = np.array([1.0, -2.0, 3.0, -0.5, 0.1])
-    Optimizer("adam", 5, np.float64).step(p, g, 0.01)
+    Optimizer("adam", 5, np.float64).step(p, g, 0.01, K)
     np.testing.assert_allclose(p, -0.01 * np.sign(g), rtol=1e-4)
 
 
@@ -245,7 +245,7 @@ def test_cyclic_schedule_with_optimizer_steps():
     rs = ref.ReferenceSchedule("cyclic", 0.01, cycle_iterations=4)
     for i in range(9):
         g = rng.normal(size=N)
-        opt.step(p, g, sched.learning_rate)
+        opt.step(p, g, sched.learning_rate, K)
         p_ref = r.step(p_ref, g, rs.lr)
         sched.batch_end(10 * (i + 1), opt.t)
         rs.after_batch(10 * (i + 1), r.t)

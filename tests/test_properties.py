@@ -124,7 +124,7 @@ def test_padding_with_true_lengths_changes_nothing(models, name, lengths, seed, 
     _assert_close(_raw(est, [padded[i, :n] for i, n in enumerate(true_len)]), ref)
     # kernels: the whole padded block (padding past the longest sequence, of any
     # value) with the true lengths gives the same raw outputs as the ragged batch
-    net_out = est._network.predict_raw(padded, true_len)
+    net_out = est._network.predict_raw(padded, true_len, est._backend())
     raw_ref = est._forward_raw(*est._validate_X(seqs, reset=False))
     if net_out.ndim == 3:  # per step: only valid steps are defined
         net_out = [net_out[i, :n] for i, n in enumerate(true_len)]

@@ -35,6 +35,14 @@ CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 #: decaying gradients never reach the slow denormal range (both dtypes).
 FTZ_THRESHOLD = 1e-30
 
+# --------------------------------------------------------- backend modules
+#: Module attributes every backend defines, besides its kernels: how the
+#: layers above tell backends apart without knowing which one runs.
+BACKEND_ATTRIBUTES = {
+    "NAME": "str: the ``device`` name that selects the backend ('cpu', 'cuda')",
+    "ON_DEVICE": "bool: arrays live in accelerator memory (moved there per fit)",
+}
+
 # ------------------------------------------------------------------ kernels
 #: Every kernel a backend provides, with its parameters in order.  Array
 #: helpers first, then the layers' forward / backward pairs, losses and the

@@ -76,7 +76,9 @@ class Context:
         Source of dropout masks (drawn on the host so results do not depend on
         the thread count).
     backend : module
-        Kernel module: ``seqnet.kernels.cpu`` or ``seqnet.kernels.cuda``.
+        Kernel module: ``seqnet.kernels.cpu`` or ``seqnet.kernels.cuda``; the
+        estimators and the training loop always pass their device's backend
+        (the CPU kernels are the default for layers used on their own).
     need_input_grad : bool
         False for the first layer's backward: it may skip computing ``dx``.
     keep_cache : bool
@@ -87,7 +89,7 @@ class Context:
     training: bool = False
     lengths: object = None
     rng: object = None
-    backend: object = None
+    backend: object = field(default_factory=lambda: _host_kernels())
     need_input_grad: bool = True
     keep_cache: bool = True
     extra: dict = field(default_factory=dict)
@@ -115,25 +117,22 @@ class Layer:
         raise NotImplementedError
 
 
+def _host_kernels():
+    from seqnet.kernels import cpu  # imported on first use: compiles nothing
+
+    return cpu
+
+
 def kernel(ctx, name):
-    """Kernel ``name`` of ``ctx.backend``, or of ``seqnet.kernels.cpu`` when none
-    is set; both backends export every kernel under the same name."""
-    backend = None if ctx is None else ctx.backend
-    if backend is None:
-        from seqnet.kernels import cpu as backend
-    return getattr(backend, name)
+    """Kernel ``name`` of ``ctx.backend`` (both backends export every kernel
+    of ``seqnet.kernels.contract`` under the same name)."""
+    return getattr(ctx.backend, name)
 
 
 def backend_of(ctx):
-    """The array API of ``ctx``'s backend (``empty``, ``zeros``, ``ascontiguous``,
-    ...): the backend module itself, or ``seqnet.kernels.cpu`` when none is set
-    or the backend provides kernels only (NumPy arrays)."""
-    backend = None if ctx is None else ctx.backend
-    if backend is None or not hasattr(backend, "empty"):
-        from seqnet.kernels import cpu
-
-        return cpu
-    return backend
+    """The array API of ``ctx``'s backend (``empty``, ``zeros``,
+    ``ascontiguous``, ...: array helpers of the contract)."""
+    return ctx.backend
 
 
 def as_contiguous(x, dtype):

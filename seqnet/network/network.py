@@ -12,7 +12,7 @@ import contextlib
 import numpy as np
 from scipy.sparse import issparse
 
-from seqnet.kernels import cpu as _cpu
+from seqnet.kernels import cpu as _host  # the kernels of host (NumPy) buffers
 
 from .init import initialize
 from .layers import Context
@@ -37,8 +37,9 @@ class Network:
     dtype : numpy dtype
     """
 
-    #: Kernel module whose device holds ``params`` (None: host NumPy buffers).
-    device_backend = None
+    #: Kernel module whose memory holds ``params``: the host kernels until
+    #: :meth:`to_backend` moves them to a device.
+    residence = _host
 
     def __init__(self, layers, loss, dtype):
         self.layers = list(layers)
@@ -62,13 +63,13 @@ class Network:
         self.bind(np.zeros(offset, dtype=self.dtype))
         return shape
 
-    def bind(self, params, backend=None):
+    def bind(self, params, backend=_host):
         """Use ``params`` (1-D) as the parameter buffer and rebuild every view.
 
         With a device ``backend`` (CUDA) ``params`` is a device array and the
         gradient buffer, ``reg_mask`` and every per-layer view live there too.
         """
-        B = backend if backend is not None else _cpu
+        B = backend
         self.params = params
         self.grads = B.zeros(params.shape, params.dtype)
         reg_mask = np.zeros(self.n_params, dtype=np.uint8)
@@ -88,26 +89,24 @@ class Network:
         """Move the parameters (and the gradient buffer, ``reg_mask``, views) to
         ``backend``'s device; a no-op for the CPU or when already moved.
         Returns True when it moved them."""
-        if backend is None or getattr(backend, "NAME", "cpu") == "cpu":
-            return False
-        if self.device_backend is not None:
+        if not backend.ON_DEVICE or self.residence.ON_DEVICE:
             return False
         host = self.params
         self.bind(backend.to_device(host), backend)
         self._host_params = host
-        self.device_backend = backend
+        self.residence = backend
         return True
 
     def to_host(self, copy_back=True):
         """Back to the host buffer the parameters came from (so ``weights_`` views
         stay valid), copying the device values into it when ``copy_back``."""
-        backend = self.device_backend
-        if backend is None:
+        backend = self.residence
+        if not backend.ON_DEVICE:
             return
         host = self._host_params
         if copy_back:
             backend.to_host(self.params, out=host)
-        self.device_backend = None
+        self.residence = _host
         self._host_params = None
         self.bind(host)
 
@@ -140,10 +139,10 @@ class Network:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        if self.device_backend is not None:  # pickled mid-fit: the host copy
-            state["params"] = self.device_backend.to_host(self.params)
+        if self.residence.ON_DEVICE:  # pickled mid-fit: the host copy
+            state["params"] = self.residence.to_host(self.params)
         for key in ("grads", "reg_mask", "_layer_params", "_layer_grads",
-                    "device_backend", "_host_params"):
+                    "residence", "_host_params"):
             state.pop(key, None)
         return state
 
@@ -177,7 +176,7 @@ class Network:
         ``y`` has the network's output shape; for per-step outputs
         (batch, T, K) the padded steps get weight 0 through ``ctx.lengths``.
         """
-        backend = ctx.backend if ctx.backend is not None else _cpu
+        backend = ctx.backend
         ctx.extra["sample_weight"] = sample_weight  # batch norm weighs its statistics
         out, caches = self.forward(x, ctx)
         k = out.shape[out.ndim - 1]
@@ -190,13 +189,13 @@ class Network:
         self.backward(caches, d_out.reshape(out.shape), ctx)
         return float(loss)
 
-    def predict_raw(self, x, lengths=None, backend=None):
-        """Raw outputs for host ``x``: on a device backend ``x`` is copied there
-        once and the outputs back once (call inside :meth:`on_backend`)."""
-        B = backend if backend is not None else _cpu
+    def predict_raw(self, x, lengths, backend):
+        """Raw outputs for host ``x`` with ``backend``'s kernels: on a device
+        backend ``x`` is copied there once and the outputs back once (call
+        inside :meth:`on_backend`)."""
         ctx = Context(training=False, lengths=lengths, backend=backend, keep_cache=False)
-        out, _ = self.forward(input_to_device(B, x), ctx)
-        return B.to_host(out)
+        out, _ = self.forward(input_to_device(backend, x), ctx)
+        return backend.to_host(out)
 
 
 def input_to_device(backend, x):
@@ -206,7 +205,7 @@ def input_to_device(backend, x):
     trees (a ``Forest``) stays on the host: the tree layer copies its arrays."""
     if isinstance(x, Forest):
         return x
-    if issparse(x) and getattr(backend, "NAME", "cpu") != "cpu":
+    if issparse(x) and backend.ON_DEVICE:
         x = x.toarray()
     return backend.to_device(x)
 

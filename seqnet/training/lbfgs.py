@@ -18,7 +18,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
-from seqnet.kernels import cpu as _cpu
+from seqnet.kernels import cpu as _host  # scipy's L-BFGS works on host arrays
 from seqnet.network.layers import Context
 from seqnet.network.network import input_to_device, step_weights
 
@@ -71,13 +71,13 @@ class _Objective:
             else:
                 grad += g * g.dtype.type(share)
         if self.est.alpha > 0:
-            loss += _cpu.add_elastic_net(w, grad, self.reg_mask,
-                                         self.est.alpha / max(self.sw_total, 1e-300),
-                                         self.est.l1_ratio)
+            loss += _host.add_elastic_net(w, grad, self.reg_mask,
+                                          self.est.alpha / max(self.sw_total, 1e-300),
+                                          self.est.l1_ratio)
         return float(loss), grad.astype(np.float64)
 
 
-def train_lbfgs(est, net, state, data, backend=None):
+def train_lbfgs(est, net, state, data, backend):
     """Minimise the full-batch loss with L-BFGS-B; returns the stop reason.
 
     Parameters
@@ -89,9 +89,9 @@ def train_lbfgs(est, net, state, data, backend=None):
         is appended per iteration; ``best_loss_`` and the validation
         attributes are None (early stopping does not apply).
     data : (X, Y, sw, lengths) arrays in the compute dtype
-    backend : kernel module, default: the CPU
+    backend : kernel module
+        The estimator's backend (``seqnet.backend.get_backend``).
     """
-    backend = backend if backend is not None else _cpu
     state.best_loss_ = state.validation_scores_ = state.best_validation_score_ = None
     with net.on_backend(backend):
         objective = _Objective(est, net, data, backend)

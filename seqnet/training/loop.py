@@ -14,7 +14,6 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.exceptions import ConvergenceWarning
 
-from seqnet.kernels import cpu as _cpu
 from seqnet.network.layers import Context
 from seqnet.network.network import input_to_device
 
@@ -87,7 +86,7 @@ def batch_size_for(est, n_samples):
     return int(np.clip(est.batch_size, 1, n_samples))
 
 
-def train_epochs(est, net, state, data, validate, incremental, backend=None):
+def train_epochs(est, net, state, data, validate, incremental, backend):
     """Run epochs until stopping; returns the reason training ended.
 
     On a device backend (CUDA) the parameters, gradients, ``reg_mask`` and the
@@ -105,8 +104,9 @@ def train_epochs(est, net, state, data, validate, incremental, backend=None):
         Validation score of the current weights (early stopping).
     incremental : bool
         ``partial_fit``: exactly one pass over ``data``.
+    backend : kernel module
+        The estimator's backend (``seqnet.backend.get_backend``).
     """
-    backend = backend if backend is not None else _cpu
     with net.on_backend(backend):
         state.optimizer.to_backend(backend)
         try:
@@ -264,5 +264,4 @@ def _update_stopping(est, net, state, epoch_loss, validate):
 
 def _copy_params(net):
     """A copy of the parameters on the device they live on."""
-    backend = net.device_backend
-    return net.params.copy() if backend is None else backend.copy(net.params)
+    return net.residence.copy(net.params)

@@ -8,7 +8,6 @@ squared-gradient decay ``rho`` (documented on the estimators).
 
 import numpy as np
 
-from seqnet.kernels import cpu as _cpu
 
 SOLVERS = ("adam", "sgd", "rmsprop", "adagrad", "adadelta")
 
@@ -39,17 +38,18 @@ class Optimizer:
 
     def to_backend(self, backend):
         """Move the state arrays to ``backend``'s device (no-op on the CPU)."""
-        if backend is not None and getattr(backend, "NAME", "cpu") != "cpu":
+        if backend.ON_DEVICE:
             self.state = [backend.to_device(s) for s in self.state]
 
     def to_host(self, backend):
         """Bring the state arrays back as NumPy arrays (they pickle as such)."""
-        if backend is not None and getattr(backend, "NAME", "cpu") != "cpu":
+        if backend.ON_DEVICE:
             self.state = [backend.to_host(s) for s in self.state]
 
-    def step(self, params, grads, lr, backend=None):
-        """Apply one update in place with learning rate ``lr``."""
-        k = backend if backend is not None else _cpu
+    def step(self, params, grads, lr, backend):
+        """Apply one update in place with learning rate ``lr``, with the
+        update kernels of ``backend`` (where ``params`` live)."""
+        k = backend
         self.t += 1
         if self.solver == "adam":
             lr_t = lr * np.sqrt(1.0 - self.beta_2 ** self.t) / (1.0 - self.beta_1 ** self.t)

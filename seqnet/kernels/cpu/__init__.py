@@ -66,4 +66,6 @@ from .recurrent_leaky import leaky_rnn_backward, leaky_rnn_forward
 from .tree import tree_backward, tree_forward, tree_pool_backward, tree_pool_forward
 
 NAME = "cpu"
+#: Arrays live in host memory (NumPy): moving them to or from the backend is free.
+ON_DEVICE = False
 

@@ -92,3 +92,5 @@ from .tree import (  # noqa: F401
 )
 
 NAME = "cuda"
+#: Arrays live in GPU memory: the training loop moves parameters there once per fit.
+ON_DEVICE = True
