@@ -82,7 +82,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         becomes additive. "auto" picks "log" for a strictly positive series
         that spans more than a factor of 10 or whose swing grows with its
         level (:func:`choose_transform`), else "none".
-    n_models : int, default=3
+    n_models : int, default=5
         Size of the seed ensemble: that many clones of ``estimator`` are fitted
         with different ``random_state`` values and their predictions averaged
         at every step. Averaging removes most of the seed-to-seed swing of a
@@ -187,7 +187,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         scale=True,
         step=1,
         transform="auto",
-        n_models=3,
+        n_models=5,
         random_state=None,
     ):
         self.estimator = estimator
