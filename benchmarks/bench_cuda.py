@@ -51,7 +51,7 @@ def _median_time(fn, repeats, sync=lambda: None):
 def gpu_info():
     """``(name, driver version, CUDA runtime version)`` of numba's current GPU,
     or None (with the reason printed) when there is none."""
-    from seqnet.backend import cuda_available
+    from seqnet._runtime.backend import cuda_available
 
     if not cuda_available():
         return None

@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from seqnet import threads
-from seqnet.backend import thread_limits
+from seqnet._runtime.backend import thread_limits
 from seqnet.network.layers import Context
 from seqnet.network.recurrent import RecurrentLayer
 

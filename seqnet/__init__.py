@@ -8,7 +8,7 @@ estimators (and with them numba and scikit-learn) load on first use of a name
 
 from typing import TYPE_CHECKING
 
-from ._threads import get_num_threads, set_num_threads, threads
+from ._runtime.threads import get_num_threads, set_num_threads, threads
 
 # the function, bound after its module: seqnet.warmup is never the submodule
 from .warmup import warmup

@@ -5,7 +5,7 @@ and the no-GPU case is then forced through ``cuda_available``."""
 import numpy as np
 import pytest
 
-import seqnet.backend as backend_mod
+import seqnet._runtime.backend as backend_mod
 from seqnet import MLPClassifier
 from seqnet.kernels import cpu
 
@@ -55,7 +55,7 @@ def test_import_seqnet_does_not_load_cuda_kernels():
     import subprocess
     import sys
 
-    code = ("import sys, seqnet, seqnet.backend; "
+    code = ("import sys, seqnet, seqnet._runtime.backend; "
             "from seqnet import MLPClassifier; "
             "assert 'seqnet.kernels.cuda' not in sys.modules; "
             "assert 'numba.cuda' not in sys.modules, 'numba.cuda imported eagerly'")
@@ -71,7 +71,7 @@ def test_gpu_fitted_model_predicts_on_cpu_machine():
     import numpy as np
 
     from seqnet import GRUClassifier
-    from seqnet.backend import cuda_available
+    from seqnet._runtime.backend import cuda_available
 
     if cuda_available():
         pytest.skip("a CUDA device (or the simulator) is usable here")

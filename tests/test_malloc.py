@@ -1,10 +1,10 @@
-"""seqnet._malloc: glibc malloc thresholds raised once, unless the user opted out."""
+"""seqnet._runtime.malloc: glibc malloc thresholds raised once, unless the user opted out."""
 
 import platform
 
 import pytest
 
-from seqnet import _malloc
+from seqnet._runtime import malloc as _malloc
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_info
 
 import seqnet
 from seqnet import ConvClassifier, GRURegressor, LSTMClassifier, MLPClassifier
-from seqnet.backend import thread_limits
+from seqnet._runtime.backend import thread_limits
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -134,7 +134,7 @@ def test_threads_context_restores_even_on_exception():
     with pytest.raises(KeyError):
         with seqnet.threads(1):
             raise KeyError
-    from seqnet._threads import is_user_set
+    from seqnet._runtime.threads import is_user_set
     assert not is_user_set()
 
 
@@ -166,7 +166,7 @@ def test_blas_limit_restored_when_threads_exit_out_of_order():
     original counts come back, whatever count A itself asked for."""
     import threading
 
-    from seqnet._threads import blas_limiter
+    from seqnet._runtime.threads import blas_limiter
 
     before = _blas_threads()
     a_in, b_out = threading.Event(), threading.Event()
@@ -242,7 +242,7 @@ def test_chunk_errors_propagate_and_every_chunk_runs_once():
 
 # ------------------------------------------------------------ busy machine
 def test_default_threads_leave_busy_cores_alone(monkeypatch):
-    from seqnet import _threads
+    from seqnet._runtime import threads as _threads
 
     monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "1")
     monkeypatch.setattr(_threads.os, "cpu_count", lambda: 8)
@@ -260,7 +260,7 @@ def test_default_threads_leave_busy_cores_alone(monkeypatch):
 
 
 def test_busy_tasks_reads_the_running_count():
-    from seqnet import _threads
+    from seqnet._runtime import threads as _threads
 
     _threads._load_sample[0] = -1.0  # no cached reading
     assert _threads._busy_tasks() >= 0
@@ -270,7 +270,7 @@ def test_busy_tasks_reads_the_running_count():
 def test_own_running_threads_are_not_busy_neighbours(monkeypatch):
     """This process's own running threads (BLAS threads spinning after a
     product, chunk threads) are not other programs' load."""
-    from seqnet import _threads
+    from seqnet._runtime import threads as _threads
 
     monkeypatch.setattr(_threads, "_running_tasks", lambda: 5)
     monkeypatch.setattr(_threads, "_own_running_threads", lambda: 3)

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from seqnet.backend import get_backend, thread_limits
+from seqnet._runtime.backend import get_backend, thread_limits
 from seqnet.network.network import Network
 from seqnet.training.lbfgs import train_lbfgs
 from seqnet.training.loop import TrainingState, batch_size_for, train_epochs

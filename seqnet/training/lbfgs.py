@@ -90,7 +90,7 @@ def train_lbfgs(est, net, state, data, backend):
         attributes are None (early stopping does not apply).
     data : (X, Y, sw, lengths) arrays in the compute dtype
     backend : kernel module
-        The estimator's backend (``seqnet.backend.get_backend``).
+        The estimator's backend (``seqnet._runtime.backend.get_backend``).
     """
     state.best_loss_ = state.validation_scores_ = state.best_validation_score_ = None
     with net.on_backend(backend):

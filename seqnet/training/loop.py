@@ -105,7 +105,7 @@ def train_epochs(est, net, state, data, validate, incremental, backend):
     incremental : bool
         ``partial_fit``: exactly one pass over ``data``.
     backend : kernel module
-        The estimator's backend (``seqnet.backend.get_backend``).
+        The estimator's backend (``seqnet._runtime.backend.get_backend``).
     """
     with net.on_backend(backend):
         state.optimizer.to_backend(backend)

@@ -38,7 +38,7 @@ def _simulated():
 def _enabled():
     if _simulated():
         return True
-    from seqnet.backend import cuda_available
+    from seqnet._runtime.backend import cuda_available
 
     return cuda_available()
 

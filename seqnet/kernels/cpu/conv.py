@@ -33,7 +33,7 @@ tap ``(i, j)`` of output row ``r`` and ``wm[(i*KW + j)*C + c, f] = weight[f, c, 
 The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm`; the gather/scatter loops are serial
 with the innermost loop over contiguous channels.  There is no ``prange``, so these
 kernels never run numba's thread pool next to BLAS's: the cores belong to BLAS
-(the "blas" owner of ``seqnet.backend.thread_limits``).  At the sizes of small
+(the "blas" owner of ``seqnet._runtime.backend.thread_limits``).  At the sizes of small
 image/sequence models one BLAS product is several times faster than direct
 loops parallelised over the batch (see ``benchmarks/bench_conv_kernels.py``).
 Results are bitwise reproducible for a given BLAS library and thread count

@@ -2,7 +2,7 @@
 ``seqnet.kernels.cpu`` (arrays are numba device arrays; kernels that return
 arrays on the CPU return device arrays here).
 
-Imported only when a CUDA device is chosen (``seqnet.backend.get_backend``).
+Imported only when a CUDA device is chosen (``seqnet._runtime.backend.get_backend``).
 Tested on any machine with the simulator: ``NUMBA_ENABLE_CUDASIM=1``.
 """
 

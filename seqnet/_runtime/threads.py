@@ -2,7 +2,7 @@
 
 ``seqnet.set_num_threads(n)`` / ``seqnet.get_num_threads()`` and the context
 manager ``seqnet.threads(n)`` set one process-wide number of threads.  Inside
-every fit/predict call :func:`seqnet.backend.thread_limits` gives those threads
+every fit/predict call :func:`seqnet._runtime.backend.thread_limits` gives those threads
 to the one pool that owns the cores for the estimator's kernels
 (DESIGN.md section 4, "never run two thread pools at once"):
 

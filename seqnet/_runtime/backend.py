@@ -50,7 +50,7 @@ def thread_limits(owner):
     """Give the cores to one pool for the duration of a fit/predict call.
 
     The number of threads is ``seqnet.get_num_threads()`` (see
-    ``seqnet/_threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
+    ``seqnet/_runtime/threads.py``: ``set_num_threads`` / ``threads(n)``, by default all
     cores as limited by the environment, so a joblib/dask worker uses its share,
     less the cores other programs keep busy now).
 
@@ -61,8 +61,13 @@ def thread_limits(owner):
                    their batch chunks on n threads, BLAS 1.
     """
     # the submodule, not seqnet.threads (the context manager of that name)
-    from seqnet._malloc import tune_malloc
-    from seqnet._threads import blas_limiter, default_num_threads, get_num_threads, is_user_set
+    from seqnet._runtime.malloc import tune_malloc
+    from seqnet._runtime.threads import (
+        blas_limiter,
+        default_num_threads,
+        get_num_threads,
+        is_user_set,
+    )
     from seqnet.kernels.cpu.chunk_threads import chunk_threads
 
     tune_malloc()
