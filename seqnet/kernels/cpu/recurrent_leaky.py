@@ -247,6 +247,11 @@ def leaky_rnn_forward(x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse
     """
     skip, kind = int(skip), int(kind)
     _check(w_ih, w_hh, w_skip, a, skip, kind)
+    B, T, _ = x.shape
+    if B == 0:  # no rows to tell T from inside the kernel
+        empty = np.zeros((0, w_hh.shape[0]), dtype=x.dtype)
+        return np.zeros((0, T, w_hh.shape[0]), dtype=x.dtype), (empty, empty, bool(reverse),
+                                                                 skip, kind)
     x2, w_ih, w_hh, w_skip = _aligned(x, w_ih, w_hh, w_skip)
     h, hs, fs = _forward(x2, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, bool(reverse),
                          skip, kind)
