@@ -274,3 +274,14 @@ def test_layer_rejects_bad_leak_and_skip():
     for kwargs in (dict(leak=0.0), dict(leak=1.5), dict(leak="auto"), dict(skip_steps=1)):
         with pytest.raises(ValueError):
             LeakyRecurrentLayer(H, 0, **kwargs)
+
+
+def test_empty_batch_keeps_its_shape():
+    P, _, _, _ = setup(7, 2)
+    x = np.zeros((0, T, F))
+    lengths = np.zeros(0, dtype=np.int64)
+    h, cache = kfwd(P, x, lengths, np.zeros((0, H)), False, 2, "tanh")
+    assert h.shape == (0, T, H)
+    grads = kbwd(P, np.zeros((0, T, H)), x, lengths, h, cache)
+    assert grads[0].shape == (0, T, F)
+    assert all(not g.any() for g in grads[1:])
