@@ -1,6 +1,14 @@
 """scikit-learn's estimator checks over every public estimator with its default
-parameters, no expected failures (issue 18: defaults that fit any valid input).
+parameters (issue 18: defaults that fit any valid input).
+
+The only departures, each explained where it is declared: float64 for the four
+checks that compare at rtol=1e-7 (:data:`PER_CHECK_PARAMS`), FCN / ResNet with
+narrower filters unless ``SEQNET_FULL_CHECKS=1`` (:data:`NARROW`), and known
+failures through scikit-learn's ``expected_failed_checks``
+(:data:`EXPECTED_FAILURES`).
 """
+
+import os
 
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -13,12 +21,18 @@ NAMES = [name + task for name in ("MLP", "RNN", "LSTM", "GRU", "Conv", "FCN", "R
          for task in ("Classifier", "Regressor")]
 
 
-#: FCN / ResNet: the published architectures with narrower layers, the one
-#: departure from the defaults.  With their default filters ((128, 256, 128) and
-#: (64, 128, 128)) the ~60 checks of each take several minutes per estimator on
-#: two cores (a quarter of FCNClassifier's alone took over 4 minutes); the
-#: geometry (kernels 8, 5, 3, 'same' padding, global pooling) is the default one.
-NARROW = {"FCN": dict(filters=(8, 8, 8)), "ResNet": dict(filters=(8, 8, 8))}
+#: FCN / ResNet: the published architectures with narrower layers in CI; with
+#: ``SEQNET_FULL_CHECKS=1`` the checks run them at their defaults.  That run
+#: passes (but for the expected failure below) and is compute, not overhead:
+#: FCNClassifier's ~65 checks fit ~6,000 rows in all for up to 100 epochs each,
+#: through 128-256 channel convolutions (0.27 M parameters, ~30 ms a batch of
+#: 16 on 10-step series, 80 % of it in the convolution kernels), which took
+#: 594 s on the 2-core machine (check_classifiers_train's 300-row fits alone
+#: 305 s); four such estimators do not fit a CI run.  The geometry (kernels 8,
+#: 5, 3, 'same' padding, batch norm, global pooling) and every other parameter
+#: are the defaults.
+NARROW = ({} if os.environ.get("SEQNET_FULL_CHECKS") == "1" else
+          {"FCN": dict(filters=(8, 8, 8)), "ResNet": dict(filters=(8, 8, 8))})
 
 
 def _estimators():
@@ -43,35 +57,54 @@ PER_CHECK_PARAMS = {
     "check_methods_sample_order_invariance": FLOAT64,
 }
 
-#: The one exception, per estimator: GRUClassifier's default Adam fit of the
-#: dense sample-weight check.  Its weighted and repeated fits run the same
-#: number of epochs and their loss curves agree to 1e-9 for 112 of 137 epochs,
-#: then part: Adam divides by the root of tiny second moments near convergence
-#: and amplifies the ~1e-16 summation-order difference between a weighted row
-#: and its copies (an optimizer property, not a weighting error; L-BFGS at
-#: 200 iterations parts the same way on this near-separable data).  It runs
-#: 20 epochs there, inside the stretch where the two fits agree.
-#: FCN / ResNet train on mini-batches of 16 by default: a weighted row and its
-#: repeated copies fall in different batches, so no mini-batch method can pass
-#: that check; it runs full batch (``batch_size='auto'``) for 20 epochs there.
-PER_ESTIMATOR_CHECK_PARAMS = {
-    ("GRUClassifier", "check_sample_weight_equivalence_on_dense_data"):
-        dict(FLOAT64, max_iter=20),
-    **{(name + task, "check_sample_weight_equivalence_on_dense_data"):
-       dict(FLOAT64, max_iter=20, batch_size="auto")
+#: Checks expected to fail, through scikit-learn's own mechanism for known
+#: failures (``expected_failed_checks``, run strict: a check that passes again
+#: fails the test, so no excuse outlives its cause).  All are the dense
+#: sample-weight equivalence check (15 weighted rows against their 27 repeated
+#: copies), in float64:
+#: * FCN / ResNet train on mini-batches of 16 (the published recipe): the 27
+#:   repeated rows are two batches, the 15 weighted rows one, so the two fits
+#:   take different steps; no mini-batch method can pass it.  (The recurrent
+#:   models' batches of 32 hold either set whole, so they are checked.)
+#: * GRUClassifier: its weighted and repeated fits agree to 1e-16 for 60
+#:   epochs, then part exponentially (1e-14 at epoch 90, 3e-9 at 110, 2e-2 at
+#:   130: doubling every ~3.5 epochs) while Adam memorises the 3 random
+#:   classes through loss spikes (0.15 -> 0.46); the ~1e-16 summation-order
+#:   difference between a weighted row and its copies is amplified by chaotic
+#:   training, not a weighting error (LSTM, RNN and GRURegressor pass at 1e-10
+#:   or better on the same data).
+#: * LSTMRegressor: its two fits agree to 1e-16 in loss for 100 epochs, then
+#:   drift slowly (4e-13 at epoch 130, 5e-10 at 190) while the loss keeps
+#:   falling to 0.014 at max_iter=200; one of the 15 predictions ends 1.27e-7
+#:   apart relative, just past rtol=1e-7.  With scikit-learn's patience of 10
+#:   epochs it passed, because training stopped at epoch 131 at a loss of 0.118
+#:   (the premature stop issue 22 found); the recurrent default of 30 trains on.
+_MINI_BATCH = ("mini-batches of 16 (published recipe): a weighted row and its repeated "
+               "copies fall in different batches")
+EXPECTED_FAILURES = {
+    "GRUClassifier": {"check_sample_weight_equivalence_on_dense_data":
+                      "Adam's fits part exponentially from a 1e-16 summation-order "
+                      "difference after ~60 epochs on random 3-class labels"},
+    "LSTMRegressor": {"check_sample_weight_equivalence_on_dense_data":
+                      "summation-order rounding grows over 200 Adam epochs to 1.3e-7 "
+                      "relative in one prediction (rtol=1e-7)"},
+    **{name + task: {"check_sample_weight_equivalence_on_dense_data": _MINI_BATCH}
        for name in ("FCN", "ResNet") for task in ("Classifier", "Regressor")},
 }
+
+
+def _expected_failures(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
 
 
 def _check_name(check):
     return getattr(check, "func", check).__name__
 
 
-@parametrize_with_checks(_estimators())
+@parametrize_with_checks(_estimators(), expected_failed_checks=_expected_failures,
+                         xfail_strict=True)
 def test_sklearn_compatible(estimator, check):
-    name = _check_name(check)
-    params = PER_ESTIMATOR_CHECK_PARAMS.get((type(estimator).__name__, name),
-                                            PER_CHECK_PARAMS.get(name))
+    params = PER_CHECK_PARAMS.get(_check_name(check))
     if params:  # on a copy: the same instance is passed to every check
         estimator = clone(estimator).set_params(**params)
     check(estimator)
