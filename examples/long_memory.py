@@ -47,7 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--hidden", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--n-train", type=int, default=200)
     args = parser.parse_args()
     print(f"sign of the first value, {LAG} noise steps later; {args.n_train} training and "
