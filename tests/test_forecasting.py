@@ -1,10 +1,12 @@
 """Tests for seqnet.forecasting and seqnet.datasets."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 from sklearn.neighbors import KNeighborsRegressor
@@ -248,8 +250,10 @@ def test_defaults_forecast_a_trend_beyond_its_range():
     t = np.arange(132)
     series = 10.0 + 0.1 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.normal(size=t.size)
     train, test = series[:120], series[120:]
-    fc = Forecaster(random_state=0).fit(train)
-    assert fc.difference_ == 1 and fc.transform_ == "none" and len(fc.estimators_) == 3
+    with warnings.catch_warnings():  # the default's fixed budget is not the user's to change
+        warnings.simplefilter("error", ConvergenceWarning)
+        fc = Forecaster(random_state=0).fit(train)
+    assert fc.difference_ == 1 and fc.transform_ == "none" and len(fc.estimators_) == 5
     pred = fc.predict(12)
     assert pred.max() > train.max()
     assert np.mean(np.abs(pred - test)) < np.mean(np.abs(seasonal_naive(train, 12, 12) - test))
