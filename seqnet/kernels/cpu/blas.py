@@ -21,10 +21,10 @@ boundaries, without which that path splits every vector load.
 """
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload, register_jitable
 
-from seqnet.kernels.cpu.layouts import any_layout
+from seqnet.kernels.cpu.jit import any_layout, helper
 
 
 def _xxgemm(dtype):
@@ -83,7 +83,7 @@ def _xxgemm_call_impl(trans_a, trans_b, m, n, k, scale, a, lda, b, ldb, out, ldc
     return impl
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@helper(error_model="numpy")
 def _gemm_strided(a, b, out, trans_a, trans_b, accumulate):
     """:func:`gemm` on any-layout operands with every flag a plain bool: the
     one specialization per dtype that every call of :func:`gemm` reaches."""
@@ -126,7 +126,7 @@ def _gemm_entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
     # Inlined into the caller: layouts erased and the flags made plain bools
     # (``== True`` turns an omitted default or a literal into a ``bool``), so
     # every call reaches the one compiled _gemm_strided of its dtype
-    # (seqnet.kernels.cpu.layouts).
+    # (seqnet.kernels.cpu.jit).
     def entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
         _gemm_strided(any_layout(a), any_layout(b), any_layout(out),
                       trans_a == True, trans_b == True, accumulate == True)  # noqa: E712

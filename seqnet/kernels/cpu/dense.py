@@ -15,7 +15,6 @@ compiled product per dtype, shared with the other kernels, where each
 loops, so no temporary pre-activation array is kept between the passes.
 """
 
-import numpy as np
 from numba import njit
 
 from .blas import gemm

@@ -32,11 +32,11 @@ fastmath), which the rational tanh gains most from.
 """
 
 import numpy as np
-from numba import njit
 
 from seqnet.kernels.contract import CELL_GATES as _CONTRACT_GATES
 from seqnet.kernels.contract import RELU
 from seqnet.kernels.cpu.blas import gemm, piece_width
+from seqnet.kernels.cpu.jit import helper
 from seqnet.kernels.cpu.recurrent_common import (
     CONTRACT,
     ONE,
@@ -65,7 +65,7 @@ def bias_columns(cell, b_ih, b_hh):
     return np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_hh[2 * H:], b_ih[2 * H:]])
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def input_columns(cell, width):
     """Columns of ``g`` (``width`` of them) that hold input projections, as
     ``(first, last, w)`` ranges: ``W_ih[w:w + last - first]`` feeds ``first:last``.
@@ -78,13 +78,13 @@ def input_columns(cell, width):
     return ((0, width, 0), (width, width, width))
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def state_col(xh, H):
     """First column of the state in the ``[x | h | 1]`` rows."""
     return xh.shape[1] - H - 1
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def project_inputs(cell, w_ih_t, xh, rows, g):
     """``g[:rows]`` = input projections ``x_t W_ih^T`` of every step (one
     product per column range, summed in row pieces OpenBLAS runs unpacked:
@@ -106,7 +106,7 @@ def project_inputs(cell, w_ih_t, xh, rows, g):
 # ---------------------------------------------------------------- forward
 # Blocks: ``gb`` (nb, G*H) of g, ``hp``/``hn`` (nb, F + H + 1) of xh (state
 # before / after the step), ``cp``/``cn`` (nb, H) of cs.
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _sigmoid_cols(gb, first, last, bias):
     bs = bias[first:last]
     for b in range(gb.shape[0]):
@@ -115,7 +115,7 @@ def _sigmoid_cols(gb, first, last, bias):
             row[k] = gate_sigmoid(row[k] + bs[k])
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _tanh_cols(gb, first, last, bias):
     bs = bias[first:last]
     for b in range(gb.shape[0]):
@@ -124,7 +124,7 @@ def _tanh_cols(gb, first, last, bias):
             row[k] = gate_tanh(row[k] + bs[k])
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def rnn_step(gb, bias, hn, kind):
     """``h = act(z + b)`` (tanh or relu); ``g`` keeps ``z``."""
     H = gb.shape[1]
@@ -140,7 +140,7 @@ def rnn_step(gb, bias, hn, kind):
                 h[k] = gate_tanh(z[k] + bias[k])
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_cell(gb, cp, cn):
     H = cp.shape[1]
     for b in range(gb.shape[0]):
@@ -150,7 +150,7 @@ def _lstm_cell(gb, cp, cn):
             c[k] = f[k] * c_prev[k] + i[k] * gg[k]
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_hidden(gb, cn, hn):
     H = cn.shape[1]
     c0 = state_col(hn, H)
@@ -160,7 +160,7 @@ def _lstm_hidden(gb, cn, hn):
             h[k] = o[k] * gate_tanh(c[k])
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def lstm_step(gb, bias, cp, cn, hn):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
     H = cp.shape[1]
@@ -171,7 +171,7 @@ def lstm_step(gb, bias, cp, cn, hn):
     _lstm_hidden(gb, cn, hn)
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _gru_candidate(gb, bias):
     """Column block hn becomes ``W_hn h + b_hn``, block xn becomes
     ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
@@ -185,7 +185,7 @@ def _gru_candidate(gb, bias):
             n[k] = gate_tanh(n[k] + b_in[k] + r[k] * v)
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _gru_state(gb, hp, hn):
     H = gb.shape[1] // 4
     c0 = state_col(hn, H)
@@ -196,7 +196,7 @@ def _gru_state(gb, hp, hn):
             h[k] = (ONE - z[k]) * n[k] + z[k] * h_prev[k]
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def gru_step(gb, bias, hp, hn):
     """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
     _sigmoid_cols(gb, np.int64(0), 2 * (gb.shape[1] // 4), bias)
@@ -208,7 +208,7 @@ def gru_step(gb, bias, hp, hn):
 # ``up`` (nb, H): the loss gradient of the step's outputs; ``dh_n`` (nb, H)
 # the gradient arriving from step s + 1; ``db`` (nb, G*H) the step's block of
 # ``dz``.  ``g`` stays as it is, so a cache can serve several backward passes.
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _add(up, dh_n, out):
     """``out = up + dh_n`` (the total gradient of the step's output)."""
     for b in range(up.shape[0]):
@@ -217,7 +217,7 @@ def _add(up, dh_n, out):
             o[k] = u[k] + d[k]
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def rnn_grads(up, dh_n, hn, db, kind):
     """``d = act'(h) * (dh + dh_n)`` (act' read from the output h)."""
     H = up.shape[1]
@@ -233,7 +233,7 @@ def rnn_grads(up, dh_n, hn, db, kind):
                 d[k] = ftz(d[k] * (ONE - h[k] * h[k]))
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_output_grads(gb, cn, db, dc_n):
     """With ``dH`` in ``db[:, 3H:]``: ``d_o = dH tanh(c) o (1 - o)``,
     ``dc_n += dH o (1 - tanh(c)^2)``."""
@@ -247,7 +247,7 @@ def _lstm_output_grads(gb, cn, db, dc_n):
             dc[k] = dc[k] + dH * o[k] * (ONE - tc * tc)
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_gate_grads(gb, cp, db, dc_n):
     """``d_i = dC g i (1 - i)``, ``d_f = dC c_prev f (1 - f)``,
     ``d_g = dC i (1 - g^2)``, ``dc_n = dC f``."""
@@ -265,7 +265,7 @@ def _lstm_gate_grads(gb, cp, db, dc_n):
             dc[k] = ftz(dc[k] * f[k])
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def lstm_grads(up, dh_n, dc_n, gb, cp, cn, db):
     """Gate pre-activation gradients into ``db``; ``dc_n`` becomes dL/dc_{t-1}.
 
@@ -279,7 +279,7 @@ def lstm_grads(up, dh_n, dc_n, gb, cp, cn, db):
     _lstm_gate_grads(gb, cp, db, dc_n)
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _gru_grads(gb, hp, db, direct):
     H = gb.shape[1] // 4
     c0 = state_col(hp, H)
@@ -298,7 +298,7 @@ def _gru_grads(gb, hp, db, direct):
             d_hn[k] = ftz(d_n[k] * r[k])
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def gru_grads(up, dh_n, gb, hp, db, direct):
     """Gradients of the columns ``z_r, z_z, W_hn h + b_hn, W_in x + b_in`` into
     ``db`` and ``direct = dH z`` (the path to h_prev that bypasses the weights)::

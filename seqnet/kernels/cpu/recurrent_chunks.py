@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from seqnet.kernels.cpu.layouts import any_layout
+from seqnet.kernels.cpu.jit import any_layout, helper
 
 #: Smallest chunk worth a thread of its own (below it, per-step overheads win).
 MIN_CHUNK_ROWS = 16
@@ -112,7 +112,7 @@ def time_index(s, length, reverse):
     return length - 1 - s if reverse else s
 
 
-@njit(cache=True)
+@helper()
 def chunk_max_length(lengths, lo, hi):
     """Largest length among rows ``lo:hi`` (0 for an empty chunk)."""
     m = 0
@@ -124,7 +124,7 @@ def chunk_max_length(lengths, lo, hi):
 
 # Copies loop over features explicitly: a slice assignment per row costs
 # more view set-up than copying a few features takes.
-@njit(cache=True)
+@helper()
 def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out):
     """``out[(s - s0) * nb + b, :C] = a[lo + b, t(s)]`` for ``s < lengths[lo + b]``,
     else 0, for steps ``s0 <= s < s1``; ``a`` is (B, T, C)."""
@@ -143,7 +143,7 @@ def gather_rows(a, lengths, lo, hi, s0, s1, reverse, out):
                     out[r, c] = 0.0
 
 
-@njit(cache=True)
+@helper()
 def scatter_rows(src, col, lengths, lo, hi, s0, s1, reverse, out):
     """Inverse of :func:`gather_rows`: ``out[lo + b, t(s)] = src[(s - s0) * nb + b, col:col + C]``
     for the steps ``s0 <= s < s1`` each sample has (``out`` (B, T, C), other
@@ -160,7 +160,7 @@ def scatter_rows(src, col, lengths, lo, hi, s0, s1, reverse, out):
                     out[lo + b, t, c] = src[r, col + c]
 
 
-@njit(cache=True)
+@helper()
 def zero_finished_rows(block, col, width, lengths, lo, s):
     """Reset ``block[b, col:col + width]`` to 0 where sample b ended before step s + 1."""
     for b in range(block.shape[0]):
@@ -169,7 +169,7 @@ def zero_finished_rows(block, col, width, lengths, lo, s):
                 block[b, col + c] = 0.0
 
 
-@njit(cache=True)
+@helper()
 def zero_padding(out, lengths, lo, hi):
     """``out[b, lengths[b]:] = 0`` for rows ``lo:hi`` of a (B, T, C) array: with
     :func:`scatter_rows` this fills an uninitialised output per chunk, in the
@@ -188,7 +188,7 @@ def zero_padding(out, lengths, lo, hi):
 # and add blocks through these loops instead.
 def copy_block(src, dst):
     """``dst[i, j] = src[i, j]`` for the 2-D blocks (same shape), of any
-    layout (one compiled loop per dtype: :mod:`seqnet.kernels.cpu.layouts`)."""
+    layout (one compiled loop per dtype: :mod:`seqnet.kernels.cpu.jit`)."""
     dst[...] = src
 
 
@@ -200,14 +200,14 @@ def _copy_block_entry(src, dst):
     return entry
 
 
-@njit(cache=True)
+@helper()
 def _copy_block(src, dst):
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]
 
 
-@njit(cache=True)
+@helper()
 def add_block(src, dst):
     """``dst[i, j] += src[i, j]`` for the 2-D blocks (same shape)."""
     for i in range(src.shape[0]):

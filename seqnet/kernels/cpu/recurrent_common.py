@@ -36,10 +36,11 @@ Conventions of every recurrent kernel
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
 from seqnet.kernels.contract import FTZ_THRESHOLD
+from seqnet.kernels.cpu.jit import helper
 
 #: numba fastmath flags of the gate loops: fused multiply-add only.
 CONTRACT = {"contract"}
@@ -54,7 +55,7 @@ ZERO = np.float32(0.0)
 FTZ32 = np.float32(FTZ_THRESHOLD)
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def ftz(v):
     """Flush-to-zero: ``0`` if ``|v| < FTZ_THRESHOLD`` else ``v`` (NaN passes through)."""
     return ZERO if abs(v) < FTZ32 else v
@@ -69,7 +70,7 @@ _B6, _B4, _B2 = 1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03
 _B0 = 4.89352518554385e-03
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def tanh_f32(x):
     """Rational tanh for float32 arguments (branch free, NaN propagates)."""
     c = np.float32(_TANH_CLAMP)

@@ -1,7 +1,12 @@
-"""One compiled specialization per dtype for small helpers called with
-operands of several layouts.
+"""How the CPU kernels' helpers are compiled: as little as a first fit needs.
 
-numba compiles a function once per distinct argument types, and a C-contiguous
+**Helpers only kernels call** are compiled with :func:`helper`: no CPython
+wrapper (the code that unboxes Python arguments) and no C-function wrapper
+(for first-class function use) are generated for them, which saves about a
+quarter of each helper's compile time; such a helper cannot be called from
+Python, only from other ``@njit`` code.
+
+**One specialization per dtype.**  numba compiles a function once per distinct argument types, and a C-contiguous
 block and a strided view of the same dtype are distinct types, as are a
 literal ``0`` and an ``int64``.  A helper called both ways compiles twice
 (``benchmarks/compile_time.py`` counts the specializations).  Helpers that
@@ -13,9 +18,15 @@ integer offsets as ``np.int64(0)`` rather than a literal ``0`` for the same
 reason.
 """
 
-from numba import types
+from numba import njit, types
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
+
+
+def helper(**options):
+    """``@njit(cache=True, **options)`` for a function that only other
+    ``@njit`` code calls: without the CPython and C-function wrappers."""
+    return njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, **options)
 
 
 @intrinsic
