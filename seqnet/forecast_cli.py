@@ -363,7 +363,7 @@ def add_forecast_parser(sub):
     p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="(default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="(default: %(default)s)")
-    p.add_argument("--n-models", type=int, default=3,
+    p.add_argument("--n-models", type=int, default=5,
                    help="seed ensemble: models fitted with different seeds, forecasts "
                    "averaged (default: %(default)s)")
     p.add_argument("--random-state", type=int, default=0, help="(default: %(default)s)")
