@@ -44,7 +44,12 @@ def main():
     dh = rng.normal(size=(B, T, H)).astype(np.float32)
     tanh = 2  # the activation code of tanh (the RNN's default)
 
+    one_signature = hasattr(K, "recurrent_forward")  # trees before it: a kernel per cell
+
     def forward(keep):
+        if one_signature:
+            return K.recurrent_forward(args.cell, x, lengths, w_ih, w_hh, b, b, h0, h0, False,
+                                       tanh, keep)
         if args.cell == "rnn":
             return K.rnn_forward(x, lengths, w_ih, w_hh, b, b, h0, False, tanh, keep)
         if args.cell == "lstm":
@@ -53,7 +58,10 @@ def main():
 
     def train():
         h, cache = forward(True)
-        if args.cell == "rnn":
+        if one_signature:
+            K.recurrent_backward(args.cell, dh, x, lengths, w_ih, w_hh, cache, False, 0, False,
+                                 tanh)
+        elif args.cell == "rnn":
             K.rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, False, 0, False, tanh)
         elif args.cell == "lstm":
             K.lstm_backward(dh, x, lengths, w_ih, w_hh, h0, h0, h, cache, False, 0, False)

@@ -38,15 +38,10 @@ def kfwd(cellname, x, lengths, P, h0, c0, reverse, keep_cache=True):
     """Run a forward kernel (``keep_cache=False``: inference mode); returns
     (h, cache tuple for kbwd)."""
     cell, nl = split(cellname)
-    args = (x, lengths, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"])
-    if cell == "lstm":
-        h, cache = K.lstm_forward(*args, h0, c0, reverse, keep_cache)
-    elif cell == "gru":
-        h, cache = K.gru_forward(*args, h0, reverse, keep_cache)
-    else:
-        kind = TANH if nl == "tanh" else RELU
-        h, cache = K.rnn_forward(*args, h0, reverse, kind, keep_cache)
-    return h, (h, cache)
+    kind = RELU if nl == "relu" else TANH
+    h, cache = K.recurrent_forward(cell, x, lengths, P["weight_ih"], P["weight_hh"],
+                                   P["bias_ih"], P["bias_hh"], h0, c0, reverse, kind, keep_cache)
+    return h, cache
 
 def assert_grads_sum_of_samples(cellname, grads, dh, x, lengths, P, h0, reverse):
     """``grads`` of a whole batch: dx equals each sample's own, and the weight
@@ -65,13 +60,9 @@ def assert_grads_sum_of_samples(cellname, grads, dh, x, lengths, P, h0, reverse)
 
 def kbwd(cellname, dh, x, lengths, P, h0, c0, cache, reverse, bptt=0, need_dx=True):
     cell, nl = split(cellname)
-    w = (P["weight_ih"], P["weight_hh"])
-    if cell == "lstm":
-        return K.lstm_backward(dh, x, lengths, *w, h0, c0, *cache, reverse, bptt, need_dx)
-    if cell == "gru":
-        return K.gru_backward(dh, x, lengths, *w, h0, *cache, reverse, bptt, need_dx)
-    kind = TANH if nl == "tanh" else RELU
-    return K.rnn_backward(dh, x, lengths, *w, h0, *cache, reverse, bptt, need_dx, kind)
+    kind = RELU if nl == "relu" else TANH
+    return K.recurrent_backward(cell, dh, x, lengths, P["weight_ih"], P["weight_hh"], cache,
+                                reverse, bptt, need_dx, kind)
 
 
 def setup(cellname, seed=0, h0_scale=0.0, T_=T, lengths=LENGTHS):
@@ -194,7 +185,7 @@ def test_inference_mode_equals_training_forward(cellname, reverse, small_chunks)
     train, infer = (kfwd(cellname, x, lengths, P, h0, h0, reverse, keep)
                     for keep in (True, False))
     np.testing.assert_array_equal(infer[0], train[0])
-    assert all(c.size == 0 for c in infer[1][1][:3])  # (h, (hbuf, cbuf, gbuf, bounds))
+    assert all(c.size == 0 for c in infer[1][:3])  # (hbuf, cbuf, gbuf, bounds)
 
 
 @pytest.mark.parametrize("steps", [1, 3])

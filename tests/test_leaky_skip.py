@@ -87,8 +87,8 @@ def test_leak_one_no_skip_is_the_elman_cell():
     P["a"] = np.ones(H)
     for reverse in (False, True):
         h, _ = kfwd(P, x, LENGTHS, h0, reverse, 0, "tanh")
-        plain, _ = K.rnn_forward(x, LENGTHS, P["w_ih"], P["w_hh"], P["b_ih"], P["b_hh"], h0,
-                                 reverse, TANH)
+        plain, _ = K.recurrent_forward("rnn", x, LENGTHS, P["w_ih"], P["w_hh"], P["b_ih"],
+                                       P["b_hh"], h0, None, reverse, TANH)
         np.testing.assert_allclose(h, plain, rtol=1e-12, atol=1e-12)
 
 

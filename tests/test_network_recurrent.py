@@ -255,8 +255,8 @@ def test_backend_routing():
     out, pcache = pool.forward({}, y, ctx)
     dy = pool.backward({}, {}, pcache, np.ones_like(out), ctx)
     layer.backward(p, zeros_like(p), cache, dy, ctx)
-    assert calls == ["lstm_forward", "lstm_forward", "seqpool_max_forward",
-                     "seqpool_max_backward", "lstm_backward", "lstm_backward"]
+    assert calls == ["recurrent_forward", "recurrent_forward", "seqpool_max_forward",
+                     "seqpool_max_backward", "recurrent_backward", "recurrent_backward"]
 
 
 # -- ragged invariance ----------------------------------------------------------

@@ -90,12 +90,10 @@ KERNELS = {
     "global_maxpool_backward": "dy, argmax, x_shape",
     "mask_steps": "x, lengths",
     # recurrent layers (one direction per call) and sequence pooling
-    "rnn_forward": "x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache",
-    "rnn_backward": "dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind",
-    "lstm_forward": "x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache",
-    "lstm_backward": "dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx",
-    "gru_forward": "x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache",
-    "gru_backward": "dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx",
+    # (``cell``: a key of CELL_GATES; ``c0`` read by the LSTM, ``kind`` by the RNN)
+    "recurrent_forward": ("cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, kind, "
+                          "keep_cache"),
+    "recurrent_backward": "cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind",
     # leaky RNN cell with skip connections in time (rnn_* stay the plain cell's path)
     "leaky_rnn_forward": "x, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, kind",
     "leaky_rnn_backward": "dh, x, lengths, w_ih, w_hh, w_skip, a, h, cache, bptt, need_dx",

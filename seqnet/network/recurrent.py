@@ -119,14 +119,10 @@ class RecurrentLayer(Layer):
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         keep = True if ctx is None else bool(ctx.keep_cache)
-        if self.cell == "lstm":
-            out = kernel(ctx, "lstm_forward")(x, lengths, *w, h0, h0, reverse, keep)
-        elif self.cell == "gru":
-            out = kernel(ctx, "gru_forward")(x, lengths, *w, h0, reverse, keep)
-        else:
-            out = kernel(ctx, "rnn_forward")(x, lengths, *w, h0, reverse, self.kind, keep)
-        h, cache = out  # the cache is the backend's own, opaque here
-        return h, (h0, h, cache)
+        # h0 doubles as the LSTM's zero initial cell state
+        h, cache = kernel(ctx, "recurrent_forward")(self.cell, x, lengths, *w, h0, h0, reverse,
+                                                    self.kind, keep)
+        return h, cache  # the cache is the backend's own, opaque here
 
     def forward(self, p, x, ctx):
         x = backend_of(ctx).ascontiguous(x, self.dtype)
@@ -163,16 +159,8 @@ class RecurrentLayer(Layer):
         Bk = backend_of(ctx)
         w_ih = Bk.ascontiguous(p["weight_ih" + sfx], x.dtype)
         w_hh = Bk.ascontiguous(p["weight_hh" + sfx], x.dtype)
-        h0, h, cache = state
-        if self.cell == "lstm":
-            grads = kernel(ctx, "lstm_backward")(
-                dh, x, lengths, w_ih, w_hh, h0, h0, h, cache, reverse, bptt, need_dx)
-        elif self.cell == "gru":
-            grads = kernel(ctx, "gru_backward")(
-                dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
-        else:
-            grads = kernel(ctx, "rnn_backward")(
-                dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, self.kind)
+        grads = kernel(ctx, "recurrent_backward")(self.cell, dh, x, lengths, w_ih, w_hh, state,
+                                                  reverse, bptt, need_dx, self.kind)
         ddx, dw_ih, dw_hh, db_ih, db_hh = grads
         Bk.copy_into(g["weight_ih" + sfx], dw_ih)
         Bk.copy_into(g["weight_hh" + sfx], dw_hh)

@@ -6,8 +6,8 @@ Per direction (``a``: leak rates, ``d = skip_steps``)::
 
 The layer is used only when the cell differs from the plain one (a leak
 below 1, a learned leak, or skip connections): the plain Elman cell keeps
-:class:`~seqnet.network.recurrent.RecurrentLayer` and its ``rnn_forward`` /
-``rnn_backward`` kernels unchanged.  Its kernels are ``leaky_rnn_forward`` /
+:class:`~seqnet.network.recurrent.RecurrentLayer` and its ``recurrent_forward`` /
+``recurrent_backward`` kernels unchanged.  Its kernels are ``leaky_rnn_forward`` /
 ``leaky_rnn_backward`` (``seqnet.kernels.cpu.recurrent_leaky`` for the cell,
 the skip term's zero start and what truncated BPTT cuts).
 

@@ -278,48 +278,48 @@ def _check_grads(res_g, res_c):
 @pytest.mark.parametrize("kind", [2, 3])
 def test_rnn(rng, reverse, bptt, kind):
     x, w, h0 = _rec_inputs(rng, 1)
-    h_c, cache_c = cpu_rec.rnn_forward(x, LENGTHS, *w, h0, reverse, kind)
-    h_g, cache_g = cuda_k.rnn_forward(dev(x), LENGTHS, *[dev(a) for a in w], dev(h0), reverse,
-                                      kind)
+    h_c, cache_c = cpu_rec.recurrent_forward("rnn", x, LENGTHS, *w, h0, None, reverse, kind)
+    h_g, cache_g = cuda_k.recurrent_forward("rnn", dev(x), LENGTHS, *[dev(a) for a in w],
+                                            dev(h0), None, reverse, kind)
     close(h_g, h_c, atol=1e-5)
     dh = rnd(rng, B_, T_, H_)
     # each backend's backward reads its own forward cache (the layouts differ)
-    res_c = cpu_rec.rnn_backward(dh, x, LENGTHS, w[0], w[1], h0, h_c, cache_c, reverse,
-                                 bptt, True, kind)
-    res_g = cuda_k.rnn_backward(dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]), dev(h0),
-                                h_g, cache_g, reverse, bptt, True, kind)
+    res_c = cpu_rec.recurrent_backward("rnn", dh, x, LENGTHS, w[0], w[1], cache_c, reverse,
+                                       bptt, True, kind)
+    res_g = cuda_k.recurrent_backward("rnn", dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]),
+                                      cache_g, reverse, bptt, True, kind)
     _check_grads(res_g, res_c)
 
 
 @pytest.mark.parametrize("reverse,bptt", [(False, 0), (True, 2)])
 def test_lstm(rng, reverse, bptt):
     x, w, h0 = _rec_inputs(rng, 4)
-    h_c, cache_c = cpu_rec.lstm_forward(x, LENGTHS, *w, h0, h0, reverse)
-    h_g, cache_g = cuda_k.lstm_forward(dev(x), LENGTHS, *[dev(a) for a in w], dev(h0),
-                                        dev(h0), reverse)
+    h_c, cache_c = cpu_rec.recurrent_forward("lstm", x, LENGTHS, *w, h0, h0, reverse, 0)
+    h_g, cache_g = cuda_k.recurrent_forward("lstm", dev(x), LENGTHS, *[dev(a) for a in w],
+                                            dev(h0), dev(h0), reverse, 0)
     close(h_g, h_c, atol=1e-5)
     c_ref = ref.run_direction("lstm", x, LENGTHS, *w, reverse, return_cell=True)[1]
-    close(cache_g[0], c_ref, atol=1e-5)  # CUDA cell states, (B, T, H) time layout
+    close(cache_g[3][0], c_ref, atol=1e-5)  # CUDA cell states, (B, T, H) time layout
     dh = rnd(rng, B_, T_, H_)
-    res_c = cpu_rec.lstm_backward(dh, x, LENGTHS, w[0], w[1], h0, h0, h_c, cache_c,
-                                  reverse, bptt, True)
-    res_g = cuda_k.lstm_backward(dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]), dev(h0),
-                                 dev(h0), h_g, cache_g, reverse, bptt, True)
+    res_c = cpu_rec.recurrent_backward("lstm", dh, x, LENGTHS, w[0], w[1], cache_c,
+                                       reverse, bptt, True, 0)
+    res_g = cuda_k.recurrent_backward("lstm", dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]),
+                                      cache_g, reverse, bptt, True, 0)
     _check_grads(res_g, res_c)
 
 
 @pytest.mark.parametrize("reverse,bptt", [(False, 0), (True, 2)])
 def test_gru(rng, reverse, bptt):
     x, w, h0 = _rec_inputs(rng, 3)
-    h_c, cache_c = cpu_rec.gru_forward(x, LENGTHS, *w, h0, reverse)
-    h_g, cache_g = cuda_k.gru_forward(dev(x), LENGTHS, *[dev(a) for a in w], dev(h0),
-                                       reverse)
+    h_c, cache_c = cpu_rec.recurrent_forward("gru", x, LENGTHS, *w, h0, None, reverse, 0)
+    h_g, cache_g = cuda_k.recurrent_forward("gru", dev(x), LENGTHS, *[dev(a) for a in w],
+                                            dev(h0), None, reverse, 0)
     close(h_g, h_c, atol=1e-5)
     dh = rnd(rng, B_, T_, H_)
-    res_c = cpu_rec.gru_backward(dh, x, LENGTHS, w[0], w[1], h0, h_c, cache_c,
-                                 reverse, bptt, True)
-    res_g = cuda_k.gru_backward(dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]), dev(h0),
-                                h_g, cache_g, reverse, bptt, True)
+    res_c = cpu_rec.recurrent_backward("gru", dh, x, LENGTHS, w[0], w[1], cache_c,
+                                       reverse, bptt, True, 0)
+    res_g = cuda_k.recurrent_backward("gru", dev(dh), dev(x), LENGTHS, dev(w[0]), dev(w[1]),
+                                      cache_g, reverse, bptt, True, 0)
     _check_grads(res_g, res_c)
 
 

@@ -49,12 +49,8 @@ from .global_pool import (
 from .poisson import poisson_deviance  # noqa: F401
 from .pool import maxpool1d_backward, maxpool1d_forward, maxpool2d_backward, maxpool2d_forward
 from .recurrent import (
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
+    recurrent_backward,
+    recurrent_forward,
     seqpool_last_backward,
     seqpool_last_forward,
     seqpool_max_backward,

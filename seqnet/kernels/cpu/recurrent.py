@@ -6,20 +6,15 @@ chunks; per-step math in ``recurrent_cells``, chunk buffers in
 re-exported here, so ``seqnet.kernels.cpu.recurrent`` is the one module the
 network layer needs::
 
-    rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True)
-        -> (h, cache)
-    rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind)
-        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True)
-        -> (h, cache)
-    lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx)
-        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
-    gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True)
-        -> (h, cache)
-    gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx)
-        -> (dx, dw_ih, dw_hh, db_ih, db_hh)
+    recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, kind,
+                      keep_cache=True) -> (h, cache)
+    recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx,
+                       kind) -> (dx, dw_ih, dw_hh, db_ih, db_hh)
 
-``cache`` is opaque: only the matching backward kernel of the same backend
+with ``cell`` in {'rnn', 'lstm', 'gru'} (``c0`` read by the LSTM only, the
+activation code ``kind`` by the RNN only).
+
+``cache`` is opaque: only the backward kernel of the same backend
 reads it (the CUDA twins have the same signatures and keep their own layout).
 ``keep_cache=False`` (prediction) returns an empty cache.
 
@@ -39,18 +34,12 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.recurrent_driver import (  # noqa: F401
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
+    recurrent_backward,
+    recurrent_forward,
 )
 
 __all__ = [
-    "rnn_forward", "rnn_backward",
-    "lstm_forward", "lstm_backward",
-    "gru_forward", "gru_backward",
+    "recurrent_forward", "recurrent_backward",
     "seqpool_last_forward", "seqpool_last_backward",
     "seqpool_mean_forward", "seqpool_mean_backward",
     "seqpool_max_forward", "seqpool_max_backward",

@@ -1,15 +1,15 @@
 """Time loops of the recurrent kernels: RNN, LSTM and GRU, one direction per call.
 
-Public kernels: ``rnn_forward`` / ``rnn_backward``, ``lstm_forward`` /
-``lstm_backward``, ``gru_forward`` / ``gru_backward``; their signatures are
-listed once, in :mod:`seqnet.kernels.cpu.recurrent`, which re-exports them.
+Public kernels: ``recurrent_forward`` / ``recurrent_backward`` (one signature
+for the three cells, listed in :mod:`seqnet.kernels.contract`), re-exported
+by :mod:`seqnet.kernels.cpu.recurrent`.
 
 ``keep_cache=False`` (inference) returns empty caches (no backward pass can
 follow): each chunk runs in a workspace of its thread that holds one block of
 steps (``recurrent_chunks.block_steps``), reused block after block.
 
-Backward kernels take back ``h`` and ``cache`` from their forward kernel,
-and return ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
+The backward kernel takes back the ``cache`` of its forward kernel, and
+returns ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
 when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
 own): here three flat buffers (``[x | h_prev | 1]`` rows, LSTM cell states,
 gate activations: the chunk "rows" arrays of
@@ -385,67 +385,49 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     return dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0]
 
 
-def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
-    """Elman RNN, one direction: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
-
-    ``kind`` is an activation code (``TANH`` or ``RELU``).  Returns
-    ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
-    """
-    return _run_forward(CELL_RNN, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
-                        keep_cache)
+#: Cell codes of the contract's cell names.
+CELL_CODES = {"rnn": CELL_RNN, "lstm": CELL_LSTM, "gru": CELL_GRU}
 
 
-def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
-    """BPTT of :func:`rnn_forward`: ``dZ_t = act'(Z_t) (dh_t + dh_n)``, ``dh_n <- W_hh^T dZ_t``.
-
-    ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
-    kernel's signature.
-    """
-    return _run_backward(CELL_RNN, kind, dh, x, lengths, w_ih, w_hh, cache,
-                         reverse, bptt, need_dx)
+def _cell_code(cell):
+    try:
+        return CELL_CODES[cell]
+    except KeyError:
+        raise ValueError(f"cell must be one of {sorted(CELL_CODES)}, got {cell!r}") from None
 
 
-def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True):
-    """LSTM, one direction (gates i, f, g, o)::
+def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, kind,
+                      keep_cache=True):
+    """One direction of a recurrent layer; returns ``(h, cache)``, ``h``
+    (B, T, H) with 0 at padding.  ``cell``:
+
+    * ``'rnn'`` (Elman): ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``,
+      ``act`` the activation code ``kind`` (``TANH`` or ``RELU``);
+    * ``'lstm'`` (gates i, f, g, o; cell state from ``c0``)::
 
         Z = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         i, f, o = sigma(Z_i, Z_f, Z_o)   g = tanh(Z_g)
         c_t = f c_{t-1} + i g            h_t = o tanh(c_t)
 
-    Returns ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
-    """
-    return _run_forward(CELL_LSTM, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
-                        keep_cache)
-
-
-def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
-    """BPTT of :func:`lstm_forward` (gate gradients: ``recurrent_cells.lstm_grads``).
-
-    ``h0``, ``c0`` and ``h`` are unused (the cache holds them); they keep the
-    CUDA kernel's signature.
-    """
-    return _run_backward(CELL_LSTM, 0, dh, x, lengths, w_ih, w_hh, cache,
-                         reverse, bptt, need_dx)
-
-
-def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True):
-    """GRU, one direction (gates r, z, n)::
+    * ``'gru'`` (gates r, z, n)::
 
         r = sigma(W_ir x + b_ir + W_hr h + b_hr)   z = sigma(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r (W_hn h + b_hn))
         h_t = (1 - z) n + z h_{t-1}
 
-    Returns ``(h, cache)``, ``h`` (B, T, H) with 0 at padding.
+    ``c0`` is read by the LSTM only (None for the others), ``kind`` by the
+    RNN only.  ``keep_cache=False`` (inference) returns an empty cache.
     """
-    return _run_forward(CELL_GRU, 0, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, h0, reverse,
-                        keep_cache)
+    code = _cell_code(cell)
+    return _run_forward(code, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0,
+                        c0 if code == CELL_LSTM else h0, reverse, keep_cache)
 
 
-def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
-    """BPTT of :func:`gru_forward` (gradients: ``recurrent_cells.gru_grads``).
-
-    ``h0`` and ``h`` are unused (the cache holds them); they keep the CUDA
-    kernel's signature.
-    """
-    return _run_backward(CELL_GRU, 0, dh, x, lengths, w_ih, w_hh, cache,
+def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind):
+    """BPTT of :func:`recurrent_forward` over its ``cache`` (the initial
+    states and every step's values are in it); returns ``(dx, dw_ih, dw_hh,
+    db_ih, db_hh)``.  RNN: ``dZ_t = act'(Z_t) (dh_t + dh_n)``, ``dh_n <- W_hh^T dZ_t``;
+    the LSTM's and GRU's gate gradients are ``recurrent_cells.lstm_grads`` /
+    ``gru_grads``."""
+    return _run_backward(_cell_code(cell), kind, dh, x, lengths, w_ih, w_hh, cache,
                          reverse, bptt, need_dx)

@@ -37,7 +37,7 @@ crosses from a step to a state of an earlier segment, through ``h_{t-1}``
 the ``h_{t-1}`` path this is exactly the cut of the plain kernels.  The
 weight gradients still sum every step's local term.
 
-These kernels are separate from ``rnn_forward`` / ``rnn_backward`` so the
+These kernels are separate from ``recurrent_forward`` / ``recurrent_backward`` so the
 plain Elman cell keeps its chunked, multi-threaded path and its compile
 cost; this cell runs in the calling thread: per step one product
 ``h_{t-1} W_hh^T`` (plus ``h_{t-d} S^T``) through

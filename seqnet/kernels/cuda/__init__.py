@@ -67,14 +67,7 @@ from .pool import (  # noqa: F401
     maxpool2d_backward,
     maxpool2d_forward,
 )
-from .recurrent import (  # noqa: F401
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
-)
+from .recurrent import recurrent_backward, recurrent_forward  # noqa: F401
 from .seqpool import (  # noqa: F401
     seqpool_last_backward,
     seqpool_last_forward,

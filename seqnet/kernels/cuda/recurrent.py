@@ -10,10 +10,11 @@ nonlinearities, cell/state update, cache writes).  Backward runs one fused
 gate-gradient kernel plus one product per step, then the weight gradients are
 single large products after the time loop (see ``recurrent_common`` on the CPU
 for the conventions: padding, reverse direction, truncated BPTT, flush-to-zero).
-Forward kernels return ``(h, cache)`` and backward kernels take ``h, cache``
-back, as on the CPU; here the cache is ``()`` (RNN), ``(c, gates)`` (LSTM) or
-``(gates, hn)`` (GRU) in (B, T, .) time layout.  ``keep_cache`` is accepted
-for the CPU signature and ignored (the device keeps its caches either way).
+``recurrent_forward`` returns ``(h, cache)`` and ``recurrent_backward`` takes
+the cache back, as on the CPU; here the cache is ``(h0, c0, h, per_cell)``
+with ``per_cell`` ``()`` (RNN), ``(c, gates)`` (LSTM) or ``(gates, hn)`` (GRU)
+in (B, T, .) time layout.  ``keep_cache`` is accepted for the CPU signature
+and ignored (the device keeps its caches either way).
 Constants are cast to the arrays' dtype (``type(v)(...)``, ``x.dtype.type``):
 a float32 step computes in float32.
 """
@@ -293,7 +294,7 @@ def _bptt(smax, bptt, launch, dzs, w_hh, carried, accumulate=False):
 
 
 # ---------------------------------------------------------------------- RNN
-def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cache=True):
+def _rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
     B, T, _ = x.shape
     H = w_ih.shape[0]
     lens, smax = _lengths(lengths)
@@ -307,7 +308,7 @@ def rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind, keep_cach
     return h, ()
 
 
-def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
+def _rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
     B, T, _ = x.shape
     H = w_ih.shape[0]
     lens, smax = _lengths(lengths)
@@ -322,7 +323,7 @@ def rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_d
 
 
 # ---------------------------------------------------------------------- LSTM
-def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache=True):
+def _lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 4
@@ -338,7 +339,7 @@ def lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, keep_cache
     return h, (c, gates)
 
 
-def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
+def _lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
     c, gates = cache
     B, T, _ = x.shape
     GH = w_ih.shape[0]
@@ -357,7 +358,7 @@ def lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, n
 
 
 # ---------------------------------------------------------------------- GRU
-def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True):
+def _gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
     B, T, _ = x.shape
     GH = w_ih.shape[0]
     H = GH // 3
@@ -373,7 +374,7 @@ def gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, keep_cache=True
     return h, (gates, hn)
 
 
-def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
+def _gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
     gates, hn = cache
     B, T, _ = x.shape
     GH = w_ih.shape[0]
@@ -390,3 +391,36 @@ def gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_d
         dh, h, gates, hn, h0, lens, s, bool(reverse), dh_n, dzs, dzx, dzh, hprev),
         dzs, w_hh, (dh_n,), accumulate=True)
     return _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx)
+
+
+# ------------------------------------------------------------- one signature
+def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, kind,
+                      keep_cache=True):
+    """One direction of ``cell`` ('rnn', 'lstm' or 'gru'; the math of each
+    is in ``seqnet.kernels.cpu.recurrent_driver.recurrent_forward``).
+    ``c0`` is read by the LSTM only, ``kind`` (the activation code) by the
+    RNN only.  Returns ``(h, cache)``."""
+    if cell == "lstm":
+        h, per_cell = _lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse)
+    elif cell == "gru":
+        h, per_cell = _gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse)
+    elif cell == "rnn":
+        h, per_cell = _rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind)
+    else:
+        raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
+    return h, (h0, c0, h, per_cell)
+
+
+def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind):
+    """BPTT of :func:`recurrent_forward` over its ``cache``; returns
+    ``(dx, dw_ih, dw_hh, db_ih, db_hh)``."""
+    h0, c0, h, per_cell = cache
+    if cell == "lstm":
+        return _lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, per_cell, reverse, bptt,
+                              need_dx)
+    if cell == "gru":
+        return _gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, per_cell, reverse, bptt, need_dx)
+    if cell == "rnn":
+        return _rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, per_cell, reverse, bptt, need_dx,
+                             kind)
+    raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
