@@ -46,8 +46,7 @@ def gemm(a, b, out, trans_a=False, trans_b=False, accumulate=False):
 
     ``op(m)`` is ``m.T`` when its ``trans_*`` flag is set.  All three are 2-D
     arrays of one float dtype whose rows may be strided (column slices of a
-    larger C-contiguous array) but whose elements within a row are adjacent,
-    or the same by columns (Fortran order, transposed views).
+    larger C-contiguous array) but whose elements within a row are adjacent.
     """
     prod = (a.T if trans_a else a) @ (b.T if trans_b else b)
     if accumulate:
@@ -93,22 +92,8 @@ def _gemm_strided(a, b, out, trans_a, trans_b, accumulate):
             (a.shape[1] if trans_a else a.shape[0]) != m or \
             (b.shape[0] if trans_b else b.shape[1]) != n:
         raise ValueError("gemm: operand shapes do not match")
-    # An operand whose columns are contiguous (Fortran order, a transposed
-    # view) is read as its transpose, which has contiguous rows; an output
-    # with contiguous columns receives out^T = op(b)^T op(a)^T.
-    if not _rows_contiguous(out) and _rows_contiguous(out.T):
-        out = out.T
-        a, b = b, a
-        trans_a, trans_b = not trans_b, not trans_a
-        m, n = n, m
-    if not _rows_contiguous(a) and _rows_contiguous(a.T):
-        a = a.T
-        trans_a = not trans_a
-    if not _rows_contiguous(b) and _rows_contiguous(b.T):
-        b = b.T
-        trans_b = not trans_b
     if not (_rows_contiguous(a) and _rows_contiguous(b) and _rows_contiguous(out)):
-        raise ValueError("gemm: rows (or columns) must be contiguous")
+        raise ValueError("gemm: rows must be contiguous")
     if m == 0 or n == 0:
         return
     scale = np.empty(2, dtype=out.dtype)

@@ -45,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.blas import gemm
+from seqnet.kernels.cpu.jit import helper
 from seqnet.kernels.cpu.activations import (
     IDENTITY,
     LEAKY_RELU,
@@ -73,7 +74,7 @@ def _valid_taps(o, stride, pad, k_size, n_in):
     return start, lo, hi
 
 
-@njit(cache=True)
+@helper()
 def _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols):
     """``cols[(b*Ho + oh)*Wo + ow, (i*KW + j)*C + c] = x[b, ih, iw, c]`` (0 outside)."""
     B, H, W, C = x.shape
@@ -99,7 +100,7 @@ def _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols):
                                 cr[k0 + c] = 0.0
 
 
-@njit(cache=True)
+@helper()
 def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
     """Adjoint of :func:`_im2col`: ``dx`` is OVERWRITTEN with the scatter-sum of ``dcols``."""
     B, H, W, C = dx.shape
@@ -121,7 +122,7 @@ def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
                                 dxr[c] += dr[k0 + c]
 
 
-@njit(cache=True)
+@helper()
 def _bias_activation(z, bias, kind):
     """``z[r, f] = act(z[r, f] + bias[f])`` in place (z is (R, F)).
 
@@ -151,7 +152,7 @@ def _bias_activation(z, bias, kind):
             zf[t] = activate_scalar(zf[t], kind)
 
 
-@njit(cache=True)
+@helper()
 def _activation_grad(y, dy, kind, dz):
     """``dz = dy * act'`` from the output ``y`` (all (R, F)); branch-free for ReLU."""
     n = y.size
@@ -174,7 +175,7 @@ def _activation_grad(y, dy, kind, dz):
             dzf[t] = dyf[t] * derivative_from_output(yf[t], kind)
 
 
-@njit(cache=True)
+@helper()
 def _weight_matrix(weight):
     """``wm[(i*KW + j)*C + c, f] = weight[f, c, i, j]``, shape (KH*KW*C, F)."""
     F, C, KH, KW = weight.shape

@@ -15,6 +15,7 @@ compiled product per dtype, shared with the other kernels, where each
 loops, so no temporary pre-activation array is kept between the passes.
 """
 
+import numpy as np
 from numba import njit
 
 from .blas import gemm
@@ -80,7 +81,9 @@ _KERNELS = {kind: _dense_kernels(kind)
 
 def dense_forward(x, w, b, kind, out):
     """``out[...] = f(x @ w.T + b)``; ``out`` is (B, O), preallocated."""
-    _KERNELS[kind][0](x, w, b, out)
+    # C-contiguous inputs (a copy only for other layouts): one compiled
+    # kernel per activation, and the row-major operands gemm reads
+    _KERNELS[kind][0](np.ascontiguousarray(x), np.ascontiguousarray(w), b, out)
 
 
 def dense_backward(x, w, a, d_a, kind, d_w, d_b, d_x, compute_dx):
@@ -88,4 +91,5 @@ def dense_backward(x, w, a, d_a, kind, d_w, d_b, d_x, compute_dx):
 
     ``d_a`` is overwritten with dZ = dA * f'(a) to avoid a temporary.
     """
-    _KERNELS[kind][1](x, w, a, d_a, d_w, d_b, d_x, bool(compute_dx))
+    _KERNELS[kind][1](np.ascontiguousarray(x), np.ascontiguousarray(w), a, d_a, d_w, d_b, d_x,
+                      bool(compute_dx))

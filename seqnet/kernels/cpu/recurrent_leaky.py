@@ -51,12 +51,13 @@ from numba import njit
 
 from seqnet.kernels.cpu.activations import RELU, TANH
 from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, gemm
+from seqnet.kernels.cpu.jit import helper
 from seqnet.kernels.cpu.recurrent_common import CONTRACT, ONE, ZERO, ftz, gate_tanh
 
 __all__ = ["leaky_rnn_forward", "leaky_rnn_backward"]
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _max_length(lengths):
     m = 0
     for L in lengths:
@@ -64,7 +65,7 @@ def _max_length(lengths):
     return m
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _zeros(rows, cols, like):
     """Zeros on a cache-line boundary (blas.aligned_empty): a product's result
     must not depend on where its operands happen to be allocated."""
@@ -73,7 +74,7 @@ def _zeros(rows, cols, like):
     return out
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _leaky_step(zx, pre, b_ih, b_hh, a, lengths, s, reverse, kind, hs, fs, h):
     """Step ``s`` of every sample: ``fs`` block ``s``, state block ``s + 1``
     of ``hs`` and the output ``h[b, t]``; a finished sample carries its state."""
@@ -126,7 +127,7 @@ def _forward(x2, lengths, w_ih, w_hh, w_skip, b_ih, b_hh, a, h0, reverse, skip, 
     return h, hs, fs
 
 
-@njit(cache=True, error_model="numpy", fastmath=CONTRACT)
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _leaky_grads(dh, lengths, a, hs, fs, s, reverse, kind, cut, g, dz, da):
     """Step ``s``'s pre-activation gradients into ``dz`` block ``s``, the
     leak's gradient into ``da``, and (unless ``cut``) the direct path
@@ -151,7 +152,7 @@ def _leaky_grads(dh, lengths, a, hs, fs, s, reverse, kind, cut, g, dz, da):
                 g[r, k] += ftz(dH * (ONE - a[k]))
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _bptt(dh, lengths, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt, dz, da):
     """The time loop of the backward pass: fills ``dz`` and ``da``."""
     B, H = dh.shape[0], dh.shape[2]
@@ -168,7 +169,7 @@ def _bptt(dh, lengths, w_hh, w_skip, a, hs, fs, reverse, skip, kind, bptt, dz, d
             gemm(d, w_skip, g[r:r + B], accumulate=True)
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _time_layout(dz, lengths, reverse, T):
     """``dz`` blocks (processing order) as (B * T, H) rows in time order, 0 at padding."""
     H = dz.shape[1]

@@ -28,9 +28,10 @@ from numba import njit
 
 from .activations import ACTIVATION_CODES, activate_scalar, derivative_from_output
 from .blas import gemm
+from .jit import helper
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _side_by_side(a, b):
     """``[a | b]`` for two (H, H) matrices: the children weights as one operand."""
     n, m = a.shape
@@ -42,7 +43,7 @@ def _side_by_side(a, b):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@helper(error_model="numpy")
 def _column_sums(m, start, stop, out):
     for j in range(out.shape[0]):
         out[j] = 0.0
