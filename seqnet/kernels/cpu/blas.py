@@ -83,9 +83,13 @@ def _xxgemm_call_impl(trans_a, trans_b, m, n, k, scale, a, lda, b, ldb, out, ldc
 
 
 @helper(error_model="numpy")
-def _gemm_strided(a, b, out, trans_a, trans_b, accumulate):
-    """:func:`gemm` on any-layout operands with every flag a plain bool: the
-    one specialization per dtype that every call of :func:`gemm` reaches."""
+def gemm_core(a, b, out, trans_a, trans_b, accumulate):
+    """:func:`gemm` with every argument explicit: any-layout operands
+    (:func:`seqnet.kernels.cpu.jit.any_layout`) and ``np.bool_`` flags (a
+    literal ``True`` would compile a second specialization).  The one
+    compiled product per dtype that every call of :func:`gemm` reaches;
+    kernels with few call sites call it directly, without :func:`gemm`'s
+    inlined entry (compiled once per call signature)."""
     m, n = out.shape
     k = a.shape[0] if trans_a else a.shape[1]
     if (b.shape[1] if trans_b else b.shape[0]) != k or \
@@ -110,10 +114,10 @@ def _gemm_strided(a, b, out, trans_a, trans_b, accumulate):
 def _gemm_entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
     # Inlined into the caller: layouts erased and the flags made plain bools
     # (``== True`` turns an omitted default or a literal into a ``bool``), so
-    # every call reaches the one compiled _gemm_strided of its dtype
+    # every call reaches the one compiled gemm_core of its dtype
     # (seqnet.kernels.cpu.jit).
     def entry(a, b, out, trans_a=False, trans_b=False, accumulate=False):
-        _gemm_strided(any_layout(a), any_layout(b), any_layout(out),
+        gemm_core(any_layout(a), any_layout(b), any_layout(out),
                       trans_a == True, trans_b == True, accumulate == True)  # noqa: E712
 
     return entry

@@ -30,7 +30,8 @@ tap ``(i, j)`` of output row ``r`` and ``wm[(i*KW + j)*C + c, f] = weight[f, c, 
     backward  dwm     = cols.T @ dz        (K, F)
               dcols   = dz @ wm.T          (R, K), then col2im scatter-adds into dx
 
-The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm`; the gather/scatter loops are serial
+The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm_core`; the
+gather/scatter loops are serial
 with the innermost loop over contiguous channels.  There is no ``prange``, so these
 kernels never run numba's thread pool next to BLAS's: the cores belong to BLAS
 (the "blas" owner of ``seqnet._runtime.backend.thread_limits``).  At the sizes of small
@@ -44,8 +45,8 @@ dimension), and the bias gradient is summed serially in row order.
 import numpy as np
 from numba import njit
 
-from seqnet.kernels.cpu.blas import gemm
-from seqnet.kernels.cpu.jit import helper
+from seqnet.kernels.cpu.blas import gemm_core
+from seqnet.kernels.cpu.jit import any_layout, helper
 from seqnet.kernels.cpu.activations import (
     IDENTITY,
     LEAKY_RELU,
@@ -205,16 +206,19 @@ def _conv2d_kernels(kind):
     @njit(cache=True)
     def forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, y):
         C, F, KH, KW, Ho, Wo, R = _geometry(x, weight, y)
+        no = np.bool_(False)  # gemm_core's flags typed bool, not literal
         cols = np.empty((R, KH * KW * C), dtype=x.dtype)
         _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
         z = y.reshape((R, F))
-        gemm(cols, _weight_matrix(weight), z)
+        gemm_core(any_layout(cols), any_layout(_weight_matrix(weight)), any_layout(z),
+                  no, no, no)
         _bias_activation(z, bias, kind)
 
     @njit(cache=True)
     def backward(x, weight, y, dy, stride_h, stride_w, pad_h, pad_w, need_dx, dx, dweight,
                  dbias):
         C, F, KH, KW, Ho, Wo, R = _geometry(x, weight, y)
+        no, yes = np.bool_(False), np.bool_(True)  # gemm_core's flags, not literal
         y2 = y.reshape((R, F))
         dy2 = dy.reshape((R, F))
         dz = np.empty((R, F), dtype=y.dtype)
@@ -228,7 +232,7 @@ def _conv2d_kernels(kind):
         cols = np.empty((R, KH * KW * C), dtype=x.dtype)
         _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols)
         dwm = np.empty((KH * KW * C, F), dtype=y.dtype)
-        gemm(cols, dz, dwm, trans_a=True)
+        gemm_core(any_layout(cols), any_layout(dz), any_layout(dwm), yes, no, no)
         for i in range(KH):
             for j in range(KW):
                 for c in range(C):
@@ -237,7 +241,8 @@ def _conv2d_kernels(kind):
                         dweight[f, c, i, j] = row[f]
         if need_dx:
             dcols = np.empty((R, KH * KW * C), dtype=y.dtype)
-            gemm(dz, _weight_matrix(weight), dcols, trans_b=True)
+            gemm_core(any_layout(dz), any_layout(_weight_matrix(weight)), any_layout(dcols),
+                      no, yes, no)
             _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx)
 
     return forward, backward

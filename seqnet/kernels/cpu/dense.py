@@ -9,7 +9,7 @@ Backward, with f' computed from the output a (see activations.py)::
     dZ = dA * f'(a)
     dW = dZ^T x        db = sum_b dZ        dX = dZ W
 
-The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm` (one
+The products go to BLAS through :func:`seqnet.kernels.cpu.blas.gemm_core` (one
 compiled product per dtype, shared with the other kernels, where each
 ``np.dot`` layout compiles its own); the elementwise parts are fused
 loops, so no temporary pre-activation array is kept between the passes.
@@ -18,7 +18,8 @@ loops, so no temporary pre-activation array is kept between the passes.
 import numpy as np
 from numba import njit
 
-from .blas import gemm
+from .blas import gemm_core
+from .jit import any_layout
 from .activations import (
     IDENTITY,
     LEAKY_RELU,
@@ -62,15 +63,17 @@ def _dense_kernels(kind):
 
     @njit(cache=True)
     def forward(x, w, b, out):
-        gemm(x, w, out, trans_b=True)
+        no, yes = np.bool_(False), np.bool_(True)  # flags typed bool, not literal
+        gemm_core(any_layout(x), any_layout(w), any_layout(out), no, yes, no)
         _bias_activate(out, b, kind)
 
     @njit(cache=True)
     def backward(x, w, a, d_a, d_w, d_b, d_x, compute_dx):
+        no, yes = np.bool_(False), np.bool_(True)
         _activation_grad(a, d_a, kind, d_b)
-        gemm(d_a, x, d_w, trans_a=True)
+        gemm_core(any_layout(d_a), any_layout(x), any_layout(d_w), yes, no, no)
         if compute_dx:
-            gemm(d_a, w, d_x)
+            gemm_core(any_layout(d_a), any_layout(w), any_layout(d_x), no, no, no)
 
     return forward, backward
 
