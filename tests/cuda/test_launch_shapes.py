@@ -132,17 +132,15 @@ def test_recurrent(rng, cell):
     w = [rnd(rng, G * H, F, scale=0.5), rnd(rng, G * H, H, scale=0.5),
          rnd(rng, G * H, scale=0.1), rnd(rng, G * H, scale=0.1)]
     h0 = np.zeros((B, H), F32)
-    states = (h0, h0) if cell == "lstm" else (h0,)
-    fwd_c, bwd_c = getattr(cpu_rec, f"{cell}_forward"), getattr(cpu_rec, f"{cell}_backward")
-    fwd_g, bwd_g = getattr(cuda_k, f"{cell}_forward"), getattr(cuda_k, f"{cell}_backward")
-    h_c, cache_c = fwd_c(x, lengths, *w, *states, False)
-    h_g, cache_g = fwd_g(dev(x), lengths, *[dev(a) for a in w], *[dev(s) for s in states],
-                         False)
+    h_c, cache_c = cpu_rec.recurrent_forward(cell, x, lengths, *w, h0, h0, False, 0)
+    h_g, cache_g = cuda_k.recurrent_forward(cell, dev(x), lengths, *[dev(a) for a in w],
+                                            dev(h0), dev(h0), False, 0)
     close(h_g, h_c)
     dh = rnd(rng, B, T, H)
-    res_c = bwd_c(dh, x, lengths, w[0], w[1], *states, h_c, cache_c, False, 0, True)
-    res_g = bwd_g(dev(dh), dev(x), lengths, dev(w[0]), dev(w[1]), *[dev(s) for s in states],
-                  h_g, cache_g, False, 0, True)
+    res_c = cpu_rec.recurrent_backward(cell, dh, x, lengths, w[0], w[1], cache_c, False, 0,
+                                       True, 0)
+    res_g = cuda_k.recurrent_backward(cell, dev(dh), dev(x), lengths, dev(w[0]), dev(w[1]),
+                                      cache_g, False, 0, True, 0)
     for g_, c_ in zip(res_g, res_c):
         close(g_, c_, atol=1e-4)
     pooled_c = cpu_rec.seqpool_mean_forward(h_c, lengths)
