@@ -7,7 +7,7 @@ import pytest
 
 import seqnet
 from seqnet.estimators.base import SHARED_DEFAULTS
-from seqnet.estimators.fcn import FCN_DEFAULTS
+from seqnet.estimators.fcn import FCN_DEFAULTS, RESNET_DEFAULTS
 from seqnet.estimators.recurrent import RECURRENT_DEFAULTS
 
 ESTIMATORS = [getattr(seqnet, name) for name in seqnet.__all__
@@ -19,7 +19,7 @@ FAMILY_DEFAULTS = {
     # small data sets in mini-batches with patience (issue 22)
     "RNN": RECURRENT_DEFAULTS, "LSTM": RECURRENT_DEFAULTS, "GRU": RECURRENT_DEFAULTS,
     # the published training recipe of Wang et al. (2017)
-    "FCN": FCN_DEFAULTS, "ResNet": FCN_DEFAULTS,
+    "FCN": FCN_DEFAULTS, "ResNet": RESNET_DEFAULTS,
 }
 
 
