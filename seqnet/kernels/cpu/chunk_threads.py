@@ -24,7 +24,6 @@ import contextvars
 import itertools
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 _local = threading.local()
@@ -74,22 +73,15 @@ def _get_pool():
     return _pool
 
 
-#: Seconds the calling thread polls for its helpers to finish before it
-#: blocks: a blocked thread is woken tens of microseconds after the helper
-#: ends, a polling one (which yields the CPU on every poll) within a few.
-JOIN_POLL_S = 0.002
-
-
 def _join(futures):
     """Wait for the helpers: cancel those that never started (the pool was
-    busy with other callers, and nothing is left to do), poll the others
-    briefly, then block."""
+    busy with other callers, and nothing is left to do), block on the others.
+
+    No polling: a caller that polls with ``time.sleep(0)`` takes the GIL
+    straight back each time, so a helper still waiting for the GIL to start
+    its chunk starves until CPython's switch interval (5 ms) forces a switch
+    (two 32-row chunks ran 2.5x slower than one thread; benchmarks/RESULTS.md)."""
     running = [f for f in futures if not f.cancel()]
-    deadline = time.perf_counter() + JOIN_POLL_S
-    while running and time.perf_counter() < deadline:
-        running = [f for f in running if not f.done()]
-        if running:
-            time.sleep(0)  # releases the GIL the helper needs to return
     for future in running:
         future.exception()
 
