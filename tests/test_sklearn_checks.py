@@ -25,10 +25,9 @@ NAMES = [name + task for name in ("MLP", "RNN", "LSTM", "GRU", "Conv", "FCN", "R
 #: ``SEQNET_FULL_CHECKS=1`` the checks run them at their defaults.  That run
 #: passes (but for the expected failure below) and is compute, not overhead:
 #: FCNClassifier's ~65 checks fit ~6,000 rows in all for up to 100 epochs each,
-#: through 128-256 channel convolutions (0.27 M parameters, ~30 ms a batch of
-#: 16 on 10-step series, 80 % of it in the convolution kernels), which took
-#: 594 s on the 2-core machine (check_classifiers_train's 300-row fits alone
-#: 305 s); four such estimators do not fit a CI run.  The geometry (kernels 8,
+#: through 128-256 channel convolutions (0.27 M parameters, most of the time in
+#: the convolution kernels), about ten minutes per estimator on two cores
+#: (benchmarks/RESULTS.md); four such estimators do not fit a CI run.  The geometry (kernels 8,
 #: 5, 3, 'same' padding, batch norm, global pooling) and every other parameter
 #: are the defaults.
 NARROW = ({} if os.environ.get("SEQNET_FULL_CHECKS") == "1" else
