@@ -118,7 +118,7 @@ class RecurrentLayer(Layer):
         h0 = backend_of(ctx).zeros((B, H), x.dtype)
         w = [backend_of(ctx).ascontiguous(p[n + sfx], x.dtype)
              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        keep = True if ctx is None else bool(ctx.keep_cache)
+        keep = bool(ctx.keep_cache)
         # h0 doubles as the LSTM's zero initial cell state
         h, cache = kernel(ctx, "recurrent_forward")(self.cell, x, lengths, *w, h0, h0, reverse,
                                                     self.kind, keep)
@@ -141,7 +141,7 @@ class RecurrentLayer(Layer):
     def backward(self, p, g, cache, dy, ctx):
         x, lengths, states = cache
         H = self.hidden_size
-        need_dx = True if ctx is None else bool(ctx.need_input_grad)
+        need_dx = bool(ctx.need_input_grad)
         bptt = 0 if self.bptt_steps is None else self.bptt_steps
         Bk = backend_of(ctx)
         dy = Bk.ascontiguous(dy, x.dtype)

@@ -80,7 +80,7 @@ class TreeLayer(Layer):
                                     p["bias"], self.kind, children, h)
         out = B.empty((levels.n_trees, H), dtype)
         kernel(ctx, "tree_pool_forward")(h, pool_ptr, pool_nodes, pool_weight, out)
-        keep = ctx is None or ctx.keep_cache
+        keep = ctx.keep_cache
         return out, ((x_leaf, left, right, level_ptr, h, children, pool_ptr, pool_nodes,
                       pool_weight) if keep else None)
 
