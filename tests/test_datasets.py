@@ -1,6 +1,7 @@
 """The UCR sets shipped in seqnet.datasets: shapes and class counts as the
 UCR archive states them, and the files as package data."""
 
+import gzip
 import hashlib
 import tomllib
 from collections import Counter
@@ -53,19 +54,18 @@ def test_bad_split(load):
 
 
 def test_ts_files_are_package_data():
-    # the wheel takes *.ts from seqnet/datasets: every shipped problem must match it
+    # the wheel takes *.ts.gz from seqnet/datasets: every shipped problem must match it
     root = Path(__file__).resolve().parents[1]
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["seqnet.datasets"]
-    assert "*.ts" in patterns
+    assert "*.ts.gz" in patterns
     names = {p.name for p in resources.files("seqnet.datasets").iterdir()}
     for problem in ("GunPoint", "OSULeaf", "PickupGestureWiimoteZ"):
         for part in ("TRAIN", "TEST"):
-            assert f"{problem}_{part}.ts" in names
-    # the archive's bytes, unmodified (sha256 of the files in aeon 1.6.0's wheel)
-    digest = hashlib.sha256(
-        resources.files("seqnet.datasets").joinpath("OSULeaf_TRAIN.ts").read_bytes()
-    ).hexdigest()
+            assert f"{problem}_{part}.ts.gz" in names
+    # decompressed, the archive's bytes unmodified (sha256 of the files in aeon 1.6.0's wheel)
+    packed = resources.files("seqnet.datasets").joinpath("OSULeaf_TRAIN.ts.gz").read_bytes()
+    digest = hashlib.sha256(gzip.decompress(packed)).hexdigest()
     assert digest == OSULEAF_TRAIN_SHA256
 
 

@@ -24,6 +24,7 @@ MODULES = [
     "seqnet.forecasting",
     "seqnet.forecast_stats",
     "seqnet.preprocessing",
+    "seqnet.datasets",
 ]
 ESTIMATORS = [name for name in seqnet.__all__ if name.endswith(("Classifier", "Regressor"))]
 

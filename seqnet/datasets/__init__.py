@@ -3,7 +3,9 @@
 Lynx and sunspots are public domain and stored as two-column CSV files
 (``year,value``) next to this module; GunPoint, OSULeaf and
 PickupGestureWiimoteZ are the UCR archive's own pairs of ``.ts`` files
-(``<Name>_TRAIN.ts``, ``<Name>_TEST.ts``).
+(``<Name>_TRAIN.ts``, ``<Name>_TEST.ts``), stored gzip-compressed
+(``<Name>_TRAIN.ts.gz``): a fifth of the size in the wheel, and decompressed
+they are the archive's bytes unchanged.
 
 Lynx
     Annual numbers of Canadian lynx trapped in the Mackenzie River district,
@@ -57,6 +59,8 @@ PickupGestureWiimoteZ
 """
 
 import csv
+import gzip
+import string
 from importlib import resources
 
 import numpy as np
@@ -74,8 +78,40 @@ def _load_csv(name):
     return values, years
 
 
-def load_lynx(return_years=False):
-    """Load the annual Canadian lynx trappings, 1821-1934.
+def _docstring(template, **fields):
+    """Give the decorated loader ``template`` with its fields filled in.
+
+    The loaders of one kind share their docstring's skeleton, and each says
+    only what is its own.  The fields the template names and the ones given
+    must be the same set, so a field renamed or dropped on either side raises
+    at import instead of leaving a gap or a stray ``{name}`` in the help.
+    """
+    named = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    if named != set(fields):
+        raise TypeError(f"docstring fields {sorted(named ^ set(fields))} are not "
+                        "both named by the template and given")
+
+    def decorate(loader):
+        loader.__doc__ = template.format(**fields)
+        return loader
+
+    return decorate
+
+
+# Every loader's docstring ends alike: its notes, then an example that
+# imports it.
+_NOTES_AND_EXAMPLES = """
+    Notes
+    -----
+    {notes}
+
+    Examples
+    --------
+    >>> from seqnet.datasets import {loader}
+    {example}
+    """
+
+_YEARLY_DOC = """Load the {title}, {first}-{last}.
 
     Parameters
     ----------
@@ -84,62 +120,47 @@ def load_lynx(return_years=False):
 
     Returns
     -------
-    values : ndarray of shape (114,), dtype float64
-        Number of lynx trapped per year.
-    years : ndarray of shape (114,), dtype int64
-        The years 1821..1934. Only returned when ``return_years=True``.
+    values : ndarray of shape ({n},), dtype float64
+        {values}
+    years : ndarray of shape ({n},), dtype int64
+        The years {first}..{last}. Only returned when ``return_years=True``.
+""" + _NOTES_AND_EXAMPLES
 
-    Notes
-    -----
-    A strongly cyclic series (period close to 10 years), the classic test bed for
+
+@_docstring(
+    _YEARLY_DOC, title="annual Canadian lynx trappings", first=1821, last=1934, n=114,
+    values="Number of lynx trapped per year.", loader="load_lynx",
+    notes="""A strongly cyclic series (period close to 10 years), the classic test bed for
     nonlinear autoregressive models. Source: Elton & Nicholson (1942), J. Anim.
-    Ecol. 11:215-244; public domain, as R's ``datasets::lynx``.
-
-    Examples
-    --------
-    >>> from seqnet.datasets import load_lynx
-    >>> y, years = load_lynx(return_years=True)
+    Ecol. 11:215-244; public domain, as R's ``datasets::lynx``.""",
+    example=""">>> y, years = load_lynx(return_years=True)
     >>> y.shape, int(years[0]), int(years[-1])
-    ((114,), 1821, 1934)
-    """
+    ((114,), 1821, 1934)""")
+def load_lynx(return_years=False):
     values, years = _load_csv("lynx.csv")
     return (values, years) if return_years else values
 
 
+@_docstring(
+    _YEARLY_DOC, title="yearly mean sunspot numbers", first=1700, last=2008, n=309,
+    values="Yearly sunspot activity.", loader="load_sunspots",
+    notes="""Source: National Geophysical Data Center (NOAA), as shipped by statsmodels
+    (``statsmodels.datasets.sunspots``); public domain. Cycle of about 11 years.""",
+    example=""">>> load_sunspots().shape
+    (309,)""")
 def load_sunspots(return_years=False):
-    """Load the yearly mean sunspot numbers, 1700-2008.
-
-    Parameters
-    ----------
-    return_years : bool, default=False
-        If True, also return the calendar year of each value.
-
-    Returns
-    -------
-    values : ndarray of shape (309,), dtype float64
-        Yearly sunspot activity.
-    years : ndarray of shape (309,), dtype int64
-        The years 1700..2008. Only returned when ``return_years=True``.
-
-    Notes
-    -----
-    Source: National Geophysical Data Center (NOAA), as shipped by statsmodels
-    (``statsmodels.datasets.sunspots``); public domain. Cycle of about 11 years.
-
-    Examples
-    --------
-    >>> from seqnet.datasets import load_sunspots
-    >>> load_sunspots().shape
-    (309,)
-    """
     values, years = _load_csv("sunspots.csv")
     return (values, years) if return_years else values
 
 
 def _read_ts(name):
-    """Series (a list of 1-D float64 arrays) and labels of a univariate ``.ts`` file."""
-    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    lines = iter(text.splitlines())
+    """Series (a list of 1-D float64 arrays) and labels of a univariate ``.ts`` file.
+
+    ``name`` is the archive's file name; it ships gzip-compressed as
+    ``name + ".gz"``.
+    """
+    packed = resources.files(__name__).joinpath(name + ".gz").read_bytes()
+    lines = iter(gzip.decompress(packed).decode("utf-8").splitlines())
     for line in lines:
         if line.strip().lower() == "@data":
             break
@@ -171,103 +192,69 @@ def _load_ucr(problem, split, read):
     return X_tr, X_te, y_tr, y_te
 
 
-def load_gunpoint(split=None):
-    """Load the UCR GunPoint time-series classification problem.
+_UCR_DOC = """Load the UCR {title}.
 
     Parameters
     ----------
-    split : {"train", "test"} or None, default=None
+    split : {{"train", "test"}} or None, default=None
         Which part of the archive's own split to return; None returns both.
 
     Returns
     -------
-    X_train, X_test, y_train, y_test : ndarrays
-        With ``split=None``: ``X_train`` of shape (50, 150), ``X_test`` of shape
+    X_train, X_test, y_train, y_test : {both_types}
+        With ``split=None``: {both}
+    X, y : {part_types}
+        With ``split="train"`` or ``"test"``: that part only.
+""" + _NOTES_AND_EXAMPLES
+
+
+@_docstring(
+    _UCR_DOC, title="GunPoint time-series classification problem", loader="load_gunpoint",
+    both_types="ndarrays", part_types="ndarrays",
+    both="""``X_train`` of shape (50, 150), ``X_test`` of shape
         (150, 150) (float64, univariate series of 150 steps, the layout every
         seqnet sequence model reads), and string labels ``"1"`` (Gun-Draw) and
-        ``"2"`` (Point) of shapes (50,) and (150,).
-    X, y : ndarrays
-        With ``split="train"`` or ``"test"``: that part only.
-
-    Notes
-    -----
-    The UCR archive's files, as bundled by aeon (see the module docstring for
+        ``"2"`` (Point) of shapes (50,) and (150,).""",
+    notes="""The UCR archive's files, as bundled by aeon (see the module docstring for
     the citation and licence note). Each series is z-normalised, as in the
-    archive.
-
-    Examples
-    --------
-    >>> from seqnet.datasets import load_gunpoint
-    >>> X_train, X_test, y_train, y_test = load_gunpoint()
+    archive.""",
+    example=""">>> X_train, X_test, y_train, y_test = load_gunpoint()
     >>> X_train.shape, X_test.shape, sorted(set(y_train.tolist()))
-    ((50, 150), (150, 150), ['1', '2'])
-    """
+    ((50, 150), (150, 150), ['1', '2'])""")
+def load_gunpoint(split=None):
     return _load_ucr("GunPoint", split, _load_ts)
 
 
-def load_osuleaf(split=None):
-    """Load the UCR OSULeaf time-series classification problem.
-
-    Parameters
-    ----------
-    split : {"train", "test"} or None, default=None
-        Which part of the archive's own split to return; None returns both.
-
-    Returns
-    -------
-    X_train, X_test, y_train, y_test : ndarrays
-        With ``split=None``: ``X_train`` of shape (200, 427), ``X_test`` of shape
+@_docstring(
+    _UCR_DOC, title="OSULeaf time-series classification problem", loader="load_osuleaf",
+    both_types="ndarrays", part_types="ndarrays",
+    both="""``X_train`` of shape (200, 427), ``X_test`` of shape
         (242, 427) (float64 univariate series), and string labels ``"1"`` to
-        ``"6"`` (one leaf species each) of shapes (200,) and (242,).
-    X, y : ndarrays
-        With ``split="train"`` or ``"test"``: that part only.
-
-    Notes
-    -----
-    The UCR archive's files, as bundled by aeon (see the module docstring for
+        ``"6"`` (one leaf species each) of shapes (200,) and (242,).""",
+    notes="""The UCR archive's files, as bundled by aeon (see the module docstring for
     the sources, citation and licence note); each series is z-normalised, as
-    in the archive.
-
-    Examples
-    --------
-    >>> from seqnet.datasets import load_osuleaf
-    >>> X_train, X_test, y_train, y_test = load_osuleaf()
+    in the archive.""",
+    example=""">>> X_train, X_test, y_train, y_test = load_osuleaf()
     >>> X_train.shape, X_test.shape, sorted(set(y_train.tolist()))
-    ((200, 427), (242, 427), ['1', '2', '3', '4', '5', '6'])
-    """
+    ((200, 427), (242, 427), ['1', '2', '3', '4', '5', '6'])""")
+def load_osuleaf(split=None):
     return _load_ucr("OSULeaf", split, _load_ts)
 
 
-def load_pickup_gesture_wiimote_z(split=None):
-    """Load the UCR PickupGestureWiimoteZ problem: series of unequal lengths.
-
-    Parameters
-    ----------
-    split : {"train", "test"} or None, default=None
-        Which part of the archive's own split to return; None returns both.
-
-    Returns
-    -------
-    X_train, X_test, y_train, y_test : lists and ndarrays
-        With ``split=None``: ``X_train`` and ``X_test``, lists of 50 series
+@_docstring(
+    _UCR_DOC, title="PickupGestureWiimoteZ problem: series of unequal lengths",
+    loader="load_pickup_gesture_wiimote_z",
+    both_types="lists and ndarrays", part_types="list and ndarray",
+    both="""``X_train`` and ``X_test``, lists of 50 series
         each, 1-D float64 arrays of their own lengths (29 to 361 steps; the
         ragged layout every seqnet sequence model reads, without padding),
         and string labels ``"1"`` to ``"10"`` (the subject), five series
-        per class in each part, of shape (50,).
-    X, y : list and ndarray
-        With ``split="train"`` or ``"test"``: that part only.
-
-    Notes
-    -----
-    The archive's unpadded files, as bundled by aeon (see the module
+        per class in each part, of shape (50,).""",
+    notes="""The archive's unpadded files, as bundled by aeon (see the module
     docstring). The values are raw accelerations: unlike GunPoint and
-    OSULeaf they are not z-normalised.
-
-    Examples
-    --------
-    >>> from seqnet.datasets import load_pickup_gesture_wiimote_z
-    >>> X_train, X_test, y_train, y_test = load_pickup_gesture_wiimote_z()
+    OSULeaf they are not z-normalised.""",
+    example=""">>> X_train, X_test, y_train, y_test = load_pickup_gesture_wiimote_z()
     >>> len(X_train), min(map(len, X_train)), max(map(len, X_train))
-    (50, 29, 361)
-    """
+    (50, 29, 361)""")
+def load_pickup_gesture_wiimote_z(split=None):
     return _load_ucr("PickupGestureWiimoteZ", split, _read_ts)
