@@ -36,6 +36,23 @@ def _check_positive(value, what, layer):
     return int(value)
 
 
+def _positive_pair(value, what, layer):
+    """An int or a pair of ints, all positive, as a pair (2-D layers' sizes)."""
+    pair = _pair(value, what, layer)
+    for v in pair:
+        _check_positive(v, what, layer)
+    return pair
+
+
+def _checked_rank(in_shape, axes, layer, name):
+    """``in_shape`` (a tuple), after checking it has the axes ``axes`` that the
+    layer type ``name`` reads, e.g. ``"(T, C)"``; raises ValueError otherwise."""
+    if len(in_shape) != axes.count(",") + 1:
+        raise ValueError(f"{layer}: {name} expects per-sample input {axes}, "
+                         f"got shape {in_shape}")
+    return in_shape
+
+
 def conv_output_size(n, kernel, stride, padding, layer="conv"):
     """Output size and leading pad of one spatial axis.
 
@@ -106,6 +123,22 @@ class _ConvLayer(Layer):
 
     kernel_name = None
 
+    def __init__(self, filters, kernel_size, index, strides=1, padding="valid",
+                 activation="relu", dtype=np.float32):
+        self.index = index
+        self.prefix = f"conv.{index}"
+        self.filters = _check_positive(filters, "filters", self.prefix)
+        self.kernel_size, self.strides, self.padding = self._checked_geometry(
+            kernel_size, strides, padding)
+        self.activation = activation
+        self.kind = _activation_code(activation, self.prefix)
+        self.dtype = np.dtype(dtype)
+
+    def _checked_geometry(self, kernel_size, strides, padding):
+        """``(kernel_size, strides, padding)`` checked, in the subclass's form
+        (ints in 1-D, pairs in 2-D); raises ValueError naming the layer."""
+        raise NotImplementedError
+
     def forward(self, p, x, ctx):
         B = backend_of(ctx)
         x = B.ascontiguous(x, self.dtype)
@@ -154,32 +187,20 @@ class Conv2DLayer(_ConvLayer):
     dtype : numpy dtype, default=np.float32
     """
 
-    def __init__(self, filters, kernel_size, index, strides=1, padding="valid",
-                 activation="relu", dtype=np.float32):
-        self.index = index
-        self.prefix = f"conv.{index}"
-        self.filters = _check_positive(filters, "filters", self.prefix)
-        self.kernel_size = _pair(kernel_size, "kernel_size", self.prefix)
-        self.strides = _pair(strides, "strides", self.prefix)
-        for v in self.kernel_size:
-            _check_positive(v, "kernel_size", self.prefix)
-        for v in self.strides:
-            _check_positive(v, "strides", self.prefix)
+    def _checked_geometry(self, kernel_size, strides, padding):
+        kernel_size = _positive_pair(kernel_size, "kernel_size", self.prefix)
+        strides = _positive_pair(strides, "strides", self.prefix)
         if isinstance(padding, str):
-            self.padding = (padding, padding)
+            padding = (padding, padding)
         else:
-            self.padding = _pair(padding, "padding", self.prefix)
-        for v in self.padding:
+            padding = _pair(padding, "padding", self.prefix)
+        for v in padding:
             _check_padding(v, self.prefix)
-        self.activation = activation
-        self.kind = _activation_code(activation, self.prefix)
-        self.dtype = np.dtype(dtype)
+        return kernel_size, strides, padding
 
     def build(self, in_shape):
-        in_shape = tuple(int(s) for s in in_shape)
-        if len(in_shape) != 3:
-            raise ValueError(f"{self.prefix}: Conv2D expects per-sample input (H, W, C), "
-                             f"got shape {in_shape}")
+        in_shape = _checked_rank(tuple(int(s) for s in in_shape), "(H, W, C)", self.prefix,
+                                 "Conv2D")
         H, W, C = in_shape
         (KH, KW), (SH, SW) = self.kernel_size, self.strides
         Ho, self.pad_h = conv_output_size(H, KH, SH, self.padding[0], self.prefix + " (height)")
@@ -221,23 +242,13 @@ class Conv1DLayer(_ConvLayer):
     dtype : numpy dtype, default=np.float32
     """
 
-    def __init__(self, filters, kernel_size, index, strides=1, padding="valid",
-                 activation="relu", dtype=np.float32):
-        self.index = index
-        self.prefix = f"conv.{index}"
-        self.filters = _check_positive(filters, "filters", self.prefix)
-        self.kernel_size = _check_positive(kernel_size, "kernel_size", self.prefix)
-        self.strides = _check_positive(strides, "strides", self.prefix)
-        self.padding = _check_padding(padding, self.prefix)
-        self.activation = activation
-        self.kind = _activation_code(activation, self.prefix)
-        self.dtype = np.dtype(dtype)
+    def _checked_geometry(self, kernel_size, strides, padding):
+        return (_check_positive(kernel_size, "kernel_size", self.prefix),
+                _check_positive(strides, "strides", self.prefix),
+                _check_padding(padding, self.prefix))
 
     def build(self, in_shape):
-        in_shape = _sequence_shape(in_shape)
-        if len(in_shape) != 2:
-            raise ValueError(f"{self.prefix}: Conv1D expects per-sample input (T, C), "
-                             f"got shape {in_shape}")
+        in_shape = _checked_rank(_sequence_shape(in_shape), "(T, C)", self.prefix, "Conv1D")
         T, C = in_shape
         To, self.pad = (None, None) if T is None else conv_output_size(
             T, self.kernel_size, self.strides, self.padding, self.prefix)
@@ -320,6 +331,16 @@ class _MaxPoolLayer(Layer):
     """Forward/backward shared by the 1-D and 2-D max pooling: the kernels are
     named after ``prefix`` and take the window sizes and strides from ``_window``."""
 
+    def __init__(self, pool_size, strides=None):
+        self.pool_size = self._checked_size(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else self._checked_size(
+            strides, "strides")
+
+    def _checked_size(self, value, what):
+        """``value`` checked positive, in the subclass's form (an int in 1-D, a
+        pair in 2-D); raises ValueError naming the layer."""
+        raise NotImplementedError
+
     def forward(self, p, x, ctx):
         B = backend_of(ctx)
         x = B.ascontiguous(x)
@@ -359,20 +380,12 @@ class MaxPool2DLayer(_MaxPoolLayer):
 
     prefix = "maxpool2d"
 
-    def __init__(self, pool_size, strides=None):
-        self.pool_size = _pair(pool_size, "pool_size", self.prefix)
-        self.strides = self.pool_size if strides is None else _pair(strides, "strides",
-                                                                     self.prefix)
-        for v in self.pool_size:
-            _check_positive(v, "pool_size", self.prefix)
-        for v in self.strides:
-            _check_positive(v, "strides", self.prefix)
+    def _checked_size(self, value, what):
+        return _positive_pair(value, what, self.prefix)
 
     def build(self, in_shape):
-        in_shape = tuple(int(s) for s in in_shape)
-        if len(in_shape) != 3:
-            raise ValueError(f"{self.prefix}: MaxPool2D expects per-sample input "
-                             f"(H, W, C), got shape {in_shape}")
+        in_shape = _checked_rank(tuple(int(s) for s in in_shape), "(H, W, C)", self.prefix,
+                                 "MaxPool2D")
         H, W, C = in_shape
         Ho = _pool_output_size(H, self.pool_size[0], self.strides[0], self.prefix, " (height)")
         Wo = _pool_output_size(W, self.pool_size[1], self.strides[1], self.prefix, " (width)")
@@ -396,16 +409,11 @@ class MaxPool1DLayer(_MaxPoolLayer):
 
     prefix = "maxpool1d"
 
-    def __init__(self, pool_size, strides=None):
-        self.pool_size = _check_positive(pool_size, "pool_size", self.prefix)
-        self.strides = self.pool_size if strides is None else _check_positive(
-            strides, "strides", self.prefix)
+    def _checked_size(self, value, what):
+        return _check_positive(value, what, self.prefix)
 
     def build(self, in_shape):
-        in_shape = _sequence_shape(in_shape)
-        if len(in_shape) != 2:
-            raise ValueError(f"{self.prefix}: MaxPool1D expects per-sample input (T, C), "
-                             f"got shape {in_shape}")
+        in_shape = _checked_rank(_sequence_shape(in_shape), "(T, C)", self.prefix, "MaxPool1D")
         T, C = in_shape
         To = None if T is None else _pool_output_size(T, self.pool_size, self.strides,
                                                       self.prefix, "")
