@@ -34,14 +34,8 @@ def _is_ragged_list(X):
 
 def _as_series(series, name="series"):
     """Validate a 1-D (T,) or 2-D (T, F) series; return it as 2-D float."""
-    arr = check_array(
-        series,
-        ensure_2d=False,
-        dtype=(np.float64, np.float32),
-        ensure_all_finite=True,
-        ensure_min_samples=1,
-        input_name=name,
-    )
+    arr = check_array(series, ensure_2d=False, dtype=(np.float64, np.float32),
+                      ensure_all_finite=True, ensure_min_samples=1, input_name=name)
     if arr.ndim == 1:
         arr = arr[:, None]
     return arr
@@ -111,10 +105,8 @@ def make_windows(series, window, horizon=1, step=1, target=None):
     arr = _as_series(series)
     n_timesteps, n_features = arr.shape
     if window + horizon > n_timesteps:
-        raise ValueError(
-            f"window ({window}) + horizon ({horizon}) = {window + horizon} is "
-            f"longer than the series ({n_timesteps} time steps)."
-        )
+        raise ValueError(f"window ({window}) + horizon ({horizon}) = {window + horizon} is "
+                         f"longer than the series ({n_timesteps} time steps).")
 
     squeeze = target is None or isinstance(target, Integral)
     cols = [0 if target is None else target] if squeeze else list(target)
@@ -122,10 +114,8 @@ def make_windows(series, window, horizon=1, step=1, target=None):
         raise ValueError("target must name at least one column.")
     for c in cols:
         if not isinstance(c, Integral) or not -n_features <= c < n_features:
-            raise ValueError(
-                f"target column {c!r} is out of range for a series with "
-                f"{n_features} feature(s)."
-            )
+            raise ValueError(f"target column {c!r} is out of range for a series with "
+                             f"{n_features} feature(s).")
 
     n_starts = n_timesteps - window - horizon + 1
     # sliding_window_view is a zero-copy view (n, F, window); the copy makes
@@ -203,10 +193,8 @@ def pad_sequences(
     for i, s in enumerate(sequences):
         a = np.asarray(s)
         if a.ndim == 0 or a.ndim > 2:
-            raise ValueError(
-                f"Each sequence must be 1-D (T,) or 2-D (T, n_features); "
-                f"sequence {i} has shape {a.shape}."
-            )
+            raise ValueError(f"Each sequence must be 1-D (T,) or 2-D (T, n_features); "
+                             f"sequence {i} has shape {a.shape}.")
         if a.ndim == 1:
             a = a[:, None]
         if a.shape[0] > 0:
@@ -216,10 +204,8 @@ def pad_sequences(
         raise ValueError("pad_sequences needs at least one sequence, got 0.")
     n_features = {a.shape[1] for a in seqs if a.shape[0] > 0} or {seqs[0].shape[1]}
     if len(n_features) > 1:
-        raise ValueError(
-            f"All sequences must have the same number of features; got "
-            f"{sorted(n_features)}."
-        )
+        raise ValueError(f"All sequences must have the same number of features; got "
+                         f"{sorted(n_features)}.")
     n_features = n_features.pop()
 
     full = np.array([a.shape[0] for a in seqs], dtype=np.int64)
@@ -306,10 +292,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints = {
-        "with_mean": ["boolean"],
-        "with_std": ["boolean"],
-    }
+    _parameter_constraints = {"with_mean": ["boolean"], "with_std": ["boolean"]}
 
     def __init__(self, *, with_mean=True, with_std=True):
         self.with_mean = with_mean
@@ -328,33 +311,20 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             for i, s in enumerate(X):
                 a = np.asarray(s)
                 ndims.append(a.ndim)
-                a = check_array(
-                    a if a.ndim == 2 else a[:, None],
-                    dtype=(np.float64, np.float32),
-                    ensure_min_samples=0,
-                    estimator=self,
-                    input_name=f"X[{i}]",
-                )
-                seqs.append(a)
+                seqs.append(check_array(a if a.ndim == 2 else a[:, None],
+                                        dtype=(np.float64, np.float32), ensure_min_samples=0,
+                                        estimator=self, input_name=f"X[{i}]"))
             widths = {a.shape[1] for a in seqs}
             if len(widths) > 1:
-                raise ValueError(
-                    f"All sequences of a ragged batch must have the same number of "
-                    f"features; got {sorted(widths)}."
-                )
+                raise ValueError(f"All sequences of a ragged batch must have the same number "
+                                 f"of features; got {sorted(widths)}.")
             return "ragged", (seqs, ndims)
-        X = check_array(
-            X,
-            dtype=(np.float64, np.float32),
-            allow_nd=True,
-            estimator=self,
-            input_name="X",
-        )
+        X = check_array(X, dtype=(np.float64, np.float32), allow_nd=True, estimator=self,
+                        input_name="X")
         if X.ndim > 3:
-            raise ValueError(
-                f"Expected a 2-D (n_samples, n_timesteps) or 3-D (n_samples, "
-                f"n_timesteps, n_features) array, got {X.ndim}-D with shape {X.shape}."
-            )
+            raise ValueError(f"Expected a 2-D (n_samples, n_timesteps) or 3-D (n_samples, "
+                             f"n_timesteps, n_features) array, got {X.ndim}-D with shape "
+                             f"{X.shape}.")
         return ("3d" if X.ndim == 3 else "2d"), X
 
     @staticmethod
@@ -374,23 +344,17 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         n_stats = len(self.mean_)
         if kind == "2d":
             if self._input_rank == 2 and data.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {data.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
+                raise ValueError(f"X has {data.shape[1]} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input.")
             if n_stats != 1:
-                raise ValueError(
-                    f"{type(self).__name__} was fitted on sequences with {n_stats} "
-                    f"features per step; got a 2-D (univariate) array of shape "
-                    f"{data.shape}."
-                )
+                raise ValueError(f"{type(self).__name__} was fitted on sequences with "
+                                 f"{n_stats} features per step; got a 2-D (univariate) "
+                                 f"array of shape {data.shape}.")
             return
         n_features = data[0][0].shape[1] if kind == "ragged" else data.shape[2]
         if n_features != n_stats:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is "
-                f"expecting {n_stats} features as input."
-            )
+            raise ValueError(f"X has {n_features} features, but {type(self).__name__} is "
+                             f"expecting {n_stats} features as input.")
 
     def _apply(self, X, forward):
         check_is_fitted(self)
