@@ -60,10 +60,11 @@ PickupGestureWiimoteZ
 
 import csv
 import gzip
-import string
 from importlib import resources
 
 import numpy as np
+
+from seqnet._runtime.docstrings import fill_doc
 
 __all__ = ["load_gunpoint", "load_lynx", "load_osuleaf", "load_pickup_gesture_wiimote_z",
            "load_sunspots"]
@@ -76,26 +77,6 @@ def _load_csv(name):
     years = np.array([int(r[0]) for r in rows], dtype=np.int64)
     values = np.array([float(r[1]) for r in rows], dtype=np.float64)
     return values, years
-
-
-def _docstring(template, **fields):
-    """Give the decorated loader ``template`` with its fields filled in.
-
-    The loaders of one kind share their docstring's skeleton, and each says
-    only what is its own.  The fields the template names and the ones given
-    must be the same set, so a field renamed or dropped on either side raises
-    at import instead of leaving a gap or a stray ``{name}`` in the help.
-    """
-    named = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-    if named != set(fields):
-        raise TypeError(f"docstring fields {sorted(named ^ set(fields))} are not "
-                        "both named by the template and given")
-
-    def decorate(loader):
-        loader.__doc__ = template.format(**fields)
-        return loader
-
-    return decorate
 
 
 # Every loader's docstring ends alike: its notes, then an example that
@@ -127,7 +108,7 @@ _YEARLY_DOC = """Load the {title}, {first}-{last}.
 """ + _NOTES_AND_EXAMPLES
 
 
-@_docstring(
+@fill_doc(
     _YEARLY_DOC, title="annual Canadian lynx trappings", first=1821, last=1934, n=114,
     values="Number of lynx trapped per year.", loader="load_lynx",
     notes="""A strongly cyclic series (period close to 10 years), the classic test bed for
@@ -141,7 +122,7 @@ def load_lynx(return_years=False):
     return (values, years) if return_years else values
 
 
-@_docstring(
+@fill_doc(
     _YEARLY_DOC, title="yearly mean sunspot numbers", first=1700, last=2008, n=309,
     values="Yearly sunspot activity.", loader="load_sunspots",
     notes="""Source: National Geophysical Data Center (NOAA), as shipped by statsmodels
@@ -208,7 +189,7 @@ _UCR_DOC = """Load the UCR {title}.
 """ + _NOTES_AND_EXAMPLES
 
 
-@_docstring(
+@fill_doc(
     _UCR_DOC, title="GunPoint time-series classification problem", loader="load_gunpoint",
     both_types="ndarrays", part_types="ndarrays",
     both="""``X_train`` of shape (50, 150), ``X_test`` of shape
@@ -225,7 +206,7 @@ def load_gunpoint(split=None):
     return _load_ucr("GunPoint", split, _load_ts)
 
 
-@_docstring(
+@fill_doc(
     _UCR_DOC, title="OSULeaf time-series classification problem", loader="load_osuleaf",
     both_types="ndarrays", part_types="ndarrays",
     both="""``X_train`` of shape (200, 427), ``X_test`` of shape
@@ -241,7 +222,7 @@ def load_osuleaf(split=None):
     return _load_ucr("OSULeaf", split, _load_ts)
 
 
-@_docstring(
+@fill_doc(
     _UCR_DOC, title="PickupGestureWiimoteZ problem: series of unequal lengths",
     loader="load_pickup_gesture_wiimote_z",
     both_types="lists and ndarrays", part_types="list and ndarray",

@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import assert_all_finite, check_array, column_or_1d
 
-from .task import TaskMixin
+from .task import TaskMixin, fit_method, partial_fit_doc, samples_doc
 
 CLASSIFIER_CONSTRAINTS = {"class_weight": [dict, StrOptions({"balanced"}), None]}
 #: numpydoc text of ``class_weight``, the parameter every classifier adds.
@@ -27,53 +27,27 @@ CLASS_WEIGHT_DOC = """    class_weight : dict, 'balanced' or None, default=None
 """
 
 
+#: numpydoc of ``y`` in ``fit`` and in ``partial_fit``, and of ``classes``.
+_Y_FIT_DOC = """array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a multilabel indicator matrix; (n_samples, n_timesteps)
+            labels with ``return_sequences=True``."""
+_Y_BATCH_DOC = """array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels of this batch, all of them in ``classes``."""
+_CLASSES_DOC = """
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will ever be seen. Required on the first call,
+            as in scikit-learn; later calls may omit it or repeat it."""
+
+
 class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
     """fit / partial_fit / predict / predict_proba for every classifier family."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to data ``X`` and labels ``y``.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            See the class docstring for the accepted shapes.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Labels, or a multilabel indicator matrix; (n_samples, n_timesteps)
-            labels with ``return_sequences=True``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss (a weight of 2 equals repeating
-            the sample).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
+    fit = fit_method("labels", _Y_FIT_DOC)
 
     @available_if(lambda est: est._check_solver())
+    @partial_fit_doc(_Y_BATCH_DOC, _CLASSES_DOC)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            See the class docstring for the accepted shapes.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Labels of this batch, all of them in ``classes``.
-        classes : array-like of shape (n_classes,), default=None
-            Every label that will ever be seen. Required on the first call,
-            as in scikit-learn; later calls may omit it or repeat it.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
         if not hasattr(self, "classes_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -85,12 +59,7 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     # ---------------------------------------------------------------- targets
-    def _per_step(self):
-        return bool(getattr(self, "return_sequences", False))
-
     def _validate_y(self, y):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y_arr = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False,
                             input_name="y")
         if y_arr.dtype.kind == "f":  # before type_of_target, which warns casting NaN
@@ -190,41 +159,25 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             return self.classes_[(raw[..., 0] > 0).astype(int)]
         return self.classes_[raw.argmax(axis=-1)]
 
-    def predict(self, X):
-        """Predict labels.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels), or list
+    @samples_doc(
+        "Predict labels.",
+        returns="""y : ndarray of shape (n_samples,) or (n_samples, n_labels), or list
             Labels from ``classes_``; a 0/1 indicator matrix for multilabel
             targets; per step, (n_samples, n_timesteps), with
-            ``return_sequences`` (a list of unpadded arrays for ragged input).
-        """
+            ``return_sequences`` (a list of unpadded arrays for ragged input).""")
+    def predict(self, X):
         raw, lengths = self._predict_raw(X)
         return unpad(self._decode(raw), lengths, self._per_step())
 
-    def predict_proba(self, X):
-        """Predict class probabilities.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), or list
+    @samples_doc(
+        "Predict class probabilities.",
+        returns="""proba : ndarray of shape (n_samples, n_classes), or list
             Probability of each class of ``classes_`` (rows sum to 1); for
             multilabel targets, the probability of each label. A single class
             seen in fit has probability 1: shape (n_samples, 1). With
             ``return_sequences``, (n_samples, n_timesteps, n_classes) (a list
-            of unpadded arrays for ragged input).
-        """
+            of unpadded arrays for ragged input).""")
+    def predict_proba(self, X):
         raw, lengths = self._predict_raw(X)
         raw = raw.astype(np.float64)
         if self._single_class():
@@ -240,45 +193,30 @@ class SeqNetClassifierMixin(TaskMixin, ClassifierMixin):
             proba = e / e.sum(axis=-1, keepdims=True)
         return unpad(proba, lengths, self._per_step())
 
-    def predict_log_proba(self, X):
-        """Predict the logarithm of the class probabilities.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
-
-        Returns
-        -------
-        log_proba : ndarray or list
+    @samples_doc(
+        "Predict the logarithm of the class probabilities.",
+        returns="""log_proba : ndarray or list
             ``log`` of :meth:`predict_proba`, in its shape (``-inf`` where a
-            probability is 0).
-        """
+            probability is 0).""")
+    def predict_log_proba(self, X):
         proba = self.predict_proba(X)
         if isinstance(proba, list):
             return [np.log(p) for p in proba]
         with np.errstate(divide="ignore"):
             return np.log(proba)
 
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
+    @samples_doc(
+        "Mean accuracy of :meth:`predict` on ``X`` against ``y``.",
+        returns="""score : float
+            Fraction of samples predicted right (multilabel: every label
+            right); with ``return_sequences``, of valid (unpadded) steps.""",
+        params="""
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             True labels; (n_samples, n_timesteps) with ``return_sequences``.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the mean (ignored per step with
-            ``return_sequences``).
-
-        Returns
-        -------
-        score : float
-            Fraction of samples predicted right (multilabel: every label
-            right); with ``return_sequences``, of valid (unpadded) steps.
-        """
+            ``return_sequences``).""")
+    def score(self, X, y, sample_weight=None):
         if not self._per_step():
             return super().score(X, y, sample_weight)
         pred = self.predict(X)

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .classifier import _valid_steps, unpad
 from .inputs import check_samples
-from .task import TaskMixin
+from .task import TaskMixin, fit_method, partial_fit_doc, samples_doc
 
 #: The ``loss`` parameter of every regressor (its constraint; the default,
 #: ``'squared_error'``, is written in each regressor's ``__init__``).
@@ -22,58 +22,26 @@ REGRESSOR_LOSS_DOC = """    loss : {'squared_error', 'poisson'}, default='square
 """
 
 
+#: numpydoc of ``y`` in ``fit`` and in ``partial_fit``.
+_Y_FIT_DOC = """array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (for example a forecast horizon); with
+            ``return_sequences=True`` (n_samples, n_timesteps[, n_outputs])."""
+_Y_BATCH_DOC = """array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets of this batch, with as many outputs as in the first call."""
+
+
 class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
     """fit / partial_fit / predict for every regressor family."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to data ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            See the class docstring for the accepted shapes.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets (for example a forecast horizon); with
-            ``return_sequences=True`` (n_samples, n_timesteps[, n_outputs]).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss (a weight of 2 equals repeating
-            the sample).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
+    fit = fit_method("targets", _Y_FIT_DOC)
 
     @available_if(lambda est: est._check_solver())
+    @partial_fit_doc(_Y_BATCH_DOC)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            See the class docstring for the accepted shapes.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets of this batch, with as many outputs as in the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _per_step(self):
-        return bool(getattr(self, "return_sequences", False))
-
     def _validate_y(self, y):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         return check_samples(y, self._dtype, None, ensure_2d=False, input_name="y")
 
     def _encode_targets(self, y, lengths, reset, classes=None):
@@ -113,21 +81,13 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
             return float("nan")
         return float(r2_score(Y, raw))
 
-    def predict(self, X):
-        """Predict targets.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or list
+    @samples_doc(
+        "Predict targets.",
+        returns="""y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or list
             Predictions shaped like the ``y`` seen in fit, in X's float dtype
             when X is float32 (else float64); with ``return_sequences``, per
-            step (a list of unpadded arrays for ragged input).
-        """
+            step (a list of unpadded arrays for ragged input).""")
+    def predict(self, X):
         raw, lengths = self._predict_raw(X)
         raw = self._link(raw.astype(np.float64, copy=False))
         if getattr(X, "dtype", None) == np.float32:  # X's float dtype, as scikit-learn
@@ -137,26 +97,19 @@ class SeqNetRegressorMixin(TaskMixin, RegressorMixin):
             raw = raw[..., 0]
         return unpad(raw, lengths, self._per_step())
 
-    def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R^2 of :meth:`predict` on ``X``.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Samples, in the shapes accepted by ``fit``.
+    @samples_doc(
+        "Coefficient of determination R^2 of :meth:`predict` on ``X``.",
+        returns="""score : float
+            R^2 (1 is perfect, 0 is as good as predicting the mean of ``y``),
+            averaged uniformly over outputs as scikit-learn's; with
+            ``return_sequences``, over valid (unpadded) steps.""",
+        params="""
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             True targets; per step with ``return_sequences``.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples (ignored per step with
-            ``return_sequences``).
-
-        Returns
-        -------
-        score : float
-            R^2 (1 is perfect, 0 is as good as predicting the mean of ``y``),
-            averaged uniformly over outputs as scikit-learn's; with
-            ``return_sequences``, over valid (unpadded) steps.
-        """
+            ``return_sequences``).""")
+    def score(self, X, y, sample_weight=None):
         if not self._per_step():
             return super().score(X, y, sample_weight)
         pred = self.predict(X)

@@ -6,17 +6,88 @@ exactly as before.
 """
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
 from seqnet.training.compiling import compile_notice
 
+from seqnet._runtime.docstrings import fill_doc
+
 from .base import BaseSeqNet, _seed_of
 from .inputs import check_lengths_positive
 
+_SAMPLES_DOC = """{summary}
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Samples, in the shapes accepted by ``fit``.{params}
+
+        Returns
+        -------
+        {returns}
+        """
+
+
+def samples_doc(summary, returns, params=""):
+    """Decorator: the docstring of a method that takes samples shaped as in
+    ``fit`` (``predict``, ``score``, ...).
+
+    ``summary`` is its first line, ``params`` the numpydoc of its parameters
+    after ``X`` (each starting on a new line), ``returns`` the body of its
+    Returns section.
+    """
+    return fill_doc(_SAMPLES_DOC, summary=summary, params=params, returns=returns)
+
+_FIT_DOC = """{summary}
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            See the class docstring for the accepted shapes.
+        y : {y}{classes}
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss{weights}.
+
+        Returns
+        -------
+        self : object
+            The {fitted} estimator.
+        """
+
+
+def fit_method(targets, y_doc):
+    """The ``fit`` of a task (one code path for every estimator), with its docstring.
+
+    ``targets`` names what ``y`` holds ('labels', 'targets'); ``y_doc`` is the
+    numpydoc type and description of ``y``.
+    """
+
+    @fill_doc(_FIT_DOC, summary=f"Fit the model to data ``X`` and {targets} ``y``.",
+              y=y_doc, classes="", fitted="fitted",
+              weights=" (a weight of 2 equals repeating\n            the sample)")
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    return fit
+
+
+def partial_fit_doc(y, classes=""):
+    """Decorator: the docstring of a task's ``partial_fit``, whose ``y`` is
+    described by ``y`` and which takes the parameters ``classes`` describes
+    after it."""
+    return fill_doc(_FIT_DOC, summary="One epoch over ``(X, y)``, continuing from the "
+                    "current weights.", y=y, classes=classes, weights="", fitted="updated")
+
 
 class TaskMixin:
-    """Subclasses implement ``_encode_targets`` and ``_score_encoded``."""
+    """Subclasses implement ``_validate_y``, ``_encode_targets`` and ``_score_encoded``."""
+
+    def _per_step(self):
+        """Whether ``y`` has one target per time step (``return_sequences``)."""
+        return bool(getattr(self, "return_sequences", False))
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         if incremental and hasattr(self, "_network") and self.__dict__.get("_params_changed"):
@@ -43,6 +114,9 @@ class TaskMixin:
         first = not incremental or not hasattr(self, "_network")
         X, lengths = self._validate_X(X, reset=first)
         check_lengths_positive(lengths)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None.")
         y = self._validate_y(y)
         check_consistent_length(X, y)
         Y, loss, n_outputs, sw_extra = self._encode_targets(
