@@ -24,22 +24,12 @@ from seqnet.network.conv import (
 )
 from seqnet.network.normalization import ActivationLayer, BatchNormLayer, GlobalPoolLayer
 
-from .base import (
-    SHARED_CONSTRAINTS,
-    SHARED_PARAMS_DOC,
-    SIZES_CONSTRAINT,
-    BaseSeqNet,
-    _set_params,
-)
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, SIZES_CONSTRAINT, BaseSeqNet, _set_params
 from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .doc_examples import sequence_example
 from .inputs import _is_ragged_list, check_samples, pad_ragged
 from .mlp import _as_sizes, dense_head
-from .regressor import (
-    REGRESSOR_CONSTRAINTS,
-    REGRESSOR_LOSS_DOC,
-    SeqNetRegressorMixin,
-)
+from .regressor import REGRESSOR_CONSTRAINTS, REGRESSOR_LOSS_DOC, SeqNetRegressorMixin
 
 
 class _BaseConv(BaseSeqNet):

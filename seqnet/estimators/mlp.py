@@ -6,20 +6,10 @@ from sklearn.utils._param_validation import StrOptions
 from seqnet.kernels.contract import ACTIVATION_CODES, IDENTITY
 from seqnet.network.dense import DenseLayer, DropoutLayer
 
-from .base import (
-    SHARED_CONSTRAINTS,
-    SHARED_PARAMS_DOC,
-    SIZES_CONSTRAINT,
-    BaseSeqNet,
-    _set_params,
-)
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, SIZES_CONSTRAINT, BaseSeqNet, _set_params
 from .classifier import CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import validate_table
-from .regressor import (
-    REGRESSOR_CONSTRAINTS,
-    REGRESSOR_LOSS_DOC,
-    SeqNetRegressorMixin,
-)
+from .regressor import REGRESSOR_CONSTRAINTS, REGRESSOR_LOSS_DOC, SeqNetRegressorMixin
 
 
 

@@ -15,26 +15,12 @@ from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.recurrent import RecurrentLayer, SequencePooling
 from seqnet.network.recurrent_leaky import LeakyRecurrentLayer
 
-from .base import (
-    SHARED_CONSTRAINTS,
-    SHARED_PARAMS_DOC,
-    SIZES_CONSTRAINT,
-    BaseSeqNet,
-    _set_params,
-)
-from .classifier import (
-    CLASS_WEIGHT_DOC,
-    CLASSIFIER_CONSTRAINTS,
-    SeqNetClassifierMixin,
-)
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, SIZES_CONSTRAINT, BaseSeqNet, _set_params
+from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .doc_examples import sequence_example
 from .inputs import validate_sequences
 from .mlp import _as_sizes
-from .regressor import (
-    REGRESSOR_CONSTRAINTS,
-    REGRESSOR_LOSS_DOC,
-    SeqNetRegressorMixin,
-)
+from .regressor import REGRESSOR_CONSTRAINTS, REGRESSOR_LOSS_DOC, SeqNetRegressorMixin
 
 #: Default gradient-norm clip of recurrent models (``clip_norm='auto'``).
 RECURRENT_CLIP_NORM = 5.0
@@ -223,8 +209,9 @@ class RNNRegressor(SeqNetRegressorMixin, _BaseRecurrent):
     __doc__ = _doc("Elman recurrent network regressor (tanh or relu cell).", "RNN", False)
 
 
-class LSTMClassifier(SeqNetClassifierMixin, _BaseRecurrent):
-    _cell = "lstm"
+class _GatedClassifier(SeqNetClassifierMixin, _BaseRecurrent):
+    """The LSTM and GRU classifiers: one signature, their cells apart."""
+
     _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
                               **CLASSIFIER_CONSTRAINTS}
 
@@ -239,63 +226,42 @@ class LSTMClassifier(SeqNetClassifierMixin, _BaseRecurrent):
                  max_fun=15000, clip_norm="auto", class_weight=None):
         _set_params(self, locals())
 
+
+class _GatedRegressor(SeqNetRegressorMixin, _BaseRecurrent):
+    """The LSTM and GRU regressors: one signature, their cells apart."""
+
+    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
+                              **REGRESSOR_CONSTRAINTS}
+
+    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
+                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
+                 l1_ratio=0.0, dropout=0.0, batch_size=32, learning_rate="constant",
+                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+                 n_iter_no_change=30, init="glorot", device="cpu", dtype="float32",
+                 max_fun=15000, clip_norm="auto", loss="squared_error"):
+        _set_params(self, locals())
+
+
+class LSTMClassifier(_GatedClassifier):
+    _cell = "lstm"
     __doc__ = _doc("Long short-term memory classifier (gates i, f, g, o; forget bias 1).",
                    "LSTM", True)
 
 
-class LSTMRegressor(SeqNetRegressorMixin, _BaseRecurrent):
+class LSTMRegressor(_GatedRegressor):
     _cell = "lstm"
-    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
-                              **REGRESSOR_CONSTRAINTS}
-
-    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
-                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
-                 l1_ratio=0.0, dropout=0.0, batch_size=32, learning_rate="constant",
-                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
-                 n_iter_no_change=30, init="glorot", device="cpu", dtype="float32",
-                 max_fun=15000, clip_norm="auto", loss="squared_error"):
-        _set_params(self, locals())
-
     __doc__ = _doc("Long short-term memory regressor (direct multi-step forecasts with "
                    "y of shape (n, horizon)).", "LSTM", False)
 
 
-class GRUClassifier(SeqNetClassifierMixin, _BaseRecurrent):
+class GRUClassifier(_GatedClassifier):
     _cell = "gru"
-    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
-                              **CLASSIFIER_CONSTRAINTS}
-
-    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
-                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
-                 l1_ratio=0.0, dropout=0.0, batch_size=32, learning_rate="constant",
-                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
-                 n_iter_no_change=30, init="glorot", device="cpu", dtype="float32",
-                 max_fun=15000, clip_norm="auto", class_weight=None):
-        _set_params(self, locals())
-
     __doc__ = _doc("Gated recurrent unit classifier (gates r, z, n as PyTorch).", "GRU", True)
 
 
-class GRURegressor(SeqNetRegressorMixin, _BaseRecurrent):
+class GRURegressor(_GatedRegressor):
     _cell = "gru"
-    _parameter_constraints = {**_BaseRecurrent._parameter_constraints,
-                              **REGRESSOR_CONSTRAINTS}
-
-    def __init__(self, hidden_layer_sizes=(64,), *, bidirectional=False, bptt_steps=None,
-                 pooling="last", return_sequences=False, solver="adam", alpha=0.0001,
-                 l1_ratio=0.0, dropout=0.0, batch_size=32, learning_rate="constant",
-                 learning_rate_init=0.001, max_learning_rate=None, cycle_length=8, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=0.0001, verbose=0,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-08,
-                 n_iter_no_change=30, init="glorot", device="cpu", dtype="float32",
-                 max_fun=15000, clip_norm="auto", loss="squared_error"):
-        _set_params(self, locals())
-
     __doc__ = _doc("Gated recurrent unit regressor.", "GRU", False)

@@ -22,13 +22,7 @@ from seqnet.network.dense import DenseLayer, DropoutLayer
 from seqnet.network.tree import TREE_POOLING, TreeLayer
 from seqnet.network.tree_encoding import encode_trees
 
-from .base import (
-    SHARED_CONSTRAINTS,
-    SHARED_PARAMS_DOC,
-    SIZES_CONSTRAINT,
-    BaseSeqNet,
-    _set_params,
-)
+from .base import SHARED_CONSTRAINTS, SHARED_PARAMS_DOC, SIZES_CONSTRAINT, BaseSeqNet, _set_params
 from .classifier import CLASS_WEIGHT_DOC, CLASSIFIER_CONSTRAINTS, SeqNetClassifierMixin
 from .inputs import _check_n_features
 from .mlp import _as_sizes, dense_head
