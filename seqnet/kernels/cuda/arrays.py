@@ -35,6 +35,41 @@ def flat(a):
     return a.reshape(a.size)
 
 
+@cuda.jit(device=True, inline=True)
+def row_col(idx, n_cols):
+    """``(idx // n_cols, idx % n_cols)``: row and column of the flat index
+    ``idx >= 0`` into a C-ordered ``(rows, n_cols)`` array (one division)."""
+    row = idx // n_cols
+    return row, idx - row * n_cols
+
+
+@cuda.jit(device=True, inline=True)
+def unravel3(idx, n_mid, n_last):
+    """``(i0, i1, i2)`` of the flat index ``idx >= 0`` into a C-ordered
+    ``(., n_mid, n_last)`` array."""
+    rest, i2 = row_col(idx, n_last)
+    i0, i1 = row_col(rest, n_mid)
+    return i0, i1, i2
+
+
+@cuda.jit(device=True, inline=True)
+def unravel4(idx, n_1, n_2, n_3):
+    """``(i0, i1, i2, i3)`` of the flat index ``idx >= 0`` into a C-ordered
+    ``(., n_1, n_2, n_3)`` array."""
+    rest, i3 = row_col(idx, n_3)
+    i0, i1, i2 = unravel3(rest, n_1, n_2)
+    return i0, i1, i2, i3
+
+
+@cuda.jit(device=True, inline=True)
+def step_at(idx, a, lengths):
+    """``(b, t, c, valid)`` of the flat index ``idx`` into the ``(B, T, C)`` map
+    ``a``; ``valid`` when ``t`` is one of sample ``b``'s ``lengths[b]`` steps
+    (not padding)."""
+    b, t, c = unravel3(idx, a.shape[1], a.shape[2])
+    return b, t, c, t < lengths[b]
+
+
 @cuda.jit
 def _fill(x, value):
     for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
@@ -53,8 +88,7 @@ def _concat_last(a, b, out):
     ca = a.shape[1]
     c = out.shape[1]
     for i in range(cuda.grid(1), out.shape[0] * c, cuda.gridsize(1)):
-        r = i // c
-        k = i - r * c
+        r, k = row_col(i, c)
         out[r, k] = a[r, k] if k < ca else b[r, k - ca]
 
 
@@ -62,8 +96,7 @@ def _concat_last(a, b, out):
 def _slice_last(a, start, out):
     c = out.shape[1]
     for i in range(cuda.grid(1), out.shape[0] * c, cuda.gridsize(1)):
-        r = i // c
-        k = i - r * c
+        r, k = row_col(i, c)
         out[r, k] = a[r, start + k]
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from .arrays import empty, grid, to_device
+from .arrays import empty, grid, step_at, to_device
 
 F64_KERNELS = {
     "_bn_stats": "per-channel batch statistics: float64 accumulators over B*N rows",
@@ -59,13 +59,10 @@ def _bn_eval_scale(running_var, eps, inv_std):
 
 @cuda.jit
 def _bn_apply(x, lengths, gamma, beta, mean, inv_std, relu, y, xhat, store_xhat):
-    B, N, C = x.shape
     zero = y.dtype.type(0.0)
-    for idx in range(cuda.grid(1), B * N * C, cuda.gridsize(1)):
-        c = idx % C
-        n = (idx // C) % N
-        b = idx // (C * N)
-        if n >= lengths[b]:
+    for idx in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        b, n, c, valid = step_at(idx, x, lengths)
+        if not valid:
             y[b, n, c] = 0.0
             if store_xhat:
                 xhat[b, n, c] = 0.0
@@ -98,13 +95,10 @@ def _bn_grad_sums(dy, y, xhat, lengths, relu, dgamma, dbeta):
 
 @cuda.jit
 def _bn_dx(dy, y, xhat, lengths, weights, inv_total, gamma, inv_std, dgamma, dbeta, relu, dx):
-    B, N, C = dy.shape
     zero = dx.dtype.type(0.0)
-    for idx in range(cuda.grid(1), B * N * C, cuda.gridsize(1)):
-        c = idx % C
-        n = (idx // C) % N
-        b = idx // (C * N)
-        if n >= lengths[b]:
+    for idx in range(cuda.grid(1), dy.size, cuda.gridsize(1)):
+        b, n, c, valid = step_at(idx, dy, lengths)
+        if not valid:
             dx[b, n, c] = 0.0
             continue
         g = dy[b, n, c]

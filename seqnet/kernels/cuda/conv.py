@@ -16,7 +16,7 @@ order): no atomics, deterministic.
 from numba import cuda
 
 from .activations import derivative
-from .arrays import empty, flat, grid
+from .arrays import empty, flat, grid, row_col, unravel3, unravel4
 from .matmul import matmul
 from .reduce import column_sums
 
@@ -27,15 +27,9 @@ def _im2col(x, KH, KW, sh, sw, ph, pw, Ho, Wo, cols):
     K = C * KH * KW
     n = cols.shape[0] * K
     for idx in range(cuda.grid(1), n, cuda.gridsize(1)):
-        r = idx // K
-        k = idx - r * K
-        c = k // (KH * KW)
-        ij = k - c * (KH * KW)
-        i = ij // KW
-        j = ij - i * KW
-        ow = r % Wo
-        oh = (r // Wo) % Ho
-        b = r // (Wo * Ho)
+        r, k = row_col(idx, K)
+        c, i, j = unravel3(k, KH, KW)
+        b, oh, ow = unravel3(r, Ho, Wo)
         ih = oh * sh - ph + i
         iw = ow * sw - pw + j
         if 0 <= ih < H and 0 <= iw < W:
@@ -44,29 +38,31 @@ def _im2col(x, KH, KW, sh, sw, ph, pw, Ho, Wo, cols):
             cols[r, k] = 0.0
 
 
+@cuda.jit(device=True, inline=True)
+def _output_reading(pos, pad, tap, stride, n_out):
+    """The output index ``o`` whose tap ``tap`` reads input ``pos``
+    (``o * stride - pad + tap == pos``), or -1 when there is none in ``[0, n_out)``."""
+    t = pos + pad - tap
+    if t < 0 or t % stride != 0:
+        return -1
+    o = t // stride
+    return o if o < n_out else -1
+
+
 @cuda.jit
 def _col2im(dcols, KH, KW, sh, sw, ph, pw, Ho, Wo, dx):
     B, H, W, C = dx.shape
     n = B * H * W * C
     for idx in range(cuda.grid(1), n, cuda.gridsize(1)):
-        c = idx % C
-        iw = (idx // C) % W
-        ih = (idx // (C * W)) % H
-        b = idx // (C * W * H)
+        b, ih, iw, c = unravel4(idx, H, W, C)
         acc = dx.dtype.type(0.0)
         for i in range(KH):
-            th = ih + ph - i
-            if th < 0 or th % sh != 0:
-                continue
-            oh = th // sh
-            if oh >= Ho:
+            oh = _output_reading(ih, ph, i, sh, Ho)
+            if oh < 0:
                 continue
             for j in range(KW):
-                tw = iw + pw - j
-                if tw < 0 or tw % sw != 0:
-                    continue
-                ow = tw // sw
-                if ow >= Wo:
+                ow = _output_reading(iw, pw, j, sw, Wo)
+                if ow < 0:
                     continue
                 acc += dcols[(b * Ho + oh) * Wo + ow, (c * KH + i) * KW + j]
         dx[b, ih, iw, c] = acc

@@ -6,7 +6,7 @@ per element (grid-stride)."""
 import numpy as np
 from numba import cuda
 
-from .arrays import grid, to_device
+from .arrays import grid, step_at, to_device
 from .seqpool import (
     seqpool_max_backward,
     seqpool_max_forward,
@@ -45,12 +45,10 @@ def global_maxpool_backward(dy, argmax, x_shape):
 
 @cuda.jit
 def _mask_steps(x, lengths):
-    B, T, C = x.shape
-    for idx in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
-        t = (idx // C) % T
-        b = idx // (C * T)
-        if t >= lengths[b]:
-            x[b, t, idx % C] = 0.0
+    for idx in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        b, t, c, valid = step_at(idx, x, lengths)
+        if not valid:
+            x[b, t, c] = 0.0
 
 
 def mask_steps(x, lengths):

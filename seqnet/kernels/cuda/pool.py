@@ -8,7 +8,7 @@ the CPU kernel's order (no atomics, deterministic).
 
 from numba import cuda
 
-from .arrays import grid
+from .arrays import grid, row_col, unravel4
 
 
 @cuda.jit
@@ -18,10 +18,7 @@ def _pool2d_forward(x, ph, pw, sh, sw, y, argmax):
     Wo = y.shape[2]
     n = B * Ho * Wo * C
     for idx in range(cuda.grid(1), n, cuda.gridsize(1)):
-        c = idx % C
-        ow = (idx // C) % Wo
-        oh = (idx // (C * Wo)) % Ho
-        b = idx // (C * Wo * Ho)
+        b, oh, ow, c = unravel4(idx, Ho, Wo, C)
         ih0 = oh * sh
         iw0 = ow * sw
         m = x[b, ih0, iw0, c]
@@ -46,8 +43,7 @@ def _pool2d_backward(dy, argmax, dx):
     Ho = dy.shape[1]
     Wo = dy.shape[2]
     for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
-        b = idx // C
-        c = idx - b * C
+        b, c = row_col(idx, C)
         for ih in range(H):
             for iw in range(W):
                 dx[b, ih, iw, c] = 0.0

@@ -31,14 +31,12 @@ def _term(v, mode):
     return 0.0 if math.isfinite(v) else 1.0
 
 
-@cuda.jit
-def _block_reduce(x, mode, partials):
-    """``partials[block] = sum of _term(x[i])`` over the block's grid-stride items."""
-    buf = cuda.shared.array(THREADS, float64)
+@cuda.jit(device=True, inline=True)
+def _tree_sum(buf, acc):
+    """Sum of every thread's ``acc`` over the block (the same value returned to
+    all threads), halving a shared ``buf`` (THREADS,) in a fixed order:
+    ``buf[t] += buf[t + step]`` for step = THREADS/2, ..., 1."""
     tid = cuda.threadIdx.x
-    acc = 0.0
-    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
-        acc += _term(x[i], mode)
     buf[tid] = acc
     cuda.syncthreads()
     step = THREADS // 2
@@ -47,8 +45,19 @@ def _block_reduce(x, mode, partials):
             buf[tid] += buf[tid + step]
         cuda.syncthreads()
         step //= 2
-    if tid == 0:
-        partials[cuda.blockIdx.x] = buf[0]
+    return buf[0]
+
+
+@cuda.jit
+def _block_reduce(x, mode, partials):
+    """``partials[block] = sum of _term(x[i])`` over the block's grid-stride items."""
+    buf = cuda.shared.array(THREADS, float64)
+    acc = 0.0
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        acc += _term(x[i], mode)
+    total = _tree_sum(buf, acc)
+    if cuda.threadIdx.x == 0:
+        partials[cuda.blockIdx.x] = total
 
 
 @cuda.jit
@@ -61,17 +70,10 @@ def _column_sums(m, out):
         acc = 0.0
         for i in range(tid, n_rows, THREADS):
             acc += m[i, j]
-        buf[tid] = acc
-        cuda.syncthreads()
-        step = THREADS // 2
-        while step > 0:
-            if tid < step:
-                buf[tid] += buf[tid + step]
-            cuda.syncthreads()
-            step //= 2
+        total = _tree_sum(buf, acc)
         if tid == 0:
-            out[j] = buf[0]
-        cuda.syncthreads()
+            out[j] = total
+        cuda.syncthreads()  # every thread has read buf[0] before the next column
 
 
 def device_sum(x, mode=SUM, dtype=np.float64):

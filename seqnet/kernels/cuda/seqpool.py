@@ -7,45 +7,42 @@ int64 array the layer computes, copied to the device once per call.
 import numpy as np
 from numba import cuda
 
-from .arrays import empty, grid, zeros
+from .arrays import empty, grid, row_col, step_at, unravel3, zeros
 from .recurrent import _lengths
+
+
+@cuda.jit(device=True, inline=True)
+def _last_step(L, k, H):
+    """The step 'last' pooling reads in column ``k`` of a sample of ``L > 0``
+    steps: its last step in the forward direction's columns (``k < H``), its
+    first in the reverse direction's (which ends there)."""
+    return L - 1 if k < H else 0
 
 
 @cuda.jit
 def _last_fwd(y, lengths, H, out):
-    B, C = out.shape
-    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
-        b = idx // C
-        k = idx - b * C
+    zero = out.dtype.type(0.0)
+    for idx in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        b, k = row_col(idx, out.shape[1])
         L = lengths[b]
-        if L <= 0:
-            out[b, k] = 0.0
-        elif k < H:
-            out[b, k] = y[b, L - 1, k]
-        else:
-            out[b, k] = y[b, 0, k]
+        out[b, k] = y[b, _last_step(L, k, H), k] if L > 0 else zero
 
 
 @cuda.jit
 def _last_bwd(dout, lengths, H, dy):
-    B, C = dout.shape
-    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
-        b = idx // C
-        k = idx - b * C
+    for idx in range(cuda.grid(1), dout.size, cuda.gridsize(1)):
+        b, k = row_col(idx, dout.shape[1])
         L = lengths[b]
         if L > 0:
-            t = L - 1 if k < H else 0
-            dy[b, t, k] = dout[b, k]
+            dy[b, _last_step(L, k, H), k] = dout[b, k]
 
 
 @cuda.jit
 def _mean_fwd(y, lengths, out):
-    B, C = out.shape
-    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
-        b = idx // C
-        k = idx - b * C
+    dt = out.dtype.type
+    for idx in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        b, k = row_col(idx, out.shape[1])
         L = lengths[b]
-        dt = out.dtype.type
         acc = dt(0.0)
         for t in range(L):
             acc += y[b, t, k]
@@ -54,22 +51,16 @@ def _mean_fwd(y, lengths, out):
 
 @cuda.jit
 def _mean_bwd(dout, lengths, dy):
-    B, T, C = dy.shape
-    for idx in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
-        k = idx % C
-        t = (idx // C) % T
-        b = idx // (C * T)
-        L = lengths[b]
-        dt = dy.dtype.type
-        dy[b, t, k] = dout[b, k] * (dt(1.0) / dt(L)) if t < L else dt(0.0)
+    dt = dy.dtype.type
+    for idx in range(cuda.grid(1), dy.size, cuda.gridsize(1)):
+        b, t, k, valid = step_at(idx, dy, lengths)
+        dy[b, t, k] = dout[b, k] * (dt(1.0) / dt(lengths[b])) if valid else dt(0.0)
 
 
 @cuda.jit
 def _max_fwd(y, lengths, out, arg):
-    B, C = out.shape
-    for idx in range(cuda.grid(1), B * C, cuda.gridsize(1)):
-        b = idx // C
-        k = idx - b * C
+    for idx in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        b, k = row_col(idx, out.shape[1])
         L = lengths[b]
         if L <= 0:
             out[b, k] = 0.0
@@ -90,9 +81,7 @@ def _max_fwd(y, lengths, out, arg):
 def _max_bwd(dout, arg, dy):
     B, T, C = dy.shape
     for idx in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
-        k = idx % C
-        t = (idx // C) % T
-        b = idx // (C * T)
+        b, t, k = unravel3(idx, T, C)
         dy[b, t, k] = dout[b, k] if arg[b, k] == t else dy.dtype.type(0.0)
 
 

@@ -14,21 +14,29 @@ import numpy as np
 from numba import cuda
 
 from .activations import derivative
-from .arrays import concat_last, fill, grid
+from .arrays import concat_last, fill, grid, row_col
 from .matmul import matmul
 from .reduce import column_sums
+
+
+@cuda.jit(device=True, inline=True)
+def _child_entry(k, start, n_hidden, left, right):
+    """Entry ``k`` of the flat ``(rows, 2H)`` block ``[h[left[i]] | h[right[i]]]``
+    over rows ``i = start, start + 1, ...``: ``(i, j, child, col)``, its column
+    ``j`` being ``h[child, col]``."""
+    r, j = row_col(k, 2 * n_hidden)
+    i = start + r
+    child = left[i] if j < n_hidden else right[i]
+    return i, j, child, j % n_hidden
 
 
 @cuda.jit
 def _gather_children(h, left, right, start, stop, n_leaves, children):
     """``children[i - n_leaves] = [h[left[i]] | h[right[i]]]`` for rows ``start:stop``."""
     n_hidden = h.shape[1]
-    width = 2 * n_hidden
-    for k in range(cuda.grid(1), (stop - start) * width, cuda.gridsize(1)):
-        i = start + k // width
-        j = k - (k // width) * width
-        src = left[i] if j < n_hidden else right[i]
-        children[i - n_leaves, j] = h[src, j % n_hidden]
+    for k in range(cuda.grid(1), (stop - start) * 2 * n_hidden, cuda.gridsize(1)):
+        i, j, child, col = _child_entry(k, start, n_hidden, left, right)
+        children[i - n_leaves, j] = h[child, col]
 
 
 @cuda.jit
@@ -36,8 +44,8 @@ def _activation_grad_rows(h, d_h, start, stop, kind):
     """``d_h[i] *= f'(h[i])`` for rows ``start:stop`` (dZ in place)."""
     n_hidden = h.shape[1]
     for k in range(cuda.grid(1), (stop - start) * n_hidden, cuda.gridsize(1)):
-        i = start + k // n_hidden
-        j = k - (k // n_hidden) * n_hidden
+        r, j = row_col(k, n_hidden)
+        i = start + r
         d_h[i, j] = d_h[i, j] * derivative(h[i, j], kind)
 
 
@@ -45,12 +53,9 @@ def _activation_grad_rows(h, d_h, start, stop, kind):
 def _scatter_children(d_children, left, right, start, stop, n_leaves, d_h):
     """``d_h[left[i]] += dG[:, :H]``, ``d_h[right[i]] += dG[:, H:]`` (one parent per row)."""
     n_hidden = d_h.shape[1]
-    width = 2 * n_hidden
-    for k in range(cuda.grid(1), (stop - start) * width, cuda.gridsize(1)):
-        i = start + k // width
-        j = k - (k // width) * width
-        dst = left[i] if j < n_hidden else right[i]
-        d_h[dst, j % n_hidden] += d_children[i - start, j]
+    for k in range(cuda.grid(1), (stop - start) * 2 * n_hidden, cuda.gridsize(1)):
+        i, j, child, col = _child_entry(k, start, n_hidden, left, right)
+        d_h[child, col] += d_children[i - start, j]
 
 
 @cuda.jit
@@ -58,8 +63,7 @@ def _split_columns(m, a, b):
     """``a = m[:, :H]``, ``b = m[:, H:]`` for ``m`` (H, 2H)."""
     n_hidden = a.shape[1]
     for k in range(cuda.grid(1), a.shape[0] * n_hidden, cuda.gridsize(1)):
-        i = k // n_hidden
-        j = k - i * n_hidden
+        i, j = row_col(k, n_hidden)
         a[i, j] = m[i, j]
         b[i, j] = m[i, n_hidden + j]
 
@@ -68,8 +72,7 @@ def _split_columns(m, a, b):
 def _pool_forward(h, pool_ptr, pool_nodes, pool_weight, out):
     n_hidden = out.shape[1]
     for k in range(cuda.grid(1), out.shape[0] * n_hidden, cuda.gridsize(1)):
-        t = k // n_hidden
-        j = k - t * n_hidden
+        t, j = row_col(k, n_hidden)
         acc = out.dtype.type(0.0)
         for p in range(pool_ptr[t], pool_ptr[t + 1]):
             acc += pool_weight[p] * h[pool_nodes[p], j]
@@ -80,8 +83,7 @@ def _pool_forward(h, pool_ptr, pool_nodes, pool_weight, out):
 def _pool_backward(d_out, pool_ptr, pool_nodes, pool_weight, d_h):
     n_hidden = d_out.shape[1]
     for k in range(cuda.grid(1), d_out.shape[0] * n_hidden, cuda.gridsize(1)):
-        t = k // n_hidden
-        j = k - t * n_hidden
+        t, j = row_col(k, n_hidden)
         for p in range(pool_ptr[t], pool_ptr[t + 1]):
             d_h[pool_nodes[p], j] = pool_weight[p] * d_out[t, j]
 
