@@ -48,13 +48,11 @@ from numba import njit
 from seqnet.kernels.cpu.blas import gemm_core
 from seqnet.kernels.cpu.jit import any_layout, helper
 from seqnet.kernels.cpu.activations import (
+    ACTIVATION_CODES,
     IDENTITY,
     LEAKY_RELU,
     LEAKY_SLOPE,
-    LECUN_TANH,
-    LOGISTIC,
     RELU,
-    TANH,
     activate_scalar,
     derivative_from_output,
 )
@@ -248,8 +246,7 @@ def _conv2d_kernels(kind):
     return forward, backward
 
 
-_KERNELS = {kind: _conv2d_kernels(kind)
-            for kind in (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, LECUN_TANH)}
+_KERNELS = {kind: _conv2d_kernels(kind) for kind in ACTIVATION_CODES.values()}
 
 
 def conv2d_forward(x, weight, bias, stride_h, stride_w, pad_h, pad_w, kind, y):

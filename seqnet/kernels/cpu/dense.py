@@ -20,16 +20,7 @@ from numba import njit
 
 from .blas import gemm_core
 from .jit import any_layout
-from .activations import (
-    IDENTITY,
-    LEAKY_RELU,
-    LECUN_TANH,
-    LOGISTIC,
-    RELU,
-    TANH,
-    activate_scalar,
-    derivative_from_output,
-)
+from .activations import ACTIVATION_CODES, activate_scalar, derivative_from_output
 
 
 @njit(cache=True, inline="always")
@@ -78,8 +69,7 @@ def _dense_kernels(kind):
     return forward, backward
 
 
-_KERNELS = {kind: _dense_kernels(kind)
-            for kind in (IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, LECUN_TANH)}
+_KERNELS = {kind: _dense_kernels(kind) for kind in ACTIVATION_CODES.values()}
 
 
 def dense_forward(x, w, b, kind, out):

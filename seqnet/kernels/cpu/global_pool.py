@@ -31,6 +31,14 @@ def _flat(x):
                       x.shape[-1]))
 
 
+def _positions(x_shape):
+    """Positions per sample of a ``(B, ..., C)`` map: the product of the middle axes."""
+    n = 1
+    for s in x_shape[1:-1]:
+        n *= s
+    return n
+
+
 def global_avgpool_forward(x, lengths):
     """Average over the valid positions: ``x`` (B, ..., C) -> (B, C)."""
     return seqpool_mean_forward(_flat(x), lengths)
@@ -38,10 +46,7 @@ def global_avgpool_forward(x, lengths):
 
 def global_avgpool_backward(dy, lengths, x_shape):
     """Gradient (shape ``x_shape``) of :func:`global_avgpool_forward`."""
-    n = 1
-    for s in x_shape[1:-1]:
-        n *= s
-    return seqpool_mean_backward(dy, lengths, n).reshape(x_shape)
+    return seqpool_mean_backward(dy, lengths, _positions(x_shape)).reshape(x_shape)
 
 
 def global_maxpool_forward(x, lengths):
@@ -51,10 +56,7 @@ def global_maxpool_forward(x, lengths):
 
 def global_maxpool_backward(dy, argmax, x_shape):
     """Gradient (shape ``x_shape``) of :func:`global_maxpool_forward`."""
-    n = 1
-    for s in x_shape[1:-1]:
-        n *= s
-    return seqpool_max_backward(dy, argmax, n).reshape(x_shape)
+    return seqpool_max_backward(dy, argmax, _positions(x_shape)).reshape(x_shape)
 
 
 @njit(cache=True)

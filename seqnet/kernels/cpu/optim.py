@@ -30,6 +30,16 @@ UPDATE_FLAGS = dict(cache=True, error_model="numpy",
                     fastmath={"contract", "arcp", "nsz", "reassoc"})
 
 
+@njit(cache=True, inline="always")
+def _decayed_square(s, i, g, rho, one):
+    """``s[i] = rho s[i] + (1 - rho) g^2``, the running mean of squared
+    gradients (adam, rmsprop, adadelta); returns the new ``s[i]``.  Inlined in
+    numba's IR, so it computes under the caller's flags."""
+    si = rho * s[i] + (one - rho) * g * g
+    s[i] = si
+    return si
+
+
 @njit(**UPDATE_FLAGS)
 def sgd_update(params, grads, velocity, lr, momentum, nesterov):
     dt = params.dtype.type
@@ -53,9 +63,8 @@ def adam_update(params, grads, m, s, lr_t, beta_1, beta_2, epsilon):
     for i in range(params.shape[0]):
         g = grads[i]
         mi = b1 * m[i] + (one - b1) * g
-        si = b2 * s[i] + (one - b2) * g * g
         m[i] = mi
-        s[i] = si
+        si = _decayed_square(s, i, g, b2, one)
         params[i] -= lr * mi / (np.sqrt(si) + eps)
 
 
@@ -65,8 +74,7 @@ def rmsprop_update(params, grads, s, lr, rho, epsilon):
     lr_, r, eps, one = dt(lr), dt(rho), dt(epsilon), dt(1.0)
     for i in range(params.shape[0]):
         g = grads[i]
-        si = r * s[i] + (one - r) * g * g
-        s[i] = si
+        si = _decayed_square(s, i, g, r, one)
         params[i] -= lr_ * g / (np.sqrt(si) + eps)
 
 
@@ -87,8 +95,7 @@ def adadelta_update(params, grads, s, u, lr, rho, epsilon):
     lr_, r, eps, one = dt(lr), dt(rho), dt(epsilon), dt(1.0)
     for i in range(params.shape[0]):
         g = grads[i]
-        si = r * s[i] + (one - r) * g * g
-        s[i] = si
+        si = _decayed_square(s, i, g, r, one)
         d = np.sqrt(u[i] + eps) / np.sqrt(si + eps) * g
         u[i] = r * u[i] + (one - r) * d * d
         params[i] -= lr_ * d
