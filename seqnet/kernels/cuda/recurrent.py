@@ -20,13 +20,14 @@ a float32 step computes in float32.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import cuda
 
 from seqnet.kernels.contract import FTZ_THRESHOLD, RELU
 
-from .arrays import empty, fill, grid, to_device, zeros
+from .arrays import empty, fill, grid, row_col, to_device, zeros
 from .arrays import copy as _copy
 from .matmul import matmul
 from .reduce import column_sums
@@ -55,64 +56,82 @@ def _tprev(t, reverse):
     return t + 1 if reverse else t - 1
 
 
+@cuda.jit(device=True, inline=True)
+def _unit_at(idx, H, lengths, s, reverse):
+    """``(b, j, t)`` of item ``idx`` of a step kernel over the (B, H) units:
+    sample ``b``, unit ``j`` and the time index ``t`` of processing step ``s``,
+    -1 once sample ``b``'s ``lengths[b]`` steps are done."""
+    b, j = row_col(idx, H)
+    L = lengths[b]
+    return b, j, (_t_of(s, L, reverse) if s < L else -1)
+
+
+@cuda.jit(device=True, inline=True)
+def _before(first, seq, b, t, j, s, reverse):
+    """Unit ``j`` of sample ``b``'s state before processing step ``s`` (at time
+    ``t``): the initial ``first[b, j]`` at step 0, else ``seq`` at the previous
+    processed time."""
+    return first[b, j] if s == 0 else seq[b, _tprev(t, reverse), j]
+
+
+@cuda.jit(device=True, inline=True)
+def _preact(hh, zx, b_ih, b_hh, b, t, k):
+    """Pre-activation ``k`` of sample ``b`` at time ``t``:
+    ``hh[b, k] + (zx[b, t, k] + (b_ih[k] + b_hh[k]))`` (the CPU cells' order)."""
+    return hh[b, k] + (zx[b, t, k] + (b_ih[k] + b_hh[k]))
+
+
+@cuda.jit(device=True, inline=True)
+def _activate(z, kind):
+    """The RNN cell's activation: ReLU (``0 * z`` below zero keeps NaN) or tanh."""
+    zero = type(z)(0.0)
+    return (z if z > zero else z * zero) if kind == RELU else math.tanh(z)
+
+
+@cuda.jit(device=True, inline=True)
+def _put_state(h, hs, b, t, j, v):
+    """The new state ``v`` into the output sequence ``h`` and the carried ``hs``."""
+    h[b, t, j] = v
+    hs[b, j] = v
+
+
 # ----------------------------------------------------------------- forward steps
 @cuda.jit
 def _rnn_step(zx, hh, b_ih, b_hh, lengths, s, reverse, kind, h, hs):
-    B, H = hs.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
-            continue
-        t = _t_of(s, L, reverse)
-        z = hh[b, j] + (zx[b, t, j] + (b_ih[j] + b_hh[j]))
-        zero = type(z)(0.0)
-        v = (z if z > zero else z * zero) if kind == RELU else math.tanh(z)
-        h[b, t, j] = v
-        hs[b, j] = v
+    for idx in range(cuda.grid(1), hs.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, hs.shape[1], lengths, s, reverse)
+        if t >= 0:
+            _put_state(h, hs, b, t, j, _activate(_preact(hh, zx, b_ih, b_hh, b, t, j), kind))
 
 
 @cuda.jit
 def _lstm_step(gates, hh, b_ih, b_hh, c0, lengths, s, reverse, h, c, hs):
-    B, H = hs.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
+    H = hs.shape[1]
+    for idx in range(cuda.grid(1), hs.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, H, lengths, s, reverse)
+        if t < 0:
             continue
-        t = _t_of(s, L, reverse)
-        cp = c0[b, j] if s == 0 else c[b, _tprev(t, reverse), j]
-        ig = _sig(hh[b, j] + (gates[b, t, j] + (b_ih[j] + b_hh[j])))
-        k = H + j
-        fg = _sig(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
-        k = 2 * H + j
-        gg = math.tanh(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
-        k = 3 * H + j
-        og = _sig(hh[b, k] + (gates[b, t, k] + (b_ih[k] + b_hh[k])))
+        ig = _sig(_preact(hh, gates, b_ih, b_hh, b, t, j))
+        fg = _sig(_preact(hh, gates, b_ih, b_hh, b, t, H + j))
+        gg = math.tanh(_preact(hh, gates, b_ih, b_hh, b, t, 2 * H + j))
+        og = _sig(_preact(hh, gates, b_ih, b_hh, b, t, 3 * H + j))
         gates[b, t, j] = ig
         gates[b, t, H + j] = fg
         gates[b, t, 2 * H + j] = gg
         gates[b, t, 3 * H + j] = og
-        cv = fg * cp + ig * gg
+        cv = fg * _before(c0, c, b, t, j, s, reverse) + ig * gg
         c[b, t, j] = cv
-        hv = math.tanh(cv) * og
-        h[b, t, j] = hv
-        hs[b, j] = hv
+        _put_state(h, hs, b, t, j, math.tanh(cv) * og)
 
 
 @cuda.jit
 def _gru_step(gates, hh, b_ih, b_hh, h0, lengths, s, reverse, h, hn, hs):
-    B, H = hs.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
+    H = hs.shape[1]
+    for idx in range(cuda.grid(1), hs.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, H, lengths, s, reverse)
+        if t < 0:
             continue
-        t = _t_of(s, L, reverse)
-        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
+        # r and z sum left to right, as the CPU GRU cell
         r = _sig(hh[b, j] + gates[b, t, j] + b_ih[j] + b_hh[j])
         k = H + j
         z = _sig(hh[b, k] + gates[b, t, k] + b_ih[k] + b_hh[k])
@@ -123,25 +142,27 @@ def _gru_step(gates, hh, b_ih, b_hh, h0, lengths, s, reverse, h, hn, hs):
         gates[b, t, j] = r
         gates[b, t, H + j] = z
         gates[b, t, k] = n
-        hv = (type(z)(1.0) - z) * n + z * hp
-        h[b, t, j] = hv
-        hs[b, j] = hv
+        hp = _before(h0, h, b, t, j, s, reverse)
+        _put_state(h, hs, b, t, j, (type(z)(1.0) - z) * n + z * hp)
 
 
 # ---------------------------------------------------------------- backward steps
+@cuda.jit(device=True, inline=True)
+def _zero_gates(dzs, b, j, H, n_gates):
+    """A finished sample's gate gradients: 0 in each gate's column ``j``."""
+    for k in range(n_gates):
+        dzs[b, k * H + j] = 0.0
+
+
 @cuda.jit
 def _rnn_bstep(dh, h, h0, lengths, s, reverse, kind, dh_n, dzs, dz, hprev):
-    B, H = dzs.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
+    for idx in range(cuda.grid(1), dzs.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, dzs.shape[1], lengths, s, reverse)
+        if t < 0:
             dzs[b, j] = 0.0
             continue
-        t = _t_of(s, L, reverse)
-        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
-        hprev[b, t, j] = hp
+        # the state before the step, kept for dW_hh after the loop
+        hprev[b, t, j] = _before(h0, h, b, t, j, s, reverse)
         hr = h[b, t, j]
         g = dh[b, t, j] + dh_n[b, j]
         zero = type(g)(0.0)
@@ -155,25 +176,15 @@ def _rnn_bstep(dh, h, h0, lengths, s, reverse, kind, dh_n, dzs, dz, hprev):
 
 @cuda.jit
 def _lstm_bstep(dh, h, c, gates, h0, c0, lengths, s, reverse, dh_n, dc_n, dzs, dz, hprev):
-    B, H = dh_n.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
-            for k in range(4):
-                dzs[b, k * H + j] = 0.0
+    H = dh_n.shape[1]
+    for idx in range(cuda.grid(1), dh_n.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, H, lengths, s, reverse)
+        if t < 0:
+            _zero_gates(dzs, b, j, H, 4)
             dc_n[b, j] = 0.0
             continue
-        t = _t_of(s, L, reverse)
-        if s == 0:
-            hp = h0[b, j]
-            cp = c0[b, j]
-        else:
-            tp = _tprev(t, reverse)
-            hp = h[b, tp, j]
-            cp = c[b, tp, j]
-        hprev[b, t, j] = hp
+        hprev[b, t, j] = _before(h0, h, b, t, j, s, reverse)
+        cp = _before(c0, c, b, t, j, s, reverse)
         dH = _ftz(dh[b, t, j] + dh_n[b, j])
         tc = math.tanh(c[b, t, j])
         ig = gates[b, t, j]
@@ -201,18 +212,14 @@ def _lstm_bstep(dh, h, c, gates, h0, c0, lengths, s, reverse, dh_n, dc_n, dzs, d
 def _gru_bstep(dh, h, gates, hn, h0, lengths, s, reverse, dh_n, dzs, dzx, dzh, hprev):
     """Also writes the direct term ``dH * z`` into ``dh_n`` (the product
     ``dzs @ W_hh`` is then accumulated onto it)."""
-    B, H = dh_n.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
-            for k in range(3):
-                dzs[b, k * H + j] = 0.0
+    H = dh_n.shape[1]
+    for idx in range(cuda.grid(1), dh_n.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, H, lengths, s, reverse)
+        if t < 0:
+            _zero_gates(dzs, b, j, H, 3)
             dh_n[b, j] = 0.0
             continue
-        t = _t_of(s, L, reverse)
-        hp = h0[b, j] if s == 0 else h[b, _tprev(t, reverse), j]
+        hp = _before(h0, h, b, t, j, s, reverse)
         hprev[b, t, j] = hp
         r = gates[b, t, j]
         z = gates[b, t, H + j]
@@ -269,20 +276,58 @@ def _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
-def _recurrence(smax, hs, w_hh, hh, launch):
+class _Forward(NamedTuple):
+    """Every cell's forward buffers (device arrays, but ``smax`` and ``cfg``)."""
+    lens: object  # (B,) int64 lengths
+    smax: int  # processing steps: max(lengths)
+    zx: object  # (B, T, G*H) input projection; the cells overwrite it with their gates
+    h: object  # (B, T, H) output, zeroed (padding stays 0)
+    hs: object  # (B, H) carried state, from h0
+    hh: object  # (B, G*H) the step's recurrent product hs W_hh^T
+    cfg: tuple  # launch of the step kernels (one item per unit)
+
+
+def _forward_buffers(x, lengths, w_ih, h0):
+    B, T, _ = x.shape
+    H = h0.shape[1]
+    lens, smax = _lengths(lengths)
+    return _Forward(lens, smax, _projection(x, w_ih), zeros((B, T, H), x.dtype), _copy(h0),
+                    empty((B, w_ih.shape[0]), x.dtype), grid(B * H))
+
+
+def _recurrence(f, w_hh, launch):
     """Forward over processing steps: ``hh = hs W_hh^T`` (one tiled product),
     then ``launch(s)`` runs the fused gate kernel of step ``s``."""
-    for s in range(smax):
-        matmul(hs, w_hh, hh, trans_b=True)
+    for s in range(f.smax):
+        matmul(f.hs, w_hh, f.hh, trans_b=True)
         launch(s)
 
 
-def _bptt(smax, bptt, launch, dzs, w_hh, carried, accumulate=False):
+class _Backward(NamedTuple):
+    """Every cell's backward buffers (device arrays, zeroed; but ``smax`` and ``cfg``)."""
+    lens: object  # (B,) int64 lengths
+    smax: int
+    dz: object  # (B, T, G*H) gate gradients at every time (padding stays 0)
+    hprev: object  # (B, T, H) the state before each step, for dW_hh
+    dzs: object  # (B, G*H) the step's gate gradients
+    dh_n: object  # (B, H) the state gradient carried to the previous step
+    cfg: tuple
+
+
+def _backward_buffers(x, lengths, w_ih, h):
+    B, T, _ = x.shape
+    GH, H = w_ih.shape[0], h.shape[2]
+    lens, smax = _lengths(lengths)
+    return _Backward(lens, smax, zeros((B, T, GH), x.dtype), zeros((B, T, H), x.dtype),
+                     zeros((B, GH), x.dtype), zeros((B, H), x.dtype), grid(B * H))
+
+
+def _bptt(g, bptt, w_hh, launch, carried, accumulate=False):
     """Backward over processing steps.  ``launch(s)`` writes step ``s``'s gate
-    gradients to ``dzs``; the state gradient ``carried[0]`` for step s-1 is
+    gradients to ``g.dzs``; the state gradient ``carried[0]`` for step s-1 is
     ``dzs W_hh`` (added to what the kernel left there when ``accumulate``), and
     every carried gradient is zeroed at a truncation border (``s % bptt == 0``)."""
-    for s in range(smax - 1, -1, -1):
+    for s in range(g.smax - 1, -1, -1):
         launch(s)
         if s == 0:
             break
@@ -290,107 +335,62 @@ def _bptt(smax, bptt, launch, dzs, w_hh, carried, accumulate=False):
             for arr in carried:
                 fill(arr, 0)
         else:
-            matmul(dzs, w_hh, carried[0], accumulate=accumulate)
+            matmul(g.dzs, w_hh, carried[0], accumulate=accumulate)
 
 
 # ---------------------------------------------------------------------- RNN
 def _rnn_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse, kind):
-    B, T, _ = x.shape
-    H = w_ih.shape[0]
-    lens, smax = _lengths(lengths)
-    zx = _projection(x, w_ih)
-    h = zeros((B, T, H), x.dtype)
-    hs = _copy(h0)
-    hh = empty((B, H), x.dtype)
-    cfg = grid(B * H)
-    _recurrence(smax, hs, w_hh, hh, lambda s: _rnn_step[cfg](
-        zx, hh, b_ih, b_hh, lens, s, bool(reverse), int(kind), h, hs))
-    return h, ()
+    f = _forward_buffers(x, lengths, w_ih, h0)
+    _recurrence(f, w_hh, lambda s: _rnn_step[f.cfg](
+        f.zx, f.hh, b_ih, b_hh, f.lens, s, bool(reverse), int(kind), f.h, f.hs))
+    return f.h, ()
 
 
 def _rnn_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx, kind):
-    B, T, _ = x.shape
-    H = w_ih.shape[0]
-    lens, smax = _lengths(lengths)
-    dz = zeros((B, T, H), x.dtype)
-    hprev = zeros((B, T, H), x.dtype)
-    dzs = zeros((B, H), x.dtype)
-    dh_n = zeros((B, H), x.dtype)
-    cfg = grid(B * H)
-    _bptt(smax, bptt, lambda s: _rnn_bstep[cfg](
-        dh, h, h0, lens, s, bool(reverse), int(kind), dh_n, dzs, dz, hprev), dzs, w_hh, (dh_n,))
-    return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
+    g = _backward_buffers(x, lengths, w_ih, h)
+    _bptt(g, bptt, w_hh, lambda s: _rnn_bstep[g.cfg](
+        dh, h, h0, g.lens, s, bool(reverse), int(kind), g.dh_n, g.dzs, g.dz, g.hprev),
+        (g.dh_n,))
+    return _finish_grads(g.dz, g.dz, g.hprev, x, w_ih, need_dx)
 
 
 # ---------------------------------------------------------------------- LSTM
 def _lstm_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
-    B, T, _ = x.shape
-    GH = w_ih.shape[0]
-    H = GH // 4
-    lens, smax = _lengths(lengths)
-    gates = _projection(x, w_ih)
-    h = zeros((B, T, H), x.dtype)
-    c = zeros((B, T, H), x.dtype)
-    hs = _copy(h0)
-    hh = empty((B, GH), x.dtype)
-    cfg = grid(B * H)
-    _recurrence(smax, hs, w_hh, hh, lambda s: _lstm_step[cfg](
-        gates, hh, b_ih, b_hh, c0, lens, s, bool(reverse), h, c, hs))
-    return h, (c, gates)
+    f = _forward_buffers(x, lengths, w_ih, h0)
+    c = zeros(f.h.shape, x.dtype)
+    _recurrence(f, w_hh, lambda s: _lstm_step[f.cfg](
+        f.zx, f.hh, b_ih, b_hh, c0, f.lens, s, bool(reverse), f.h, c, f.hs))
+    return f.h, (c, f.zx)
 
 
 def _lstm_backward(dh, x, lengths, w_ih, w_hh, h0, c0, h, cache, reverse, bptt, need_dx):
     c, gates = cache
-    B, T, _ = x.shape
-    GH = w_ih.shape[0]
-    H = GH // 4
-    lens, smax = _lengths(lengths)
-    dz = zeros((B, T, GH), x.dtype)
-    hprev = zeros((B, T, H), x.dtype)
-    dzs = zeros((B, GH), x.dtype)
-    dh_n = zeros((B, H), x.dtype)
-    dc_n = zeros((B, H), x.dtype)
-    cfg = grid(B * H)
-    _bptt(smax, bptt, lambda s: _lstm_bstep[cfg](
-        dh, h, c, gates, h0, c0, lens, s, bool(reverse), dh_n, dc_n, dzs, dz, hprev),
-        dzs, w_hh, (dh_n, dc_n))
-    return _finish_grads(dz, dz, hprev, x, w_ih, need_dx)
+    g = _backward_buffers(x, lengths, w_ih, h)
+    dc_n = zeros(g.dh_n.shape, x.dtype)
+    _bptt(g, bptt, w_hh, lambda s: _lstm_bstep[g.cfg](
+        dh, h, c, gates, h0, c0, g.lens, s, bool(reverse), g.dh_n, dc_n, g.dzs, g.dz, g.hprev),
+        (g.dh_n, dc_n))
+    return _finish_grads(g.dz, g.dz, g.hprev, x, w_ih, need_dx)
 
 
 # ---------------------------------------------------------------------- GRU
 def _gru_forward(x, lengths, w_ih, w_hh, b_ih, b_hh, h0, reverse):
-    B, T, _ = x.shape
-    GH = w_ih.shape[0]
-    H = GH // 3
-    lens, smax = _lengths(lengths)
-    gates = _projection(x, w_ih)
-    h = zeros((B, T, H), x.dtype)
-    hn = zeros((B, T, H), x.dtype)
-    hs = _copy(h0)
-    hh = empty((B, GH), x.dtype)
-    cfg = grid(B * H)
-    _recurrence(smax, hs, w_hh, hh, lambda s: _gru_step[cfg](
-        gates, hh, b_ih, b_hh, h0, lens, s, bool(reverse), h, hn, hs))
-    return h, (gates, hn)
+    f = _forward_buffers(x, lengths, w_ih, h0)
+    hn = zeros(f.h.shape, x.dtype)
+    _recurrence(f, w_hh, lambda s: _gru_step[f.cfg](
+        f.zx, f.hh, b_ih, b_hh, h0, f.lens, s, bool(reverse), f.h, hn, f.hs))
+    return f.h, (f.zx, hn)
 
 
 def _gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, reverse, bptt, need_dx):
     gates, hn = cache
-    B, T, _ = x.shape
-    GH = w_ih.shape[0]
-    H = GH // 3
-    lens, smax = _lengths(lengths)
-    dzx = zeros((B, T, GH), x.dtype)
-    dzh = zeros((B, T, GH), x.dtype)
-    hprev = zeros((B, T, H), x.dtype)
-    dzs = zeros((B, GH), x.dtype)
-    dh_n = zeros((B, H), x.dtype)
-    cfg = grid(B * H)
+    g = _backward_buffers(x, lengths, w_ih, h)
+    dzh = zeros(g.dz.shape, x.dtype)  # the hidden side's gate gradients differ in n
     # the kernel leaves dH z in dh_n; the product adds dzs W_hh to it
-    _bptt(smax, bptt, lambda s: _gru_bstep[cfg](
-        dh, h, gates, hn, h0, lens, s, bool(reverse), dh_n, dzs, dzx, dzh, hprev),
-        dzs, w_hh, (dh_n,), accumulate=True)
-    return _finish_grads(dzx, dzh, hprev, x, w_ih, need_dx)
+    _bptt(g, bptt, w_hh, lambda s: _gru_bstep[g.cfg](
+        dh, h, gates, hn, h0, g.lens, s, bool(reverse), g.dh_n, g.dzs, g.dz, dzh, g.hprev),
+        (g.dh_n,), accumulate=True)
+    return _finish_grads(g.dz, dzh, g.hprev, x, w_ih, need_dx)
 
 
 # ------------------------------------------------------------- one signature

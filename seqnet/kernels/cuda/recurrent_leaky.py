@@ -16,15 +16,13 @@ the time loop.  Constants are cast to the arrays' dtype: a float32 call
 computes in float32.
 """
 
-import math
-
 from numba import cuda
 
 from seqnet.kernels.contract import RELU
 
-from .arrays import copy_into, empty, grid, zeros
+from .arrays import copy_into, empty, grid, unravel3, zeros
 from .matmul import matmul
-from .recurrent import _ftz, _lengths, _projection, _t_of
+from .recurrent import _activate, _ftz, _lengths, _preact, _projection, _t_of, _unit_at
 from .reduce import column_sums
 
 
@@ -32,21 +30,15 @@ from .reduce import column_sums
 def _leaky_step(zx, pre, b_ih, b_hh, a, lengths, s, reverse, kind, hs, fs, h):
     """Step ``s``: ``fs[s]``, ``hs[s + 1]`` and ``h[b, t]``; a finished sample
     carries its state."""
-    B, H = pre.shape
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
+    for idx in range(cuda.grid(1), pre.size, cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, pre.shape[1], lengths, s, reverse)
         hp = hs[s, b, j]
-        if s >= L:
+        if t < 0:
             hs[s + 1, b, j] = hp
             continue
-        t = _t_of(s, L, reverse)
-        z = pre[b, j] + (zx[b, t, j] + (b_ih[j] + b_hh[j]))
-        zero = type(z)(0.0)
-        f = (z if z > zero else z * zero) if kind == RELU else math.tanh(z)
+        f = _activate(_preact(pre, zx, b_ih, b_hh, b, t, j), kind)
         fs[s, b, j] = f
-        v = (type(z)(1.0) - a[j]) * hp + a[j] * f
+        v = (type(f)(1.0) - a[j]) * hp + a[j] * f
         hs[s + 1, b, j] = v
         h[b, t, j] = v
 
@@ -55,14 +47,10 @@ def _leaky_step(zx, pre, b_ih, b_hh, a, lengths, s, reverse, kind, hs, fs, h):
 def _leaky_bstep(dh, lengths, a, hs, fs, s, reverse, kind, cut, g, dz, ea):
     """Step ``s``'s gradients: ``dz[s]``, the leak terms ``ea[s]`` and, unless
     ``cut``, the direct path ``(1 - a) dH`` into ``g[s]``."""
-    B, H = dz.shape[1], dz.shape[2]
-    for idx in range(cuda.grid(1), B * H, cuda.gridsize(1)):
-        b = idx // H
-        j = idx - b * H
-        L = lengths[b]
-        if s >= L:
+    for idx in range(cuda.grid(1), dz.shape[1] * dz.shape[2], cuda.gridsize(1)):
+        b, j, t = _unit_at(idx, dz.shape[2], lengths, s, reverse)
+        if t < 0:
             continue
-        t = _t_of(s, L, reverse)
         dH = dh[b, t, j] + g[s + 1, b, j]
         f = fs[s, b, j]
         ea[s, b, j] = dH * (f - hs[s, b, j])
@@ -80,12 +68,8 @@ def _leaky_bstep(dh, lengths, a, hs, fs, s, reverse, kind, cut, g, dz, ea):
 def _to_time(dz, lengths, reverse, out):
     """``dz`` (smax, B, H) in processing order -> ``out`` (B, T, H) in time order
     (``out`` is zero at padding beforehand)."""
-    B, H = dz.shape[1], dz.shape[2]
-    n = dz.shape[0] * B * H
-    for idx in range(cuda.grid(1), n, cuda.gridsize(1)):
-        j = idx % H
-        b = (idx // H) % B
-        s = idx // (H * B)
+    for idx in range(cuda.grid(1), dz.size, cuda.gridsize(1)):
+        s, b, j = unravel3(idx, dz.shape[1], dz.shape[2])
         L = lengths[b]
         if s < L:
             out[b, _t_of(s, L, reverse), j] = dz[s, b, j]
