@@ -64,10 +64,10 @@ BLOCK_BYTES = 512 * 1024
 
 
 #: Multiply-adds of a chunk's forward pass below which the batch is cut
-#: into fewer chunks: handing a chunk to another thread costs a wake-up of
-#: tens of microseconds, more than such a chunk takes, and every chunk costs
-#: a kernel call of its own.
-MIN_CHUNK_MACS = 4_000_000
+#: into fewer chunks: a chunk's own kernel call and its hand-off to another
+#: thread (the Python dispatch, :mod:`seqnet.kernels.cpu.chunk_threads`)
+#: cost about as much as a smaller chunk's work.
+MIN_CHUNK_MACS = 1_000_000
 
 
 @functools.lru_cache(maxsize=64)

@@ -50,7 +50,8 @@ from seqnet.kernels.cpu.blas import (
     gemm,
     piece_width,
 )
-from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, run_chunks
+from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, new_state, run_chunks
+from seqnet.kernels.cpu.spin_wait import open_gate
 from seqnet.kernels.cpu.recurrent_cells import (
     GATE_COLUMNS,
     CELL_GATES,
@@ -85,12 +86,15 @@ from seqnet.kernels.cpu.recurrent_chunks import (
 #: ``reverse``), ``W_ih^T`` (aligned), ``W_hh^T`` in column blocks
 #: (:func:`seqnet.kernels.cpu.blas.column_blocks`), the gate-column bias
 #: (:func:`~seqnet.kernels.cpu.recurrent_cells.bias_columns`) and the initial
-#: state (``c0``: the LSTM's cell state, else ``h0`` again).
-ForwardOperands = namedtuple("ForwardOperands", "x lengths reverse w_ih_t w_hh_b bias h0 c0")
+#: state (``c0``: the LSTM's cell state, else ``h0`` again); ``gate``: the
+#: call's gate, opened on entry (:func:`seqnet.kernels.cpu.spin_wait.open_gate`).
+ForwardOperands = namedtuple("ForwardOperands",
+                             "x lengths reverse w_ih_t w_hh_b bias h0 c0 gate")
 #: The backward pass's operands: the output gradient ``dh`` (B, T, H), the
 #: batch's ``lengths`` and direction, the weights (``w_hh`` aligned), truncated
-#: BPTT's ``bptt`` and whether ``dx`` is wanted.
-BackwardOperands = namedtuple("BackwardOperands", "dh lengths reverse w_ih w_hh bptt need_dx")
+#: BPTT's ``bptt``, whether ``dx`` is wanted and the call's gate.
+BackwardOperands = namedtuple("BackwardOperands",
+                              "dh lengths reverse w_ih w_hh bptt need_dx gate")
 #: A chunk's rows arrays (:mod:`seqnet.kernels.cpu.recurrent_chunks`):
 #: ``xh`` ``[x | h_prev | 1]`` rows, ``cs`` LSTM cell states (empty for the
 #: other cells), ``g`` gate columns.
@@ -121,6 +125,7 @@ def _forward_kernel(cell, kind):
         workspace of ``block`` steps, reused block after block, each block
         starting from the state the one before ended with.  Rows of
         ``h_out`` past a sample's length are set to 0."""
+        open_gate(ops.gate)
         x, lengths, reverse = ops.x, ops.lengths, ops.reverse
         w_ih_t, w_hh_b, bias = ops.w_ih_t, ops.w_hh_b, ops.bias
         xh, cs, g = rows
@@ -180,7 +185,8 @@ def _backward_kernel(cell, kind):
         overwritten), and its n_rows of ``dx`` (with ``need_dx``; 0 past each
         sample's length).  ``w_hh`` is 64-byte aligned: the per-step products
         read it in place."""
-        dh, lengths, reverse, w_ih, w_hh, bptt, need_dx = ops
+        open_gate(ops.gate)
+        dh, lengths, reverse, w_ih, w_hh, bptt, need_dx = ops[:7]
         xh, cs, g = rows
         dw_ih, dw_hh, db_ih, db_hh = grads
         nb = hi - lo
@@ -263,6 +269,10 @@ def _kernels(cell, kind):
                          f"{RELU} (relu), not {kind!r}") from None
 
 
+#: The gate of a call whose chunks run on the calling thread alone.
+_NO_GATE = np.zeros(0, dtype=np.int64)
+
+
 def _chunk_threads(n_chunks):
     """Threads for a call of ``n_chunks`` chunks (every chunk of a call with
     several is worth a thread: :data:`~seqnet.kernels.cpu.recurrent_chunks.MIN_CHUNK_MACS`)."""
@@ -325,7 +335,8 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     else:
         hbuf = cbuf = gbuf = np.empty(0, dtype=x.dtype)
     threads = _chunk_threads(n_chunks)
-    ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init)
+    gate = new_state() if threads > 1 else _NO_GATE
+    ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init, gate)
     if keep:
         def work(i, slot):
             lo, hi = edges[i], edges[i + 1]
@@ -344,7 +355,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
             ws_h, ws_c, ws_g = spaces[slot]
             rows = _chunk_views(ws_h, ws_c, ws_g, 0, hi - lo, block, H, W, GW)
             forward_chunk(ops, rows, lo, hi, h, block, True)
-    run_chunks(work, n_chunks, threads)
+    run_chunks(work, n_chunks, threads, gate if threads > 1 else None)
     return h, (hbuf, cbuf, gbuf, bounds)
 
 
@@ -366,7 +377,9 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     db_hh = np.zeros((n_chunks, GH), dtype=x.dtype)
     dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
     # the per-step products read W_hh in place from a cache-line boundary
-    ops = BackwardOperands(dh, lengths, reverse, w_ih, aligned_copy(w_hh), bptt, need_dx)
+    threads = _chunk_threads(n_chunks)
+    gate = new_state() if threads > 1 else _NO_GATE
+    ops = BackwardOperands(dh, lengths, reverse, w_ih, aligned_copy(w_hh), bptt, need_dx, gate)
 
     def work(i, slot):
         lo, hi = edges[i], edges[i + 1]
@@ -374,7 +387,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
         backward_chunk(ops, rows, lo, hi, ChunkGrads(dw_ih[i], dw_hh[i], db_ih[i], db_hh[i]),
                        dx)
 
-    run_chunks(work, n_chunks, _chunk_threads(n_chunks))
+    run_chunks(work, n_chunks, threads, gate if threads > 1 else None)
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
     for i in range(1, n_chunks):
