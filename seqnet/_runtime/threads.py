@@ -157,12 +157,16 @@ def _busy_tasks():
     the calling thread); 0 where it cannot be read.
 
     An instant count, not the load average: a busy neighbour shows up at
-    once, and idle (blocked) threads do not count."""
+    once, and idle (blocked) threads do not count.  Own threads are counted
+    before and after the system's count and the larger count is taken: a
+    chunk thread that stops spinning between the two reads is not taken for
+    a neighbour."""
     now = time.monotonic()
     if now - _load_sample[0] < _LOAD_TTL:
         return _load_sample[1]
     try:
-        running = _running_tasks() - _own_running_threads()
+        own = _own_running_threads()
+        running = _running_tasks() - max(own, _own_running_threads())
     except (OSError, ValueError, IndexError):
         running = 0
     _load_sample[:] = [now, max(0, running)]
