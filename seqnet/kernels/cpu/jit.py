@@ -6,6 +6,13 @@ wrapper (the code that unboxes Python arguments) and no C-function wrapper
 quarter of each helper's compile time; such a helper cannot be called from
 Python, only from other ``@njit`` code.
 
+**Helpers of one kernel** are not compiled on their own at all
+(:func:`inlined`): a separately compiled helper is optimised and turned
+into machine code once for itself and then again inside every caller
+(numba links the callee's IR into the caller's module and optimises the
+whole), so a helper with a single caller pays twice.  The recurrent cells'
+step functions are inlined into their cell's chunk kernels this way.
+
 **One specialization per dtype.**  numba compiles a function once per distinct argument types, and a C-contiguous
 block and a strided view of the same dtype are distinct types, as are a
 literal ``0`` and an ``int64``.  A helper called both ways compiles twice
@@ -27,6 +34,14 @@ def helper(**options):
     """``@njit(cache=True, **options)`` for a function that only other
     ``@njit`` code calls: without the CPython and C-function wrappers."""
     return njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, **options)
+
+
+def inlined():
+    """``@njit(inline="always")``: a helper of one kernel, whose code numba
+    types and lowers inside that kernel (numba IR inlining) instead of
+    compiling it on its own first.  It runs under the kernel's
+    ``fastmath`` and ``error_model`` flags."""
+    return njit(inline="always")
 
 
 @intrinsic

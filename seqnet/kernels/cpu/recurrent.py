@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
 def seqpool_last_forward(y, lengths, directions):
     """Final state of each direction (PyTorch's ``h_n``).
 
@@ -54,35 +53,39 @@ def seqpool_last_forward(y, lengths, directions):
     (forward direction) and, for ``directions == 2``, ``out[b, H:] = y[b, 0, H:]``
     (the reverse direction ends at t = 0).
     """
-    B, T, C = y.shape
-    H = C // directions
-    out = np.zeros((B, C), dtype=y.dtype)
-    for b in range(B):
-        L = lengths[b]
-        if L <= 0:
-            continue
-        for k in range(H):
-            out[b, k] = y[b, L - 1, k]
-        for k in range(H, C):
-            out[b, k] = y[b, 0, k]
+    y = np.ascontiguousarray(y)
+    out = np.zeros((y.shape[0], y.shape[2]), dtype=y.dtype)
+    _copy_last_steps(y, out, lengths, directions, True)
     return out
 
 
-@njit(cache=True)
 def seqpool_last_backward(dout, lengths, directions, T):
     """Scatter ``dout`` (B, C) back to the steps read by ``seqpool_last_forward``."""
-    B, C = dout.shape
+    dout = np.ascontiguousarray(dout)
+    dy = np.zeros((dout.shape[0], T, dout.shape[1]), dtype=dout.dtype)
+    _copy_last_steps(dy, dout, lengths, directions, False)
+    return dy
+
+
+# Forward and backward of 'last' pooling are one kernel (one compile): the
+# same entries of the (B, T, C) and (B, C) arrays, copied one way or the other.
+@njit(cache=True)
+def _copy_last_steps(seq, last, lengths, directions, to_last):
+    """``last[b, k] = seq[b, t_k, k]`` (``to_last``) or the reverse, where
+    ``t_k = lengths[b] - 1`` for the forward direction's ``k < H`` and 0 for
+    the reverse direction's; samples of length 0 are skipped."""
+    B, T, C = seq.shape
     H = C // directions
-    dy = np.zeros((B, T, C), dtype=dout.dtype)
     for b in range(B):
         L = lengths[b]
         if L <= 0:
             continue
-        for k in range(H):
-            dy[b, L - 1, k] = dout[b, k]
-        for k in range(H, C):
-            dy[b, 0, k] = dout[b, k]
-    return dy
+        for k in range(C):
+            t = L - 1 if k < H else 0
+            if to_last:
+                last[b, k] = seq[b, t, k]
+            else:
+                seq[b, t, k] = last[b, k]
 
 
 @njit(cache=True)

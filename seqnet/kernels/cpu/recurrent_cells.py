@@ -26,9 +26,13 @@ One gate nonlinearity per loop function: each call site of a gate
 nonlinearity in one function counts against LLVM's inlining budget, and a
 loop left with a call in it runs scalar, several times slower.  A loop that
 writes one array and reads few vectorizes; with many arrays LLVM needs more
-runtime alias checks than it allows and leaves the loop scalar.  The loops
-allow fused multiply-add (``fastmath={"contract"}``, nothing else of
-fastmath), which the rational tanh gains most from.
+runtime alias checks than it allows and leaves the loop scalar.
+
+Every function here is inlined into its cell's chunk kernels in numba's IR
+(:func:`seqnet.kernels.cpu.jit.inlined`: none is compiled on its own), so
+they run under the chunk kernels' flags: ``error_model="numpy"`` and fused
+multiply-add (``fastmath={"contract"}``, nothing else of fastmath), which
+the rational tanh gains most from.
 """
 
 import numpy as np
@@ -36,9 +40,8 @@ import numpy as np
 from seqnet.kernels.contract import CELL_GATES as _CONTRACT_GATES
 from seqnet.kernels.contract import RELU
 from seqnet.kernels.cpu.blas import gemm, piece_width
-from seqnet.kernels.cpu.jit import helper
+from seqnet.kernels.cpu.jit import inlined
 from seqnet.kernels.cpu.recurrent_common import (
-    CONTRACT,
     ONE,
     ZERO,
     ftz,
@@ -65,7 +68,7 @@ def bias_columns(cell, b_ih, b_hh):
     return np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_hh[2 * H:], b_ih[2 * H:]])
 
 
-@helper(error_model="numpy")
+@inlined()
 def input_columns(cell, width):
     """Columns of ``g`` (``width`` of them) that hold input projections, as
     ``(first, last, w)`` ranges: ``W_ih[w:w + last - first]`` feeds ``first:last``.
@@ -78,13 +81,13 @@ def input_columns(cell, width):
     return ((0, width, 0), (width, width, width))
 
 
-@helper(error_model="numpy")
+@inlined()
 def state_col(xh, H):
     """First column of the state in the ``[x | h | 1]`` rows."""
     return xh.shape[1] - H - 1
 
 
-@helper(error_model="numpy")
+@inlined()
 def project_inputs(cell, w_ih_t, xh, rows, g):
     """``g[:rows]`` = input projections ``x_t W_ih^T`` of every step (one
     product per column range, summed in row pieces OpenBLAS runs unpacked:
@@ -106,7 +109,7 @@ def project_inputs(cell, w_ih_t, xh, rows, g):
 # ---------------------------------------------------------------- forward
 # Blocks: ``gb`` (nb, G*H) of g, ``hp``/``hn`` (nb, F + H + 1) of xh (state
 # before / after the step), ``cp``/``cn`` (nb, H) of cs.
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _sigmoid_cols(gb, first, last, bias):
     bs = bias[first:last]
     for b in range(gb.shape[0]):
@@ -115,7 +118,7 @@ def _sigmoid_cols(gb, first, last, bias):
             row[k] = gate_sigmoid(row[k] + bs[k])
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _tanh_cols(gb, first, last, bias):
     bs = bias[first:last]
     for b in range(gb.shape[0]):
@@ -124,7 +127,7 @@ def _tanh_cols(gb, first, last, bias):
             row[k] = gate_tanh(row[k] + bs[k])
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def rnn_step(gb, bias, hn, kind):
     """``h = act(z + b)`` (tanh or relu); ``g`` keeps ``z``."""
     H = gb.shape[1]
@@ -140,7 +143,7 @@ def rnn_step(gb, bias, hn, kind):
                 h[k] = gate_tanh(z[k] + bias[k])
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _lstm_cell(gb, cp, cn):
     H = cp.shape[1]
     for b in range(gb.shape[0]):
@@ -150,7 +153,7 @@ def _lstm_cell(gb, cp, cn):
             c[k] = f[k] * c_prev[k] + i[k] * gg[k]
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _lstm_hidden(gb, cn, hn):
     H = cn.shape[1]
     c0 = state_col(hn, H)
@@ -160,7 +163,7 @@ def _lstm_hidden(gb, cn, hn):
             h[k] = o[k] * gate_tanh(c[k])
 
 
-@helper(error_model="numpy")
+@inlined()
 def lstm_step(gb, bias, cp, cn, hn):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
     H = cp.shape[1]
@@ -171,7 +174,7 @@ def lstm_step(gb, bias, cp, cn, hn):
     _lstm_hidden(gb, cn, hn)
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _gru_candidate(gb, bias):
     """Column block hn becomes ``W_hn h + b_hn``, block xn becomes
     ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
@@ -185,7 +188,7 @@ def _gru_candidate(gb, bias):
             n[k] = gate_tanh(n[k] + b_in[k] + r[k] * v)
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _gru_state(gb, hp, hn):
     H = gb.shape[1] // 4
     c0 = state_col(hn, H)
@@ -196,7 +199,7 @@ def _gru_state(gb, hp, hn):
             h[k] = (ONE - z[k]) * n[k] + z[k] * h_prev[k]
 
 
-@helper(error_model="numpy")
+@inlined()
 def gru_step(gb, bias, hp, hn):
     """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
     _sigmoid_cols(gb, np.int64(0), 2 * (gb.shape[1] // 4), bias)
@@ -208,7 +211,7 @@ def gru_step(gb, bias, hp, hn):
 # ``up`` (nb, H): the loss gradient of the step's outputs; ``dh_n`` (nb, H)
 # the gradient arriving from step s + 1; ``db`` (nb, G*H) the step's block of
 # ``dz``.  ``g`` stays as it is, so a cache can serve several backward passes.
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _add(up, dh_n, out):
     """``out = up + dh_n`` (the total gradient of the step's output)."""
     for b in range(up.shape[0]):
@@ -217,7 +220,7 @@ def _add(up, dh_n, out):
             o[k] = u[k] + d[k]
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def rnn_grads(up, dh_n, hn, db, kind):
     """``d = act'(h) * (dh + dh_n)`` (act' read from the output h)."""
     H = up.shape[1]
@@ -233,7 +236,7 @@ def rnn_grads(up, dh_n, hn, db, kind):
                 d[k] = ftz(d[k] * (ONE - h[k] * h[k]))
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _lstm_output_grads(gb, cn, db, dc_n):
     """With ``dH`` in ``db[:, 3H:]``: ``d_o = dH tanh(c) o (1 - o)``,
     ``dc_n += dH o (1 - tanh(c)^2)``."""
@@ -247,7 +250,7 @@ def _lstm_output_grads(gb, cn, db, dc_n):
             dc[k] = dc[k] + dH * o[k] * (ONE - tc * tc)
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _lstm_gate_grads(gb, cp, db, dc_n):
     """``d_i = dC g i (1 - i)``, ``d_f = dC c_prev f (1 - f)``,
     ``d_g = dC i (1 - g^2)``, ``dc_n = dC f``."""
@@ -265,7 +268,7 @@ def _lstm_gate_grads(gb, cp, db, dc_n):
             dc[k] = ftz(dc[k] * f[k])
 
 
-@helper(error_model="numpy")
+@inlined()
 def lstm_grads(up, dh_n, dc_n, gb, cp, cn, db):
     """Gate pre-activation gradients into ``db``; ``dc_n`` becomes dL/dc_{t-1}.
 
@@ -279,7 +282,7 @@ def lstm_grads(up, dh_n, dc_n, gb, cp, cn, db):
     _lstm_gate_grads(gb, cp, db, dc_n)
 
 
-@helper(error_model="numpy", fastmath=CONTRACT)
+@inlined()
 def _gru_grads(gb, hp, db, direct):
     H = gb.shape[1] // 4
     c0 = state_col(hp, H)
@@ -298,7 +301,7 @@ def _gru_grads(gb, hp, db, direct):
             d_hn[k] = ftz(d_n[k] * r[k])
 
 
-@helper(error_model="numpy")
+@inlined()
 def gru_grads(up, dh_n, gb, hp, db, direct):
     """Gradients of the columns ``z_r, z_z, W_hn h + b_hn, W_in x + b_in`` into
     ``db`` and ``direct = dH z`` (the path to h_prev that bypasses the weights)::

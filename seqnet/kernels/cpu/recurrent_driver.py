@@ -51,6 +51,7 @@ from seqnet.kernels.cpu.blas import (
     piece_width,
 )
 from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, new_state, run_chunks
+from seqnet.kernels.cpu.recurrent_common import CONTRACT
 from seqnet.kernels.cpu.spin_wait import open_gate
 from seqnet.kernels.cpu.recurrent_cells import (
     GATE_COLUMNS,
@@ -107,11 +108,14 @@ ChunkGrads = namedtuple("ChunkGrads", "dw_ih dw_hh db_ih db_hh")
 # ``kind`` (the RNN's activation) are constants of the closures, so numba
 # prunes the other cells' branches and compiles one cell's code per kernel;
 # the closures of a factory share one cache file, keyed by those constants.
+# The cells' step functions are inlined into them (``jit.inlined``) and run
+# under their flags: fused multiply-add allowed (``CONTRACT``), no other
+# fastmath.
 def _forward_kernel(cell, kind):
     """The forward chunk kernel of one cell (see the comment above)."""
     gates = CELL_GATES[cell]
 
-    @njit(cache=True, nogil=True, error_model="numpy")
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath=CONTRACT)
     def forward_chunk(ops, rows, lo, hi, h_out, block, ring):
         """Time loop of rows ``lo:hi`` of the batch in ``ops``
         (:data:`ForwardOperands`), in blocks of ``block`` steps (input
@@ -177,7 +181,7 @@ def _backward_kernel(cell, kind):
     """The backward chunk kernel of one cell (see the comment above
     :func:`_forward_kernel`)."""
 
-    @njit(cache=True, nogil=True, error_model="numpy")
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath=CONTRACT)
     def backward_chunk(ops, rows, lo, hi, grads, dx):
         """BPTT of n_rows ``lo:hi`` (operands ``ops``: :data:`BackwardOperands`)
         over the cache the forward left in ``n_rows`` (:data:`ChunkRows`): this

@@ -111,33 +111,46 @@ def _pause(typingctx):
 
 
 @njit(cache=True, nogil=True)
-def wait_for_value(flags, cell, value, spins):
-    """Spin until ``flags[cell] == value``, at most ``spins`` iterations;
-    True if it got there."""
-    for _ in range(spins):
-        if _load_acquire(flags, cell) == value:
-            return True
+def spin_wait(flags, cell, value, spins, finished_address, finished, gate_spins):
+    """Publish, then spin until ``flags[cell] == value``: True if it got there
+    within ``spins`` iterations.
+
+    First, unless ``finished_address`` is 0, add ``finished`` to the
+    ``FINISHED`` cell of the state array at that address (a helper's count of
+    its last task's chunks).  Once the value is there, spin (at most
+    ``gate_spins``) until the gate of the state array whose address is
+    ``flags[STATE_ADDRESS]`` is open (``gate_spins=0``: no gate).  One
+    function for every wait, so numba compiles one specialization."""
+    if finished_address != 0:
+        _add_address(finished_address, FINISHED, finished)
+    i = 0
+    while _load_acquire(flags, cell) != value:
+        i += 1
+        if i > spins:
+            return False
         _pause()
-    return _load_acquire(flags, cell) == value
+    if gate_spins > 0:
+        address = _load_acquire(flags, STATE_ADDRESS)
+        for _ in range(gate_spins):
+            if _load_address(address, GATE) != 0:
+                break
+            _pause()
+    return True
 
 
-@njit(cache=True, nogil=True)
+def wait_for_value(flags, cell, value, spins):
+    """Spin until ``flags[cell] == value`` (at most ``spins`` iterations);
+    True if it got there."""
+    return spin_wait(flags, cell, value, spins, 0, 0, 0)
+
+
 def wait_for_post(flags, finished_address, finished, posted, spins, gate_spins):
     """A helper's wait between tasks: add ``finished`` (chunks of its last
     task) to the ``FINISHED`` cell of the state array at ``finished_address``
     (0: none), spin until ``flags[POSTED] == posted`` (at most ``spins``
     iterations; False if not), then until the new call's gate is open (at
     most ``gate_spins``)."""
-    if finished_address != 0:
-        _add_address(finished_address, FINISHED, finished)
-    if not wait_for_value(flags, POSTED, posted, spins):
-        return False
-    address = _load_acquire(flags, STATE_ADDRESS)
-    for _ in range(gate_spins):
-        if _load_address(address, GATE) != 0:
-            break
-        _pause()
-    return True
+    return spin_wait(flags, POSTED, posted, spins, finished_address, finished, gate_spins)
 
 
 @njit(cache=True, nogil=True, inline="always")
