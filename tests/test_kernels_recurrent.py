@@ -119,7 +119,7 @@ def test_chunk_bounds(batch, chunks):
 
 
 @pytest.mark.parametrize("batch,row_macs,chunks", [
-    (64, 0, 2), (64, 1_000_000, 2), (64, 20_000, 1), (512, 20_000, 8), (512, 4_000, 2),
+    (64, 0, 2), (64, 1_000_000, 2), (64, 30_000, 1), (512, 30_000, 8), (512, 6_000, 2),
     (31, 10**9, 1)])
 def test_chunk_count_keeps_chunks_worth_a_thread(batch, row_macs, chunks):
     """With the forward's multiply-adds per row given, a chunk is never cut

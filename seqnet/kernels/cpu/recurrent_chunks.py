@@ -67,7 +67,7 @@ BLOCK_BYTES = 512 * 1024
 #: into fewer chunks: a chunk's own kernel call and its hand-off to another
 #: thread (the Python dispatch, :mod:`seqnet.kernels.cpu.chunk_threads`)
 #: cost about as much as a smaller chunk's work.
-MIN_CHUNK_MACS = 1_000_000
+MIN_CHUNK_MACS = 1_500_000
 
 
 @functools.lru_cache(maxsize=64)
