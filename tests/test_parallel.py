@@ -191,8 +191,35 @@ def test_blas_limit_restored_when_threads_exit_out_of_order():
     threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
     [t.start() for t in threads]
     [t.join(20) for t in threads]
-    assert seen_in_b == [{1}]
     assert counts() == before
+    if seen_in_b != [{1}] and not _blas_obeys_other_threads():
+        pytest.xfail("this OpenBLAS ignores thread counts set from a second Python "
+                     "thread once the main thread has changed them")
+    assert seen_in_b == [{1}]
+
+
+def _blas_obeys_other_threads():
+    """Whether a thread count set from a second thread takes effect (some
+    OpenBLAS builds ignore it after the main thread changed the count)."""
+    import threading
+
+    from seqnet._runtime.threads import blas_limiter
+
+    libraries = blas_limiter._get_libraries()
+    before = [lib.get_num_threads() for lib in libraries]
+    seen = []
+
+    def other():
+        for lib in libraries:
+            lib.set_num_threads(1)
+        seen.extend(lib.get_num_threads() for lib in libraries)
+        for lib, n in zip(libraries, before):
+            lib.set_num_threads(n)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(20)
+    return set(seen) == {1}
 
 
 def test_fit_predict_under_threads_1_match_default():
