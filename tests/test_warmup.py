@@ -32,6 +32,25 @@ def test_warmup_fills_the_cache_for_a_default_fit(tmp_path):
     assert again == 0
 
 
+_LSTM_FIT_ON_TWO_THREADS = """
+import numpy as np
+import seqnet
+rng = np.random.default_rng(1)
+X = rng.normal(size=(256, 12, 3))
+y = rng.integers(0, 2, 256)
+with seqnet.threads(2):  # several chunks on two threads: the hand-off runs
+    seqnet.LSTMClassifier(hidden_layer_sizes=(64,), batch_size=128, max_iter=1).fit(X, y)
+"""
+
+
+def test_warmup_covers_the_chunk_threads_hand_off(tmp_path):
+    """Warm-up's tiny batches run in one chunk; a real fit on several threads
+    also runs the hand-off's compiled waits, which warm-up compiles too."""
+    run_fresh("import seqnet; seqnet.warmup(families=['lstm'], verbose=False)", tmp_path,
+              PYTHONWARNINGS="ignore")
+    assert count_compiles(_LSTM_FIT_ON_TWO_THREADS, tmp_path, PYTHONWARNINGS="ignore") == 0
+
+
 def test_warmup_rejects_unknown_names():
     with pytest.raises(ValueError, match="families"):
         seqnet.warmup(families=["transformer"])

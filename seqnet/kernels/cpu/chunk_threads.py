@@ -92,6 +92,13 @@ def chunk_threads(n):
         _local.n = previous
 
 
+def compile_handoff():
+    """Compile (or load from the cache) the compiled waits of the hand-off,
+    which only a call with several chunks on several threads runs
+    (:func:`seqnet.warmup` calls this)."""
+    wait_for_value(new_state(), POSTED, 0, 1)
+
+
 def new_state():
     """A call's state array (:mod:`seqnet.kernels.cpu.spin_wait`): pass it
     to :func:`run_chunks` as ``gate`` and have the kernels open it."""
