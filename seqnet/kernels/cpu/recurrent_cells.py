@@ -110,21 +110,19 @@ def project_inputs(cell, w_ih_t, xh, rows, g):
 # Blocks: ``gb`` (nb, G*H) of g, ``hp``/``hn`` (nb, F + H + 1) of xh (state
 # before / after the step), ``cp``/``cn`` (nb, H) of cs.
 @inlined()
-def _sigmoid_cols(gb, first, last, bias):
+def _gate_cols(gb, first, last, bias, sigmoid):
+    """``gb[:, first:last] = f(gb[:, first:last] + bias[first:last])``, f the
+    sigmoid or tanh; ``sigmoid`` is a constant at every call site, so the
+    branch folds away once this is inlined."""
     bs = bias[first:last]
     for b in range(gb.shape[0]):
         row = gb[b, first:last]
-        for k in range(last - first):
-            row[k] = gate_sigmoid(row[k] + bs[k])
-
-
-@inlined()
-def _tanh_cols(gb, first, last, bias):
-    bs = bias[first:last]
-    for b in range(gb.shape[0]):
-        row = gb[b, first:last]
-        for k in range(last - first):
-            row[k] = gate_tanh(row[k] + bs[k])
+        if sigmoid:
+            for k in range(last - first):
+                row[k] = gate_sigmoid(row[k] + bs[k])
+        else:
+            for k in range(last - first):
+                row[k] = gate_tanh(row[k] + bs[k])
 
 
 @inlined()
@@ -167,9 +165,9 @@ def _lstm_hidden(gb, cn, hn):
 def lstm_step(gb, bias, cp, cn, hn):
     """Gates in place (i, f, o sigmoid; g tanh), then ``c`` and ``h``."""
     H = cp.shape[1]
-    _sigmoid_cols(gb, np.int64(0), 2 * H, bias)
-    _tanh_cols(gb, 2 * H, 3 * H, bias)
-    _sigmoid_cols(gb, 3 * H, 4 * H, bias)
+    _gate_cols(gb, np.int64(0), 2 * H, bias, True)
+    _gate_cols(gb, 2 * H, 3 * H, bias, False)
+    _gate_cols(gb, 3 * H, 4 * H, bias, True)
     _lstm_cell(gb, cp, cn)
     _lstm_hidden(gb, cn, hn)
 
@@ -202,7 +200,7 @@ def _gru_state(gb, hp, hn):
 @inlined()
 def gru_step(gb, bias, hp, hn):
     """Columns become r, z, ``W_hn h + b_hn``, n; then ``h = (1 - z) n + z h_prev``."""
-    _sigmoid_cols(gb, np.int64(0), 2 * (gb.shape[1] // 4), bias)
+    _gate_cols(gb, np.int64(0), 2 * (gb.shape[1] // 4), bias, True)
     _gru_candidate(gb, bias)
     _gru_state(gb, hp, hn)
 
