@@ -235,11 +235,11 @@ def warmup(families=None, dtypes=("float32",), verbose=True):
                 bar.update(1)
         recurrent = [f for f in families if f in ("rnn", "lstm", "gru")]
         if recurrent:  # the chunk threads' hand-off: tiny batches never use it
-            from seqnet.kernels.cpu.chunk_threads import compile_handoff
+            from seqnet._runtime.backend import compile_chunk_handoff
 
             start = time.perf_counter()
             with watch_compiles() as watch:
-                compile_handoff()
+                compile_chunk_handoff()
             report[recurrent[0]]["seconds"] += time.perf_counter() - start
             report[recurrent[0]]["compiled"] += watch.n_compiled
     finally:

@@ -82,3 +82,12 @@ def thread_limits(owner):
         return
     with blas_limiter.limit(1), chunk_threads(n):
         yield
+
+
+def compile_chunk_handoff():
+    """Compile (or load) the CPU chunk threads' hand-off, which only a call
+    with several chunks on several threads runs: :func:`seqnet.warmup`'s tiny
+    batches never do."""
+    from seqnet.kernels.cpu.chunk_threads import compile_handoff
+
+    compile_handoff()
