@@ -39,7 +39,8 @@ import numpy as np
 
 from seqnet.kernels.contract import CELL_GATES as _CONTRACT_GATES
 from seqnet.kernels.contract import RELU
-from seqnet.kernels.cpu.blas import gemm, piece_width
+from seqnet.kernels.cpu.blas import gemm_core, piece_width
+from seqnet.kernels.cpu.jit import any_layout
 from seqnet.kernels.cpu.jit import inlined
 from seqnet.kernels.cpu.recurrent_common import (
     ONE,
@@ -100,7 +101,9 @@ def project_inputs(cell, w_ih_t, xh, rows, g):
             piece = piece_width(F, n, rows)
             for r in range(0, rows, piece):
                 e = min(r + piece, rows)
-                gemm(xh[r:e, :F], w_ih_t[:, w:w + n], g[r:e, first:last])
+                no = np.bool_(False)
+                gemm_core(any_layout(xh[r:e, :F]), any_layout(w_ih_t[:, w:w + n]),
+                          any_layout(g[r:e, first:last]), no, no, no)
     if cell == CELL_GRU:
         H = g.shape[1] // 4
         g[:rows, 2 * H:3 * H] = 0.0

@@ -195,13 +195,15 @@ def copy_block(src, dst):
 @overload(copy_block, inline="always")
 def _copy_block_entry(src, dst):
     def entry(src, dst):
-        _copy_block(any_layout(src), any_layout(dst))
+        copy_block_core(any_layout(src), any_layout(dst))
 
     return entry
 
 
 @helper()
-def _copy_block(src, dst):
+def copy_block_core(src, dst):
+    """:func:`copy_block` of two any-layout blocks (``any_layout`` views):
+    the one compiled loop per dtype, for kernels that call it directly."""
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]

@@ -47,9 +47,10 @@ from seqnet.kernels.cpu.blas import (
     aligned_copy,
     aligned_empty,
     column_blocks,
-    gemm,
+    gemm_core,
     piece_width,
 )
+from seqnet.kernels.cpu.jit import any_layout
 from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, new_state, run_chunks
 from seqnet.kernels.cpu.recurrent_common import CONTRACT
 from seqnet.kernels.cpu.spin_wait import open_gate
@@ -74,7 +75,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     add_block,
     block_steps,
     chunk_bounds,
-    copy_block,
+    copy_block_core,
     chunk_max_length,
     gather_rows,
     scatter_rows,
@@ -130,6 +131,10 @@ def _forward_kernel(cell, kind):
         starting from the state the one before ended with.  Rows of
         ``h_out`` past a sample's length are set to 0."""
         open_gate(ops.gate)
+        # products and block copies call the any-layout cores directly
+        # (kernels/cpu/jit.py): an inlined entry is compiled again for every
+        # distinct call signature; flags typed bool, not literal
+        NO, YES = np.bool_(False), np.bool_(True)
         x, lengths, reverse = ops.x, ops.lengths, ops.reverse
         w_ih_t, w_hh_b, bias = ops.w_ih_t, ops.w_hh_b, ops.bias
         xh, cs, g = rows
@@ -137,9 +142,9 @@ def _forward_kernel(cell, kind):
         H = w_hh_b.shape[1]
         GH = gates * H
         F = state_col(xh, H)  # the state's first column in the rows layout
-        copy_block(ops.h0[lo:hi], xh[:nb, F:F + H])
+        copy_block_core(any_layout(ops.h0[lo:hi]), any_layout(xh[:nb, F:F + H]))
         if cell == CELL_LSTM:
-            copy_block(ops.c0[lo:hi], cs[:nb])
+            copy_block_core(any_layout(ops.c0[lo:hi]), any_layout(cs[:nb]))
         smax = chunk_max_length(lengths, lo, hi)
         piece = w_hh_b.shape[2]
         for s0 in range(0, smax, block):
@@ -147,9 +152,10 @@ def _forward_kernel(cell, kind):
             base = 0 if ring else s0 * nb  # first row of this block in the buffers
             if ring and s0 > 0:  # carry the state of the workspace's last row block
                 last = block * nb
-                copy_block(xh[last:last + nb, F:F + H], xh[:nb, F:F + H])
+                copy_block_core(any_layout(xh[last:last + nb, F:F + H]),
+                                any_layout(xh[:nb, F:F + H]))
                 if cell == CELL_LSTM:
-                    copy_block(cs[last:last + nb], cs[:nb])
+                    copy_block_core(any_layout(cs[last:last + nb]), any_layout(cs[:nb]))
             xb, cb, gk = xh[base:], cs[base:], g[base:]
             n_rows = (s1 - s0) * nb
             gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb)
@@ -162,7 +168,8 @@ def _forward_kernel(cell, kind):
                 for k in range(w_hh_b.shape[0]):
                     c = k * piece
                     e = min(c + piece, GH)
-                    gemm(hp[:, F:F + H], w_hh_b[k, :, :e - c], gb[:, c:e], accumulate=True)
+                    gemm_core(any_layout(hp[:, F:F + H]), any_layout(w_hh_b[k, :, :e - c]),
+                              any_layout(gb[:, c:e]), NO, NO, YES)
                 if cell == CELL_LSTM:
                     lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
                     zero_finished_rows(cb[r1:r1 + nb], np.int64(0), H, lengths, lo, s)
@@ -190,6 +197,7 @@ def _backward_kernel(cell, kind):
         sample's length).  ``w_hh`` is 64-byte aligned: the per-step products
         read it in place."""
         open_gate(ops.gate)
+        NO, YES = np.bool_(False), np.bool_(True)  # as in forward_chunk
         dh, lengths, reverse, w_ih, w_hh, bptt, need_dx = ops[:7]
         xh, cs, g = rows
         dw_ih, dw_hh, db_ih, db_hh = grads
@@ -228,7 +236,8 @@ def _backward_kernel(cell, kind):
             else:  # the hidden-side columns (GRU: r, z, hn) come first in g
                 for c in range(0, GH, piece):
                     e = min(c + piece, GH)
-                    gemm(dz[r0:r1, c:e], w_hh[c:e], dh_n, accumulate=c > 0)
+                    gemm_core(any_layout(dz[r0:r1, c:e]), any_layout(w_hh[c:e]),
+                              any_layout(dh_n), NO, NO, c > 0)
                 if cell == CELL_GRU:
                     add_block(direct, dh_n)
         # [dW | db] of every gate column: one product over the [x | h_prev | 1]
@@ -238,19 +247,23 @@ def _backward_kernel(cell, kind):
         piece = piece_width(W, GW, n_rows)
         for r in range(0, n_rows, piece):
             e = min(r + piece, n_rows)
-            gemm(xh[r:e], dz[r:e], grads_t, trans_a=True, accumulate=r > 0)
+            gemm_core(any_layout(xh[r:e]), any_layout(dz[r:e]), any_layout(grads_t),
+                      YES, NO, r > 0)
         gate_grads = grads_t.T  # row j: [dW_ih | dW_hh | db] of gate column j
-        copy_block(gate_grads[:GH, F:F + H], dw_hh)
-        copy_block(gate_grads[:GH, F + H:F + H + 1], db_hh.reshape(GH, 1))
+        copy_block_core(any_layout(gate_grads[:GH, F:F + H]), any_layout(dw_hh))
+        copy_block_core(any_layout(gate_grads[:GH, F + H:F + H + 1]),
+                        any_layout(db_hh.reshape(GH, 1)))
         dxr = np.zeros((n_rows if need_dx else 0, F), dtype=dh.dtype)
         for first, last, w in input_columns(cell, GW):
             if last > first:
                 n = last - first
-                copy_block(gate_grads[first:last, :F], dw_ih[w:w + n])
-                copy_block(gate_grads[first:last, F + H:F + H + 1],
-                           db_ih[w:w + n].reshape(n, 1))
+                copy_block_core(any_layout(gate_grads[first:last, :F]),
+                                any_layout(dw_ih[w:w + n]))
+                copy_block_core(any_layout(gate_grads[first:last, F + H:F + H + 1]),
+                                any_layout(db_ih[w:w + n].reshape(n, 1)))
                 if need_dx:
-                    gemm(dz[:, first:last], w_ih[w:w + n], dxr, accumulate=True)
+                    gemm_core(any_layout(dz[:, first:last]), any_layout(w_ih[w:w + n]),
+                              any_layout(dxr), NO, NO, YES)
         if need_dx:
             scatter_rows(dxr, np.int64(0), lengths, lo, hi, np.int64(0), smax, reverse, dx)
             zero_padding(dx, lengths, lo, hi)
