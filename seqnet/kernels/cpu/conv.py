@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from seqnet.kernels.cpu.blas import gemm_core
-from seqnet.kernels.cpu.jit import any_layout, helper
+from seqnet.kernels.cpu.jit import any_layout, helper, inlined
 from seqnet.kernels.cpu.activations import (
     ACTIVATION_CODES,
     IDENTITY,
@@ -99,7 +99,7 @@ def _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols):
                                 cr[k0 + c] = 0.0
 
 
-@helper()
+@inlined()
 def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
     """Adjoint of :func:`_im2col`: ``dx`` is OVERWRITTEN with the scatter-sum of ``dcols``."""
     B, H, W, C = dx.shape
@@ -121,7 +121,7 @@ def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
                                 dxr[c] += dr[k0 + c]
 
 
-@helper()
+@inlined()
 def _bias_activation(z, bias, kind):
     """``z[r, f] = act(z[r, f] + bias[f])`` in place (z is (R, F)).
 
@@ -151,7 +151,7 @@ def _bias_activation(z, bias, kind):
             zf[t] = activate_scalar(zf[t], kind)
 
 
-@helper()
+@inlined()
 def _activation_grad(y, dy, kind, dz):
     """``dz = dy * act'`` from the output ``y`` (all (R, F)); branch-free for ReLU."""
     n = y.size
