@@ -216,8 +216,11 @@ def _backward_kernel(cell, kind):
         dz = aligned_empty(n_rows, GW, dh)
         dh_n = aligned_empty(nb, H, dh)
         dh_n[:] = 0.0
-        dc_n = np.zeros((nb, H), dtype=dh.dtype)
-        direct = np.zeros((nb, H), dtype=dh.dtype)
+        # np.empty then a fill: numba's np.zeros compiles an np.empty of its own
+        dc_n = np.empty((nb, H), dtype=dh.dtype)
+        dc_n[:] = 0.0
+        direct = np.empty((nb, H), dtype=dh.dtype)
+        direct[:] = 0.0
         piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
         for s in range(smax - 1, -1, -1):
             r0, r1 = s * nb, (s + 1) * nb
@@ -253,7 +256,8 @@ def _backward_kernel(cell, kind):
         copy_block_core(any_layout(gate_grads[:GH, F:F + H]), any_layout(dw_hh))
         copy_block_core(any_layout(gate_grads[:GH, F + H:F + H + 1]),
                         any_layout(db_hh.reshape(GH, 1)))
-        dxr = np.zeros((n_rows if need_dx else 0, F), dtype=dh.dtype)
+        dxr = np.empty((n_rows if need_dx else 0, F), dtype=dh.dtype)
+        dxr[:] = 0.0
         for first, last, w in input_columns(cell, GW):
             if last > first:
                 n = last - first
