@@ -225,19 +225,20 @@ def run_chunks(work, n_chunks, threads=None, gate=None):
     (``0 <= slot < threads``) names the thread, so ``work`` can reuse one
     workspace per slot.  ``gate``: an array from :func:`new_state` that the
     kernel ``work`` calls opens on entry
-    (:func:`seqnet.kernels.cpu.spin_wait.open_gate`), or None.  The first
+    (:func:`seqnet.kernels.cpu.spin_wait.open_gate`), or None (or empty):
+    helpers then start at once.  The first
     exception raised by ``work`` is re-raised after every started chunk has
     finished; no new chunk starts after it.
     """
     n = min(get_chunk_threads() if threads is None else int(threads), n_chunks)
-    pool = _get_pool() if n > 1 else None
-    helpers = pool.acquire(n - 1) if n > 1 else []
+    helpers = _get_pool().acquire(n - 1) if n > 1 else []
     if not helpers:
         for i in range(n_chunks):
             work(i, 0)
         return
-    state = new_state() if gate is None else gate
-    if gate is None:
+    gated = gate is not None and gate.shape[0] > 0
+    state = gate if gated else new_state()
+    if not gated:
         state[GATE] = 1  # nothing opens it: helpers go at once
     counter = itertools.count()  # next() on it is atomic under the GIL
     failed = []
@@ -271,6 +272,6 @@ def run_chunks(work, n_chunks, threads=None, gate=None):
             if i >= n_chunks:
                 break
             own[0] += 1
-    _wait_finished(state, n_chunks - own[0], pool.spins.join)
+    _wait_finished(state, n_chunks - own[0], helpers[0].spins.join)
     if failed:
         raise failed[0]

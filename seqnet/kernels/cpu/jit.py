@@ -17,12 +17,14 @@ step functions are inlined into their cell's chunk kernels this way.
 block and a strided view of the same dtype are distinct types, as are a
 literal ``0`` and an ``int64``.  A helper called both ways compiles twice
 (``benchmarks/compile_time.py`` counts the specializations).  Helpers that
-take blocks of every layout are therefore entered through an inlined
-``@overload`` that passes :func:`any_layout` views of their operands to one
-``@njit`` core: see :func:`seqnet.kernels.cpu.blas.gemm` and
-:func:`seqnet.kernels.cpu.recurrent_chunks.copy_block`.  Call sites pass
-integer offsets as ``np.int64(0)`` rather than a literal ``0`` for the same
-reason.
+take blocks of every layout are therefore one ``@njit`` core that kernels
+call with :func:`any_layout` views of their operands:
+:func:`seqnet.kernels.cpu.blas.gemm_core`,
+:func:`seqnet.kernels.cpu.recurrent_chunks.copy_block_core`.  (The inlined
+``@overload`` entry :func:`seqnet.kernels.cpu.blas.gemm`, kept for the tree
+kernels, is typed and compiled again for every call signature.)  Call sites
+pass integer offsets as ``np.int64(0)`` rather than a literal ``0`` for the
+same reason.
 """
 
 from numba import njit, types

@@ -46,9 +46,8 @@ import functools
 
 import numpy as np
 from numba import njit
-from numba.extending import overload
 
-from seqnet.kernels.cpu.jit import any_layout, helper
+from seqnet.kernels.cpu.jit import helper
 
 #: Smallest chunk worth a thread of its own (below it, per-step overheads win).
 MIN_CHUNK_ROWS = 16
@@ -186,24 +185,11 @@ def zero_padding(out, lengths, lo, hi):
 # shape-mismatch error path that formats the shapes into a string, which adds
 # seconds to a first compile (benchmarks/compile_time.py); the kernels copy
 # and add blocks through these loops instead.
-def copy_block(src, dst):
-    """``dst[i, j] = src[i, j]`` for the 2-D blocks (same shape), of any
-    layout (one compiled loop per dtype: :mod:`seqnet.kernels.cpu.jit`)."""
-    dst[...] = src
-
-
-@overload(copy_block, inline="always")
-def _copy_block_entry(src, dst):
-    def entry(src, dst):
-        copy_block_core(any_layout(src), any_layout(dst))
-
-    return entry
-
-
 @helper()
 def copy_block_core(src, dst):
-    """:func:`copy_block` of two any-layout blocks (``any_layout`` views):
-    the one compiled loop per dtype, for kernels that call it directly."""
+    """``dst[i, j] = src[i, j]`` for two 2-D blocks of the same shape, passed
+    as :func:`~seqnet.kernels.cpu.jit.any_layout` views (one compiled loop
+    per dtype, whatever the blocks' layouts)."""
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]

@@ -294,6 +294,12 @@ def _kernels(cell, kind):
 _NO_GATE = np.zeros(0, dtype=np.int64)
 
 
+def _call_gate(threads):
+    """The gate the chunk kernels of a call open on entry: a fresh state
+    array when chunks go to other threads, else an empty one (no write)."""
+    return new_state() if threads > 1 else _NO_GATE
+
+
 def _chunk_threads(n_chunks):
     """Threads for a call of ``n_chunks`` chunks (every chunk of a call with
     several is worth a thread: :data:`~seqnet.kernels.cpu.recurrent_chunks.MIN_CHUNK_MACS`)."""
@@ -356,7 +362,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
     else:
         hbuf = cbuf = gbuf = np.empty(0, dtype=x.dtype)
     threads = _chunk_threads(n_chunks)
-    gate = new_state() if threads > 1 else _NO_GATE
+    gate = _call_gate(threads)
     ops = ForwardOperands(x, lengths, reverse, w_ih_t, w_hh_b, bias, h0, c_init, gate)
     if keep:
         def work(i, slot):
@@ -376,7 +382,7 @@ def _run_forward(cell, kind, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse
             ws_h, ws_c, ws_g = spaces[slot]
             rows = _chunk_views(ws_h, ws_c, ws_g, 0, hi - lo, block, H, W, GW)
             forward_chunk(ops, rows, lo, hi, h, block, True)
-    run_chunks(work, n_chunks, threads, gate if threads > 1 else None)
+    run_chunks(work, n_chunks, threads, gate)
     return h, (hbuf, cbuf, gbuf, bounds)
 
 
@@ -399,7 +405,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
     dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
     # the per-step products read W_hh in place from a cache-line boundary
     threads = _chunk_threads(n_chunks)
-    gate = new_state() if threads > 1 else _NO_GATE
+    gate = _call_gate(threads)
     ops = BackwardOperands(dh, lengths, reverse, w_ih, aligned_copy(w_hh), bptt, need_dx, gate)
 
     def work(i, slot):
@@ -408,7 +414,7 @@ def _run_backward(cell, kind, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, 
         backward_chunk(ops, rows, lo, hi, ChunkGrads(dw_ih[i], dw_hh[i], db_ih[i], db_hh[i]),
                        dx)
 
-    run_chunks(work, n_chunks, threads, gate if threads > 1 else None)
+    run_chunks(work, n_chunks, threads, gate)
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
     for i in range(1, n_chunks):
