@@ -42,6 +42,7 @@ from seqnet.kernels.contract import RELU
 from seqnet.kernels.cpu.blas import gemm_core, piece_width
 from seqnet.kernels.cpu.jit import any_layout
 from seqnet.kernels.cpu.jit import inlined
+from seqnet.kernels.cpu.recurrent_chunks import copy_block_core
 from seqnet.kernels.cpu.recurrent_common import (
     ONE,
     ZERO,
@@ -107,6 +108,48 @@ def project_inputs(cell, w_ih_t, xh, rows, g):
     if cell == CELL_GRU:
         H = g.shape[1] // 4
         g[:rows, 2 * H:3 * H] = 0.0
+
+
+@inlined()
+def gate_weight_grads(cell, xh, dz, rows, grads_t, grads):
+    """A chunk's weight and bias gradients (``grads``: ``dw_ih, dw_hh, db_ih,
+    db_hh``, overwritten) from the pre-activation gradients ``dz`` of its
+    first ``rows`` rows: ``[dW_ih | dW_hh | db]`` of every gate column is one
+    product over the ``[x | h_prev | 1]`` rows of ``xh`` into ``grads_t``
+    (F + H + 1, gate columns; aligned), summed in row pieces that OpenBLAS
+    runs unpacked (:func:`seqnet.kernels.cpu.blas.piece_width`)."""
+    dw_ih, dw_hh, db_ih, db_hh = grads
+    GH, H = dw_hh.shape
+    F = dw_ih.shape[1]
+    W, GW = grads_t.shape
+    no, yes = np.bool_(False), np.bool_(True)
+    piece = piece_width(W, GW, rows)
+    for r in range(0, rows, piece):
+        e = min(r + piece, rows)
+        gemm_core(any_layout(xh[r:e]), any_layout(dz[r:e]), any_layout(grads_t),
+                  yes, no, r > 0)
+    gate_grads = grads_t.T  # row j: [dW_ih | dW_hh | db] of gate column j
+    copy_block_core(any_layout(gate_grads[:GH, F:F + H]), any_layout(dw_hh))
+    copy_block_core(any_layout(gate_grads[:GH, F + H:F + H + 1]),
+                    any_layout(db_hh.reshape(GH, 1)))
+    for first, last, w in input_columns(cell, GW):
+        if last > first:
+            n = last - first
+            copy_block_core(any_layout(gate_grads[first:last, :F]),
+                            any_layout(dw_ih[w:w + n]))
+            copy_block_core(any_layout(gate_grads[first:last, F + H:F + H + 1]),
+                            any_layout(db_ih[w:w + n].reshape(n, 1)))
+
+
+@inlined()
+def input_grads(cell, dz, w_ih, dx_rows):
+    """``dx_rows += dZ W_ih`` over the input-projection columns of ``dz``
+    (one product per column range, as :func:`project_inputs`)."""
+    no, yes = np.bool_(False), np.bool_(True)
+    for first, last, w in input_columns(cell, dz.shape[1]):
+        if last > first:
+            gemm_core(any_layout(dz[:, first:last]), any_layout(w_ih[w:w + last - first]),
+                      any_layout(dx_rows), no, no, yes)
 
 
 # ---------------------------------------------------------------- forward

@@ -61,9 +61,10 @@ from seqnet.kernels.cpu.recurrent_cells import (
     CELL_LSTM,
     CELL_RNN,
     bias_columns,
+    gate_weight_grads,
     gru_grads,
     gru_step,
-    input_columns,
+    input_grads,
     lstm_grads,
     lstm_step,
     project_inputs,
@@ -197,10 +198,9 @@ def _backward_kernel(cell, kind):
         sample's length).  ``w_hh`` is 64-byte aligned: the per-step products
         read it in place."""
         open_gate(ops.gate)
-        NO, YES = np.bool_(False), np.bool_(True)  # as in forward_chunk
+        NO = np.bool_(False)  # as in forward_chunk
         dh, lengths, reverse, w_ih, w_hh, bptt, need_dx = ops[:7]
         xh, cs, g = rows
-        dw_ih, dw_hh, db_ih, db_hh = grads
         nb = hi - lo
         GH, H = w_hh.shape
         F = w_ih.shape[1]
@@ -243,31 +243,11 @@ def _backward_kernel(cell, kind):
                               any_layout(dh_n), NO, NO, c > 0)
                 if cell == CELL_GRU:
                     add_block(direct, dh_n)
-        # [dW | db] of every gate column: one product over the [x | h_prev | 1]
-        # rows, summed in row pieces that OpenBLAS runs unpacked (blas.piece_width)
-        W = F + H + 1
-        grads_t = aligned_empty(W, GW, dh)
-        piece = piece_width(W, GW, n_rows)
-        for r in range(0, n_rows, piece):
-            e = min(r + piece, n_rows)
-            gemm_core(any_layout(xh[r:e]), any_layout(dz[r:e]), any_layout(grads_t),
-                      YES, NO, r > 0)
-        gate_grads = grads_t.T  # row j: [dW_ih | dW_hh | db] of gate column j
-        copy_block_core(any_layout(gate_grads[:GH, F:F + H]), any_layout(dw_hh))
-        copy_block_core(any_layout(gate_grads[:GH, F + H:F + H + 1]),
-                        any_layout(db_hh.reshape(GH, 1)))
+        gate_weight_grads(cell, xh, dz, n_rows, aligned_empty(F + H + 1, GW, dh), grads)
         dxr = np.empty((n_rows if need_dx else 0, F), dtype=dh.dtype)
         dxr[:] = 0.0
-        for first, last, w in input_columns(cell, GW):
-            if last > first:
-                n = last - first
-                copy_block_core(any_layout(gate_grads[first:last, :F]),
-                                any_layout(dw_ih[w:w + n]))
-                copy_block_core(any_layout(gate_grads[first:last, F + H:F + H + 1]),
-                                any_layout(db_ih[w:w + n].reshape(n, 1)))
-                if need_dx:
-                    gemm_core(any_layout(dz[:, first:last]), any_layout(w_ih[w:w + n]),
-                              any_layout(dxr), NO, NO, YES)
+        if need_dx:
+            input_grads(cell, dz, w_ih, dxr)
         if need_dx:
             scatter_rows(dxr, np.int64(0), lengths, lo, hi, np.int64(0), smax, reverse, dx)
             zero_padding(dx, lengths, lo, hi)
