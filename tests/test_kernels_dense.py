@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from seqnet.kernels import cpu as K
-from seqnet.kernels.cpu.activations import ACTIVATION_CODES
+from seqnet.kernels.cpu.activations import ACTIVATION_CODES, IDENTITY
 
 from tests import reference as ref
 
@@ -102,6 +102,35 @@ def test_dense_backward_matches_reference(kind, dtype):
     np.testing.assert_allclose(d_w, e_w, **tol)
     np.testing.assert_allclose(d_b, e_b, **tol)
     np.testing.assert_allclose(d_x, e_x, **tol)
+
+
+@pytest.mark.parametrize("host", [c for c in KIND_CODES if c != 0],
+                         ids=[n for n, c in KINDS if c != 0])
+def test_identity_layer_on_borrowed_kernels_is_bitwise_identity(host, monkeypatch):
+    """An identity layer runs on the kernels of the first other activation
+    used (an MLP compiles one kernel pair, not two) with identical results."""
+    from seqnet.kernels.cpu import dense
+
+    rng = np.random.default_rng(30 + host)
+    x, w, b = _dense_case(rng, np.float32, IDENTITY)
+    d_a = rng.normal(size=(B, O)).astype(np.float32)
+
+    def identity_layer():
+        a = np.empty((B, O), dtype=np.float32)
+        K.dense_forward(x, w, b, IDENTITY, a)
+        grads = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+        d = d_a.copy()
+        K.dense_backward(x, w, a, d, IDENTITY, *grads, True)
+        return (a, d) + grads
+
+    monkeypatch.setattr(dense, "_HOST_KIND", {})
+    alone = identity_layer()
+    assert dense._kernels_for(IDENTITY, np.dtype(np.float32)) == (dense._KERNELS[IDENTITY], False)
+    K.dense_forward(x, w, b, host, np.empty((B, O), dtype=np.float32))
+    assert dense._kernels_for(IDENTITY, np.dtype(np.float32)) == (dense._KERNELS[host], False)
+    assert dense._kernels_for(IDENTITY, np.dtype(np.float64))[0] is dense._KERNELS[IDENTITY]
+    for got, want in zip(identity_layer(), alone):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_dense_backward_skips_dx():
