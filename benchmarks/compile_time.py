@@ -15,6 +15,17 @@ The number of compiled specializations is counted with numba's compile events
 (``numba.core.event``, kind ``numba:compile``), nested ones included.
 
     python benchmarks/compile_time.py [--repeats 1] [--only LSTMClassifier,...]
+    python benchmarks/compile_time.py --floor          # the fixed costs, alone
+    python benchmarks/compile_time.py --profile LSTMClassifier   # where one goes
+
+``--floor`` times, each in a fresh process on an empty cache, what every
+first use pays before any seqnet kernel: ``import sklearn.base, numba`` (the
+reference of the import target), ``import seqnet`` on top, numba's first
+compilation of a trivial function (its typing and code-generation contexts
+are built then, once per process) and one small array loop compiled after it
+(the fixed cost of one more compiled function).  ``--profile NAME`` lists the
+compiled functions of one estimator's first use with their own (exclusive)
+and inclusive seconds.
 """
 
 import argparse
@@ -62,6 +73,62 @@ for name in names:
     est.fit(X, y).predict(X)
 print(json.dumps({"seconds": time.perf_counter() - t0, "import": t_import,
                   "compiled": count[0]}))
+"""
+
+FLOOR_CASE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import sklearn.base, numba
+t1 = time.perf_counter()
+import seqnet
+t2 = time.perf_counter()
+from numba import njit
+@njit
+def first(x):
+    return x + 1
+first(1)
+t3 = time.perf_counter()
+@njit
+def loop(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * a[i]
+    return s
+loop(np.ones(3))
+t4 = time.perf_counter()
+print(json.dumps({"sklearn+numba import": t1 - t0, "seqnet import on top": t2 - t1,
+                  "numba first compile": t3 - t2, "one more small function": t4 - t3}))
+"""
+
+PROFILE_CASE = r"""
+import json, sys, time, warnings
+t0 = time.perf_counter()
+from numba.core import event
+import numpy as np
+import seqnet
+stack, rows = [], []
+class Timer(event.Listener):
+    def on_start(self, ev):
+        stack.append([time.perf_counter(), 0.0])
+    def on_end(self, ev):
+        start, inner = stack.pop()
+        took = time.perf_counter() - start
+        if stack:
+            stack[-1][1] += took
+        fn = getattr(ev.data.get("dispatcher"), "py_func", None)
+        name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}" if fn else "?"
+        rows.append((took - inner, took, name.replace("<locals>.", "")))
+event.register("numba:compile", Timer())
+warnings.simplefilter("ignore")
+name = sys.argv[1]
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 8) if name.startswith("MLP") else
+               (64, 16, 2) if name.startswith("Conv") else (64, 10, 2))
+flat = X.reshape(64, -1)
+y = (flat[:, 0] > 0).astype(int) if name.endswith("Classifier") else flat[:, 0]
+getattr(seqnet, name)(max_iter=2, random_state=0).fit(X, y).predict(X)
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": sorted(rows, reverse=True)}))
 """
 
 TORCH_CASE = r"""
@@ -140,14 +207,36 @@ def machine():
     return f"CPU: {cpu}, {os.cpu_count()} cores; BLAS: {blas}; numba {numba.__version__}"
 
 
+def print_floor(repeats):
+    runs = [run_case(FLOOR_CASE, "") for _ in range(repeats)]
+    for key in runs[0]:
+        print(f"{key:28s} {statistics.median(r[key] for r in runs):6.2f} s")
+
+
+def print_profile(name):
+    out = run_case(PROFILE_CASE, name)
+    rows = out["rows"]
+    print(f"{name}: first use {out['seconds']:.2f} s, {len(rows)} compiled, "
+          f"{sum(r[0] for r in rows):.2f} s in numba's compile events")
+    print(f"{'own s':>6s} {'incl. s':>7s}  function")
+    for own, incl, fn in rows:
+        print(f"{own:6.2f} {incl:7.2f}  {fn}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--only", default=",".join(ESTIMATORS))
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--floor", action="store_true", help="the fixed costs only")
+    parser.add_argument("--profile", metavar="NAME", help="one estimator's compiled functions")
     args = parser.parse_args()
     names = args.only.split(",")
     print(machine())
+    if args.floor:
+        return print_floor(args.repeats)
+    if args.profile:
+        return print_profile(args.profile)
     torch_s = {}
     if not args.no_torch:
         try:
