@@ -48,37 +48,47 @@ def softmax_cross_entropy(z, y, sw, d_out):
     return loss
 
 
-@njit(cache=True)
-def sigmoid_cross_entropy(z, y, sw, d_out):
+@njit(cache=True, inline="always")
+def _sigmoid_ce_term(v, t, scale):
+    """Weighted loss term and gradient of one output: softplus(v) - t v,
+    written to never overflow."""
+    if v > 0:
+        sp = v + math.log1p(math.exp(-v))
+        s = 1.0 / (1.0 + math.exp(-v))
+    else:
+        e = math.exp(v)
+        sp = math.log1p(e)
+        s = e / (1.0 + e)
+    return scale * (sp - t * v), scale * (s - t)
+
+
+@njit(cache=True, inline="always")
+def _squared_term(v, t, scale):
+    """Weighted loss term and gradient of one output: (v - t)^2 / 2."""
+    r = v - t
+    return 0.5 * scale * r * r, scale * r
+
+
+@njit(cache=True, inline="always")
+def _weighted_sum(z, y, sw, norm, term, d_out):
+    """``sum_ij term(z_ij, y_ij, sw_i / norm)``, the loss of the elementwise
+    losses, whose gradients ``term`` writes into ``d_out``."""
     n, k = z.shape
-    total_w = _total_weight(sw)
     loss = 0.0
     for i in range(n):
-        scale = sw[i] / total_w
+        scale = sw[i] / norm
         for j in range(k):
-            v = z[i, j]
-            # softplus(v) - y v, written to never overflow
-            if v > 0:
-                sp = v + math.log1p(math.exp(-v))
-                s = 1.0 / (1.0 + math.exp(-v))
-            else:
-                e = math.exp(v)
-                sp = math.log1p(e)
-                s = e / (1.0 + e)
-            loss += scale * (sp - y[i, j] * v)
-            d_out[i, j] = scale * (s - y[i, j])
+            value, grad = term(z[i, j], y[i, j], scale)
+            loss += value
+            d_out[i, j] = grad
     return loss
+
+
+@njit(cache=True)
+def sigmoid_cross_entropy(z, y, sw, d_out):
+    return _weighted_sum(z, y, sw, _total_weight(sw), _sigmoid_ce_term, d_out)
 
 
 @njit(cache=True)
 def squared_error(z, y, sw, d_out):
-    n, k = z.shape
-    total_w = _total_weight(sw)
-    loss = 0.0
-    for i in range(n):
-        scale = sw[i] / (total_w * k)
-        for j in range(k):
-            r = z[i, j] - y[i, j]
-            loss += 0.5 * scale * r * r
-            d_out[i, j] = scale * r
-    return loss
+    return _weighted_sum(z, y, sw, _total_weight(sw) * z.shape[1], _squared_term, d_out)

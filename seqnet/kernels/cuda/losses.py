@@ -16,14 +16,20 @@ from .arrays import grid
 from .reduce import device_sum, host_sum
 
 
+@cuda.jit(device=True, inline=True)
+def _weight_total(total, one):
+    """The batch's total sample weight (``total[0]``), or ``one`` where it is
+    not positive (a batch of zero weights)."""
+    tw = total[0]
+    return one if tw <= one - one else tw
+
+
 @cuda.jit
 def _softmax_ce_rows(z, y, sw, total, d_out, row_loss):
     n, k = z.shape
     dt = d_out.dtype.type
     zero = dt(0.0)
-    tw = total[0]
-    if tw <= zero:
-        tw = dt(1.0)
+    tw = _weight_total(total, dt(1.0))
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         zmax = z[i, 0]
         for j in range(1, k):
@@ -43,49 +49,54 @@ def _softmax_ce_rows(z, y, sw, total, d_out, row_loss):
         row_loss[i] = loss
 
 
-@cuda.jit
-def _sigmoid_ce_rows(z, y, sw, total, d_out, row_loss):
-    n, k = z.shape
-    dt = d_out.dtype.type
-    zero = dt(0.0)
-    one = dt(1.0)
-    tw = total[0]
-    if tw <= zero:
-        tw = one
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        scale = sw[i] / tw
-        loss = zero
-        for j in range(k):
-            v = z[i, j]
-            if v > zero:
-                sp = v + math.log1p(math.exp(-v))
-                s = one / (one + math.exp(-v))
-            else:
-                e = math.exp(v)
-                sp = math.log1p(e)
-                s = e / (one + e)
-            loss += scale * (sp - y[i, j] * v)
-            d_out[i, j] = scale * (s - y[i, j])
-        row_loss[i] = loss
+@cuda.jit(device=True, inline=True)
+def _sigmoid_ce_term(v, t, scale, one):
+    """Weighted loss term and gradient of one output: softplus(v) - t v,
+    written to never overflow (``one``: 1 in the array dtype)."""
+    if v > one - one:
+        sp = v + math.log1p(math.exp(-v))
+        s = one / (one + math.exp(-v))
+    else:
+        e = math.exp(v)
+        sp = math.log1p(e)
+        s = e / (one + e)
+    return scale * (sp - t * v), scale * (s - t)
 
 
-@cuda.jit
-def _squared_rows(z, y, sw, total, d_out, row_loss):
-    n, k = z.shape
-    dt = d_out.dtype.type
-    zero = dt(0.0)
-    half = dt(0.5)
-    tw = total[0]
-    if tw <= zero:
-        tw = dt(1.0)
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        scale = sw[i] / (tw * dt(k))
-        loss = zero
-        for j in range(k):
-            r = z[i, j] - y[i, j]
-            loss += half * scale * r * r
-            d_out[i, j] = scale * r
-        row_loss[i] = loss
+@cuda.jit(device=True, inline=True)
+def _squared_term(v, t, scale, one):
+    """Weighted loss term and gradient of one output: (v - t)^2 / 2."""
+    half = one / (one + one)
+    r = v - t
+    return half * scale * r * r, scale * r
+
+
+def _elementwise_rows(term, per_output):
+    """The row kernel of an elementwise loss: ``row_loss[i] = sum_j term(z_ij,
+    y_ij, sw_i / norm)``, the gradients into ``d_out``; ``norm`` is the total
+    weight, times the number of outputs when ``per_output`` (a mean over them)."""
+
+    @cuda.jit
+    def rows(z, y, sw, total, d_out, row_loss):
+        n, k = z.shape
+        dt = d_out.dtype.type
+        one = dt(1.0)
+        tw = _weight_total(total, one)
+        norm = tw * dt(k) if per_output else tw
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            scale = sw[i] / norm
+            loss = dt(0.0)
+            for j in range(k):
+                value, grad = term(z[i, j], y[i, j], scale, one)
+                loss += value
+                d_out[i, j] = grad
+            row_loss[i] = loss
+
+    return rows
+
+
+_sigmoid_ce_rows = _elementwise_rows(_sigmoid_ce_term, False)
+_squared_rows = _elementwise_rows(_squared_term, True)
 
 
 def _loss(rows_kernel, z, y, sw, d_out):
