@@ -2,9 +2,10 @@
 keeps its cache + backward) and one inference forward, called directly.
 
 Shows the fixed cost around the chunk kernels (the Python driver, thread
-hand-off) that dominates at small sizes.  BLAS is limited to one thread, as
-the estimators do; ``--threads`` sets the chunk threads (and numba's threads,
-for older trees that used ``prange``).  Best of 7 windows of ``--calls`` calls.
+hand-off) that dominates at small sizes.  BLAS is limited to one thread and
+malloc keeps freed buffers mapped, as the estimators do; ``--threads`` sets
+the chunk threads (and numba's threads, for older trees that used
+``prange``).  Best of 7 windows of ``--calls`` calls.
 
     python benchmarks/bench_recurrent_calls.py --cell rnn --size 32,20,1,32 --threads 1
     PYTHONPATH=/path/to/older/checkout python benchmarks/bench_recurrent_calls.py ...
@@ -68,6 +69,11 @@ def main():
         else:
             K.gru_backward(dh, x, lengths, w_ih, w_hh, h0, h, cache, False, 0, False)
 
+    try:  # malloc tuned as the estimators' calls tune it (older trees: seqnet._malloc)
+        from seqnet._runtime.malloc import tune_malloc
+    except ImportError:
+        from seqnet._malloc import tune_malloc
+    tune_malloc()
     try:
         from seqnet.kernels.cpu.chunk_threads import chunk_threads
         threads = chunk_threads(args.threads)

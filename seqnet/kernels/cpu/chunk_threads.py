@@ -174,6 +174,8 @@ class _Pool:
         self.lock = threading.Lock()
         self.helpers = []
         self.spins = None
+        # a few callers at once; counted once (os.cpu_count reads a file)
+        self.limit = 2 * max(1, (os.cpu_count() or 2) - 1)
 
     def acquire(self, n):
         """Up to ``n`` helpers no other caller is using (possibly none)."""
@@ -186,8 +188,7 @@ class _Pool:
                     break
                 if helper.busy.acquire(blocking=False):
                     taken.append(helper)
-            limit = 2 * max(1, (os.cpu_count() or 2) - 1)  # a few callers at once
-            while len(taken) < n and len(self.helpers) < limit:
+            while len(taken) < n and len(self.helpers) < self.limit:
                 helper = _Helper(self.spins)
                 helper.busy.acquire()
                 self.helpers.append(helper)
