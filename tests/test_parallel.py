@@ -279,7 +279,7 @@ def test_default_threads_leave_busy_cores_alone(monkeypatch):
     from seqnet._runtime import threads as _threads
 
     monkeypatch.setenv("SEQNET_ADAPTIVE_THREADS", "1")
-    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_threads, "_online_cores", lambda: 8)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 8)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)

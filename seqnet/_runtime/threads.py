@@ -128,6 +128,13 @@ def _usable_cores():
     return int(joblib.cpu_count())
 
 
+@functools.lru_cache(maxsize=1)
+def _online_cores():
+    """``os.cpu_count()`` (the machine's cores, which ``/proc/loadavg``'s
+    running tasks share), read once: it reads a file on every call."""
+    return int(os.cpu_count() or 1)
+
+
 def default_num_threads(adapt=False):
     """All usable cores, lowered by the environment's thread limits and,
     with ``adapt``, by the cores other runnable tasks occupy now."""
@@ -142,7 +149,7 @@ def default_num_threads(adapt=False):
             limits.append(int(value))
     n = max(1, min(limits))
     if adapt and n > 1 and os.environ.get("SEQNET_ADAPTIVE_THREADS", "1") != "0":
-        n = max(1, min(n, (os.cpu_count() or n) - _busy_tasks()))
+        n = max(1, min(n, _online_cores() - _busy_tasks()))
     return n
 
 
