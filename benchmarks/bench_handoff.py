@@ -21,7 +21,6 @@ weight layouts, is not in either).
     python benchmarks/bench_handoff.py
 """
 
-import platform
 import threading
 import time
 
@@ -30,6 +29,7 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
+from bench_blas_shapes import cpu_name  # run from benchmarks/ as a script
 from seqnet.kernels.cpu.chunk_threads import chunk_threads, new_state, run_chunks
 from seqnet.kernels.cpu.spin_wait import _load_acquire, _pause, _store_release, open_gate
 
@@ -107,21 +107,10 @@ def _best_per_call(fn, calls, windows=3):
     return best * 1e6
 
 
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main():
     import os
 
-    print(f"CPU: {_cpu()}, {os.cpu_count()} cores; work per chunk about {CHUNK_S * 1e6:.0f} us")
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; work per chunk about {CHUNK_S * 1e6:.0f} us")
     no_gate = np.zeros(0, dtype=np.int64)
     out = np.zeros(2, dtype=np.int64)
     _chunk_gated(no_gate, 1000, out)
