@@ -8,6 +8,7 @@ standard library is imported at module level.
 import csv
 import math
 
+
 class CLIError(Exception):
     """A user error: reported as one line on stderr, exit status 2."""
 

@@ -7,6 +7,7 @@ are re-exported by :mod:`seqnet.forecasting`.
 import numpy as np
 from sklearn.utils.validation import check_array
 
+
 def choose_transform(series, period=None):
     """``"log"`` or ``"none"``: the choice ``transform="auto"`` makes.
 

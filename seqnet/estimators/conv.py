@@ -230,6 +230,7 @@ _CONV_DOC = """
         (n, T', 1) arrays of any length are taken.
 """ + SHARED_PARAMS_DOC
 
+
 class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
     __doc__ = "Convolutional classifier (1-D over time or 2-D over images).\n" + _CONV_DOC + \
         CLASS_WEIGHT_DOC + """
@@ -262,7 +263,6 @@ class ConvClassifier(SeqNetClassifierMixin, _BaseConv):
         _set_params(self, locals())
 
 
-
 class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
     __doc__ = ("Convolutional regressor (1-D over time or 2-D over images).\n" + _CONV_DOC
                + REGRESSOR_LOSS_DOC + sequence_example(
@@ -280,4 +280,3 @@ class ConvRegressor(SeqNetRegressorMixin, _BaseConv):
                  epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
                  dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
         _set_params(self, locals())
-

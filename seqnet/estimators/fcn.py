@@ -143,7 +143,6 @@ class FCNClassifier(SeqNetClassifierMixin, _BaseFCN):
         _set_params(self, locals())
 
 
-
 class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
     __doc__ = ("Fully convolutional network regressor (Wang et al. 2017).\n" + _FCN_DOC
                + _REGRESSOR_DOC + sequence_example("FCNRegressor", _SMALL))
@@ -158,7 +157,6 @@ class FCNRegressor(SeqNetRegressorMixin, _BaseFCN):
                  epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
                  dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
         _set_params(self, locals())
-
 
 
 class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
@@ -177,7 +175,6 @@ class ResNetClassifier(SeqNetClassifierMixin, _BaseResNet):
         _set_params(self, locals())
 
 
-
 class ResNetRegressor(SeqNetRegressorMixin, _BaseResNet):
     __doc__ = ("Residual network regressor (Wang et al. 2017).\n" + _RESNET_DOC
                + _REGRESSOR_DOC + sequence_example("ResNetRegressor", _SMALL))
@@ -192,4 +189,3 @@ class ResNetRegressor(SeqNetRegressorMixin, _BaseResNet):
                  epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
                  dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
         _set_params(self, locals())
-

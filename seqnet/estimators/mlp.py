@@ -12,7 +12,6 @@ from .inputs import validate_table
 from .regressor import REGRESSOR_CONSTRAINTS, REGRESSOR_LOSS_DOC, SeqNetRegressorMixin
 
 
-
 class _BaseMLP(BaseSeqNet):
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
@@ -155,7 +154,6 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **CLASSIFIER_CONSTRAINTS}
 
-
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
@@ -165,7 +163,6 @@ class MLPClassifier(SeqNetClassifierMixin, _BaseMLP):
                  epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
                  dtype="float32", max_fun=15000, clip_norm=None, class_weight=None):
         _set_params(self, locals())
-
 
 
 class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
@@ -196,7 +193,6 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints, **REGRESSOR_CONSTRAINTS}
 
-
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, l1_ratio=0.0, dropout=0.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, max_learning_rate=None,
@@ -206,5 +202,3 @@ class MLPRegressor(SeqNetRegressorMixin, _BaseMLP):
                  epsilon=1e-08, n_iter_no_change=10, init="glorot", device="cpu",
                  dtype="float32", max_fun=15000, clip_norm=None, loss="squared_error"):
         _set_params(self, locals())
-
-

@@ -40,6 +40,7 @@ def samples_doc(summary, returns, params=""):
     """
     return fill_doc(_SAMPLES_DOC, summary=summary, params=params, returns=returns)
 
+
 _FIT_DOC = """{summary}
 
         Parameters

@@ -64,4 +64,3 @@ from .tree import tree_backward, tree_forward, tree_pool_backward, tree_pool_for
 NAME = "cpu"
 #: Arrays live in host memory (NumPy): moving them to or from the backend is free.
 ON_DEVICE = False
-

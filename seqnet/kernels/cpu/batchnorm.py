@@ -115,19 +115,15 @@ def batchnorm_forward_eval(x, lengths, gamma, beta, eps, relu, running_mean, run
         scale[c] = gamma[c] / np.sqrt(running_var[c] + eps)
         shift[c] = beta[c] - running_mean[c] * scale[c]
     for b in range(B):
-        L = min(lengths[b], N)
-        for n in range(N):
-            yr = y[b, n]
-            if n >= L:
-                for c in range(C):
-                    yr[c] = 0.0
-                continue
-            xr = x[b, n]
+        L = max(min(lengths[b], N), 0)
+        for n in range(L):
+            xr, yr = x[b, n], y[b, n]
             for c in range(C):
                 v = xr[c] * scale[c] + shift[c]
                 if relu and not v > 0:
                     v = 0.0 * v
                 yr[c] = v
+        y[b, L:] = 0.0  # padding
 
 
 @njit(cache=True)
@@ -150,18 +146,18 @@ def batchnorm_backward(dy, y, xhat, lengths, weights, gamma, inv_std, relu, need
     dg = np.zeros(C, dtype=np.float64)
     total = 0.0
     for b in range(B):
-        L = min(lengths[b], N)
+        L = max(min(lengths[b], N), 0)
         total += weights[b] * L
         for n in range(L):
-            dyr = dy[b, n]
-            yr = y[b, n]
-            hr = xhat[b, n]
+            dyr, yr, hr = dy[b, n], y[b, n], xhat[b, n]
             for c in range(C):
                 g = dyr[c]
                 if relu and not yr[c] > 0:
                     g = 0.0
                 db[c] += g
                 dg[c] += g * hr[c]
+                if need_dx:  # the masked gradient, finished below once the sums are known
+                    dx[b, n, c] = g
     for c in range(C):
         dbeta[c] = db[c]
         dgamma[c] = dg[c]
@@ -170,18 +166,9 @@ def batchnorm_backward(dy, y, xhat, lengths, weights, gamma, inv_std, relu, need
     inv_total = 1.0 / total if total > 0 else 0.0
     for b in range(B):
         w = weights[b] * inv_total
-        L = min(lengths[b], N)
-        for n in range(N):
-            dxr = dx[b, n]
-            if n >= L:
-                for c in range(C):
-                    dxr[c] = 0.0
-                continue
-            dyr = dy[b, n]
-            yr = y[b, n]
-            hr = xhat[b, n]
+        L = max(min(lengths[b], N), 0)
+        for n in range(L):
+            dxr, hr = dx[b, n], xhat[b, n]
             for c in range(C):
-                g = dyr[c]
-                if relu and not yr[c] > 0:
-                    g = 0.0
-                dxr[c] = gamma[c] * inv_std[c] * (g - w * (db[c] + hr[c] * dg[c]))
+                dxr[c] = gamma[c] * inv_std[c] * (dxr[c] - w * (db[c] + hr[c] * dg[c]))
+        dx[b, L:] = 0.0  # padding

@@ -102,23 +102,25 @@ def _im2col(x, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, cols):
 @inlined()
 def _col2im(dcols, KH, KW, stride_h, stride_w, pad_h, pad_w, Ho, Wo, dx):
     """Adjoint of :func:`_im2col`: ``dx`` is OVERWRITTEN with the scatter-sum of ``dcols``."""
-    B, H, W, C = dx.shape
+    H, W, C = dx.shape[1:]
     dx[...] = 0.0
-    for b in range(B):
-        for oh in range(Ho):
-            ih0, i_lo, i_hi = _valid_taps(oh, stride_h, pad_h, KH, H)
-            for ow in range(Wo):
-                iw0, j_lo, j_hi = _valid_taps(ow, stride_w, pad_w, KW, W)
-                dr = dcols[(b * Ho + oh) * Wo + ow]
-                for i in range(i_lo, i_hi):
-                    for j in range(j_lo, j_hi):
-                        k0 = (i * KW + j) * C
-                        if C == 1:
-                            dx[b, ih0 + i, iw0 + j, 0] += dr[k0]
-                        else:
-                            dxr = dx[b, ih0 + i, iw0 + j]
-                            for c in range(C):
-                                dxr[c] += dr[k0 + c]
+    # one row of dcols per output position, in (b, oh, ow) order: the sums
+    # into dx run in the order the forward's columns were laid out
+    for r in range(dcols.shape[0]):
+        b, position = divmod(r, Ho * Wo)
+        oh, ow = divmod(position, Wo)
+        ih0, i_lo, i_hi = _valid_taps(oh, stride_h, pad_h, KH, H)
+        iw0, j_lo, j_hi = _valid_taps(ow, stride_w, pad_w, KW, W)
+        dr = dcols[r]
+        for i in range(i_lo, i_hi):
+            for j in range(j_lo, j_hi):
+                k0 = (i * KW + j) * C
+                if C == 1:
+                    dx[b, ih0 + i, iw0 + j, 0] += dr[k0]
+                else:
+                    dxr = dx[b, ih0 + i, iw0 + j]
+                    for c in range(C):
+                        dxr[c] += dr[k0 + c]
 
 
 @inlined()

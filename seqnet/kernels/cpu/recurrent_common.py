@@ -46,7 +46,6 @@ from seqnet.kernels.cpu.jit import helper
 CONTRACT = {"contract"}
 
 
-
 #: Float constants typed float32 so they never widen float32 arithmetic (both
 #: are exact in float32, and widen exactly in float64 kernels).
 ONE = np.float32(1.0)

@@ -33,7 +33,6 @@ from .matmul import matmul
 from .reduce import column_sums
 
 
-
 @cuda.jit(device=True, inline=True)
 def _ftz(v):
     dt = type(v)
@@ -124,26 +123,32 @@ def _lstm_step(gates, hh, b_ih, b_hh, c0, lengths, s, reverse, h, c, hs):
         _put_state(h, hs, b, t, j, math.tanh(cv) * og)
 
 
+@cuda.jit(device=True, inline=True)
+def _gru_unit(gates, hh, b_ih, b_hh, h0, b, j, t, s, reverse, h, hn, hs):
+    """Unit ``j`` of sample ``b`` at time ``t`` of a GRU step: gates ``r``,
+    ``z``, ``n`` and the hidden-side ``W_hn h + b_hn`` kept for the backward."""
+    H = hs.shape[1]
+    # r and z sum left to right, as the CPU GRU cell
+    r = _sig(hh[b, j] + gates[b, t, j] + b_ih[j] + b_hh[j])
+    k = H + j
+    z = _sig(hh[b, k] + gates[b, t, k] + b_ih[k] + b_hh[k])
+    k = 2 * H + j
+    hnv = hh[b, k] + b_hh[k]
+    n = math.tanh(gates[b, t, k] + b_ih[k] + r * hnv)
+    hn[b, t, j] = hnv
+    gates[b, t, j] = r
+    gates[b, t, H + j] = z
+    gates[b, t, k] = n
+    hp = _before(h0, h, b, t, j, s, reverse)
+    _put_state(h, hs, b, t, j, (type(z)(1.0) - z) * n + z * hp)
+
+
 @cuda.jit
 def _gru_step(gates, hh, b_ih, b_hh, h0, lengths, s, reverse, h, hn, hs):
-    H = hs.shape[1]
     for idx in range(cuda.grid(1), hs.size, cuda.gridsize(1)):
-        b, j, t = _unit_at(idx, H, lengths, s, reverse)
-        if t < 0:
-            continue
-        # r and z sum left to right, as the CPU GRU cell
-        r = _sig(hh[b, j] + gates[b, t, j] + b_ih[j] + b_hh[j])
-        k = H + j
-        z = _sig(hh[b, k] + gates[b, t, k] + b_ih[k] + b_hh[k])
-        k = 2 * H + j
-        hnv = hh[b, k] + b_hh[k]
-        n = math.tanh(gates[b, t, k] + b_ih[k] + r * hnv)
-        hn[b, t, j] = hnv
-        gates[b, t, j] = r
-        gates[b, t, H + j] = z
-        gates[b, t, k] = n
-        hp = _before(h0, h, b, t, j, s, reverse)
-        _put_state(h, hs, b, t, j, (type(z)(1.0) - z) * n + z * hp)
+        b, j, t = _unit_at(idx, hs.shape[1], lengths, s, reverse)
+        if t >= 0:
+            _gru_unit(gates, hh, b_ih, b_hh, h0, b, j, t, s, reverse, h, hn, hs)
 
 
 # ---------------------------------------------------------------- backward steps
@@ -208,6 +213,34 @@ def _lstm_bstep(dh, h, c, gates, h0, c0, lengths, s, reverse, dh_n, dc_n, dzs, d
         dzs[b, 3 * H + j] = v_o
 
 
+@cuda.jit(device=True, inline=True)
+def _gru_bunit(dh, h, gates, hn, h0, b, j, t, s, reverse, dh_n, dzs, dzx, dzh, hprev):
+    """Unit ``j`` of sample ``b`` at time ``t`` of a GRU backward step: its
+    gate gradients, input-side (``dzx``) and hidden-side (``dzh``, ``dzs``)."""
+    H = dh_n.shape[1]
+    hp = _before(h0, h, b, t, j, s, reverse)
+    hprev[b, t, j] = hp
+    r = gates[b, t, j]
+    z = gates[b, t, H + j]
+    n = gates[b, t, 2 * H + j]
+    dH = _ftz(dh[b, t, j] + dh_n[b, j])
+    one = type(z)(1.0)
+    dxn = _ftz(dH * (one - z) * (one - n * n))
+    dxz = _ftz(dH * (hp - n) * z * (one - z))
+    dxr = _ftz(dxn * hn[b, t, j] * r * (one - r))
+    dhn = _ftz(dxn * r)
+    dzx[b, t, j] = dxr
+    dzx[b, t, H + j] = dxz
+    dzx[b, t, 2 * H + j] = dxn
+    dzh[b, t, j] = dxr
+    dzh[b, t, H + j] = dxz
+    dzh[b, t, 2 * H + j] = dhn
+    dzs[b, j] = dxr
+    dzs[b, H + j] = dxz
+    dzs[b, 2 * H + j] = dhn
+    dh_n[b, j] = _ftz(dH * z)
+
+
 @cuda.jit
 def _gru_bstep(dh, h, gates, hn, h0, lengths, s, reverse, dh_n, dzs, dzx, dzh, hprev):
     """Also writes the direct term ``dH * z`` into ``dh_n`` (the product
@@ -215,31 +248,11 @@ def _gru_bstep(dh, h, gates, hn, h0, lengths, s, reverse, dh_n, dzs, dzx, dzh, h
     H = dh_n.shape[1]
     for idx in range(cuda.grid(1), dh_n.size, cuda.gridsize(1)):
         b, j, t = _unit_at(idx, H, lengths, s, reverse)
-        if t < 0:
+        if t >= 0:
+            _gru_bunit(dh, h, gates, hn, h0, b, j, t, s, reverse, dh_n, dzs, dzx, dzh, hprev)
+        else:
             _zero_gates(dzs, b, j, H, 3)
             dh_n[b, j] = 0.0
-            continue
-        hp = _before(h0, h, b, t, j, s, reverse)
-        hprev[b, t, j] = hp
-        r = gates[b, t, j]
-        z = gates[b, t, H + j]
-        n = gates[b, t, 2 * H + j]
-        dH = _ftz(dh[b, t, j] + dh_n[b, j])
-        one = type(z)(1.0)
-        dxn = _ftz(dH * (one - z) * (one - n * n))
-        dxz = _ftz(dH * (hp - n) * z * (one - z))
-        dxr = _ftz(dxn * hn[b, t, j] * r * (one - r))
-        dhn = _ftz(dxn * r)
-        dzx[b, t, j] = dxr
-        dzx[b, t, H + j] = dxz
-        dzx[b, t, 2 * H + j] = dxn
-        dzh[b, t, j] = dxr
-        dzh[b, t, H + j] = dxz
-        dzh[b, t, 2 * H + j] = dhn
-        dzs[b, j] = dxr
-        dzs[b, H + j] = dxz
-        dzs[b, 2 * H + j] = dhn
-        dh_n[b, j] = _ftz(dH * z)
 
 
 # ---------------------------------------------------------------------- helpers
