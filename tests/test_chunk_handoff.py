@@ -1,25 +1,65 @@
-"""The chunk threads' hand-off (seqnet.kernels.cpu.chunk_threads, spin_wait):
-every chunk runs once, the caller never waits for a helper that took no
-chunk, errors propagate, and the spin waits read what other threads write."""
+"""The chunk threads' compiled hand-off (seqnet.kernels.cpu.chunk_threads,
+spin_wait, operand_table): every chunk runs once, on thread numbers below
+the thread count; the caller never waits for a helper that took no chunk;
+a failed chunk stops the others and raises; no helper holds a pass after it
+returns; concurrent callers each get their own helpers."""
 
 import threading
 import time
 
 import numpy as np
 import pytest
-from numba import njit
+from numba import cfunc
 
 from seqnet.kernels.cpu import chunk_threads
-from seqnet.kernels.cpu.chunk_threads import new_state, run_chunks
-from seqnet.kernels.cpu.spin_wait import (
-    FINISHED,
-    GATE,
-    POSTED,
-    STATE_ADDRESS,
-    open_gate,
-    wait_for_post,
-    wait_for_value,
+from seqnet.kernels.cpu.chunk_threads import ChunkError, run_pass
+from seqnet.kernels.cpu.operand_table import (
+    CHUNK_SIGNATURE,
+    array_cell,
+    new_table,
+    table_at,
+    view,
 )
+from seqnet.kernels.cpu.spin_wait import ERROR, SLOT, _pause
+
+#: Scalar cell of the stand-in's table: the chunk that fails (-1: none).
+FAIL = 1
+
+
+@cfunc(CHUNK_SIGNATURE, nogil=True)
+def _stand_in(address, chunk, thread):
+    """A chunk kernel: ``out[chunk] = sum(values) + chunk``, ``who[chunk] =
+    thread``, after ``values.size`` spins; chunk ``FAIL`` sets ``ERROR``."""
+    t = table_at(address)
+    values, out = view(address, 0, np.float64, 1), view(address, 1, np.float64, 1)
+    who = view(address, 2, np.int64, 1)
+    if chunk == t[FAIL]:
+        t[ERROR] = 1
+        return
+    s = 0.0
+    for v in values:
+        _pause()
+        s += v
+    out[chunk] = s + chunk
+    who[chunk] = thread
+
+
+def _table(n_chunks, work, fail):
+    """The stand-in's table and its arrays (kept alive by the caller)."""
+    arrays = (np.arange(float(work)), np.full(n_chunks, -1.0),
+              np.full(n_chunks, -1, dtype=np.int64))
+    table = new_table(len(arrays))
+    for i, a in enumerate(arrays):
+        table[array_cell(i)], table[array_cell(i) + 1] = a.ctypes.data, a.shape[0]
+    table[FAIL] = fail
+    return table, arrays
+
+
+def _pass(n_chunks, threads, work=100, fail=-1):
+    """Run the stand-in over ``n_chunks`` chunks; returns (out, who)."""
+    table, (_, out, who) = _table(n_chunks, work, fail)
+    run_pass(_stand_in.address, table, n_chunks, threads)
+    return out, who
 
 
 @pytest.fixture(autouse=True)
@@ -28,134 +68,87 @@ def fresh_pool(monkeypatch):
     monkeypatch.setattr(chunk_threads, "_pool", None)
 
 
-@njit(nogil=True)
-def _gated_sum(gate, values, out, i):
-    """A stand-in chunk kernel: opens the gate, then writes its chunk."""
-    open_gate(gate)
-    s = 0.0
-    for v in values:
-        s += v
-    out[i] = s + i
-
-
-def test_wait_for_value_sees_a_write_from_another_thread():
-    flags = new_state()
-    assert not wait_for_value(flags, POSTED, 1, 1000)
-    timer = threading.Timer(0.01, flags.__setitem__, (POSTED, 1))
-    timer.start()
-    deadline = time.monotonic() + 5
-    while not wait_for_value(flags, POSTED, 1, 100_000):
-        assert time.monotonic() < deadline
-    timer.join()
-
-
-def test_wait_for_post_publishes_the_count_then_waits_for_post_and_gate():
-    flags, state = new_state(), new_state()
-    # no post yet: the count of the last task is published all the same
-    assert not wait_for_post(flags, state.ctypes.data, 3, 1, 100, 100)
-    assert state[FINISHED] == 3
-    flags[STATE_ADDRESS] = state.ctypes.data
-    flags[POSTED] = 1
-    assert wait_for_post(flags, 0, 0, 1, 100, 100)  # gate closed: waits, then goes
-    assert state[FINISHED] == 3  # address 0: nothing published
-
-
-def test_open_gate_sets_the_gate_and_ignores_an_empty_one():
-    gate = new_state()
-    _gated_sum(gate, np.ones(3), np.zeros(1), 0)
-    assert gate[GATE] == 1
-    _gated_sum(np.zeros(0, np.int64), np.ones(3), np.zeros(1), 0)  # no gate: no write
-
-
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("n_chunks", [1, 2, 7])
-def test_gated_chunks_each_run_once(threads, n_chunks):
-    for _ in range(50):  # many calls: helpers are reused, spin and sleep between
-        gate = new_state()
-        out = np.full(n_chunks, -1.0)
-        calls = []
+def test_every_chunk_runs_once(threads, n_chunks):
+    work = sum(range(100))
+    for _ in range(50):  # many passes: helpers are reused, spin and sleep between
+        out, who = _pass(n_chunks, threads)
+        np.testing.assert_array_equal(out, work + np.arange(n_chunks))
+        assert who.min() >= 0 and who.max() < min(threads, n_chunks)
+        if chunk_threads._pool is not None:  # no helper holds the finished pass
+            assert np.all(chunk_threads._pool.mailboxes[:, SLOT] == 0)
 
-        def work(i, slot):
-            calls.append(i)
-            _gated_sum(gate, np.arange(100.0), out, i)
 
-        run_chunks(work, n_chunks, threads, gate)
-        assert sorted(calls) == list(range(n_chunks))
-        np.testing.assert_array_equal(out, 4950.0 + np.arange(n_chunks))
+def test_helpers_take_chunks():
+    """Long chunks on two threads: the helper runs some of them."""
+    seen = set()
+    for _ in range(20):
+        seen |= set(_pass(8, 2, work=20_000)[1].tolist())
+    assert seen == {0, 1}
 
 
 def test_caller_runs_every_chunk_when_no_helper_is_free():
-    """Every helper busy (another caller, or not scheduled yet): the caller
-    runs the chunks itself instead of waiting."""
+    """Every helper busy (another caller): the caller runs the chunks itself."""
     pool = chunk_threads._get_pool()
-    pool.acquire(0)  # make sure the spin counts are measured
     helpers = pool.acquire(100)  # take every helper there is / may be
     try:
-        slots = []
-        run_chunks(lambda i, slot: slots.append(slot), 5, threads=3)
-        assert slots == [0] * 5
+        out, who = _pass(5, 3)
+        assert np.all(who == 0) and np.all(out >= 0)
     finally:
         for helper in helpers:
             helper.busy.release()
 
 
 def test_caller_does_not_wait_for_a_helper_that_took_no_chunk(monkeypatch):
-    """A helper that starts late (a busy machine) finds no chunk left; the
-    caller returns without waiting for it."""
-    started = threading.Event()
+    """A helper that is not running yet (a busy machine) finds its post
+    withdrawn: the caller runs every chunk and returns without it."""
     release = threading.Event()
-    original = chunk_threads._Helper.post
+    real_serve = chunk_threads.serve
 
-    def late_post(self, task, state):
-        def late():
-            started.set()
-            release.wait(5)
-            return task()
-        original(self, late, state)
+    def late_serve(mailbox, spins):
+        release.wait(30)
+        return real_serve(mailbox, spins)
 
-    monkeypatch.setattr(chunk_threads._Helper, "post", late_post)
-    done = []
+    monkeypatch.setattr(chunk_threads, "serve", late_serve)
+    monkeypatch.setattr(chunk_threads, "_Spins", lambda: type("S", (), {"idle": 10, "join": 10})())
     start = time.monotonic()
-    run_chunks(lambda i, slot: done.append(slot), 4, threads=2)
+    out, who = _pass(4, 2, work=1000)
     elapsed = time.monotonic() - start
     release.set()
-    assert done == [0, 0, 0, 0] and elapsed < 2
-    assert started.wait(30)  # the helper did get the task, and ran it late
+    assert np.all(who == 0) and elapsed < 5
+    assert np.all(chunk_threads._pool.mailboxes[:, SLOT] == 0)  # the post was withdrawn
 
 
-def test_an_error_stops_new_chunks_and_waits_for_started_ones():
-    finished = []
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_failed_chunk_raises_and_stops_new_chunks(threads):
+    with pytest.raises(ChunkError):
+        out, _ = _pass(50, threads, work=2000, fail=0)
+    out, who = _pass(3, threads)  # the helpers are free again
+    assert np.all(who >= 0)
 
-    def work(i, slot):
-        if i == 0:
-            raise KeyError(i)
-        time.sleep(0.01)
-        finished.append(i)
 
-    with pytest.raises(KeyError):
-        run_chunks(work, 50, 2, None)
-    count = len(finished)
-    time.sleep(0.05)
-    assert len(finished) == count < 50  # nothing ran after run_chunks returned
+def test_no_chunk_starts_after_a_failure_on_one_thread():
+    table, (_, out, who) = _table(20, 10, 3)
+    with pytest.raises(ChunkError):
+        run_pass(_stand_in.address, table, 20, 1)
+    assert np.all(out[:3] >= 0) and np.all(out[3:] == -1.0)
 
 
 def test_concurrent_callers_share_the_helpers():
     errors = []
 
-    def caller(k):
+    def caller():
         try:
             for _ in range(30):
-                out = np.zeros(6)
-                gate = new_state()
-                run_chunks(lambda i, slot: _gated_sum(gate, np.ones(10), out, i), 6, 2, gate)
-                np.testing.assert_array_equal(out, 10.0 + np.arange(6))
-        except BaseException as exc:  # kept for the main thread's assert
+                out, who = _pass(6, 2)
+                np.testing.assert_array_equal(out, sum(range(100)) + np.arange(6))
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    threads = [threading.Thread(target=caller) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors
-    assert all(not t.is_alive() for t in threads)
+    assert not errors and not any(t.is_alive() for t in threads)

@@ -113,24 +113,3 @@ def test_notice_plain_lines_without_tqdm(capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == COMPILING and _DONE.fullmatch(lines[1]), lines
     assert lines[2].startswith("Iteration 1")
-
-
-def test_watch_sees_compilations_on_chunk_threads():
-    """A kernel that first compiles on one of the recurrent kernels' chunk
-    threads is credited to the watch of the call that handed out the chunk."""
-    from seqnet.kernels.cpu.chunk_threads import run_chunks
-
-    fn = _fresh_function()
-    helper_ran = threading.Event()
-
-    def work(i, slot):
-        if slot == 0:
-            helper_ran.wait(10)  # leave a chunk for the helper thread
-        else:
-            fn(1.0)  # compiles here, on the helper thread
-            helper_ran.set()
-
-    with watch_compiles() as watch:
-        run_chunks(work, 2, threads=2)
-    assert helper_ran.is_set()
-    assert watch.n_compiled >= 1

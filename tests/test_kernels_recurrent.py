@@ -118,14 +118,16 @@ def test_chunk_bounds(batch, chunks):
     assert np.all(np.diff(bounds) >= 0)
 
 
-@pytest.mark.parametrize("batch,row_macs,chunks", [
-    (64, 0, 2), (64, 1_000_000, 2), (64, 30_000, 1), (512, 30_000, 8), (512, 6_000, 2),
-    (31, 10**9, 1)])
-def test_chunk_count_keeps_chunks_worth_a_thread(batch, row_macs, chunks):
-    """With the forward's multiply-adds per row given, a chunk is never cut
-    smaller than MIN_CHUNK_MACS of work (the count still ignores threads)."""
+@pytest.mark.parametrize("batch,per_row,chunks", [
+    (64, 0, 2), (64, 1, 2), (64, 1 / 50, 1), (512, 1 / 50, 8), (512, 1 / 250, 2),
+    (31, 1000, 1)])
+def test_chunk_count_keeps_chunks_worth_a_thread(batch, per_row, chunks):
+    """With the forward's multiply-adds per row given (here as a fraction of
+    MIN_CHUNK_MACS), a chunk is never cut smaller than MIN_CHUNK_MACS of
+    work (the count still ignores threads)."""
     from seqnet.kernels.cpu.recurrent_chunks import MIN_CHUNK_MACS, chunk_bounds, chunk_count
 
+    row_macs = int(per_row * MIN_CHUNK_MACS)
     assert chunk_count(batch, row_macs) == chunks
     bounds = chunk_bounds(batch, row_macs)
     if chunks > 1 and row_macs:

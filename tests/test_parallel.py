@@ -258,22 +258,6 @@ def test_no_numba_thread_pool_is_started():
     assert res.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_chunk_errors_propagate_and_every_chunk_runs_once():
-    from seqnet.kernels.cpu.chunk_threads import run_chunks
-
-    seen = []
-    run_chunks(lambda i, slot: seen.append((i, slot)), 9, threads=3)
-    assert sorted(i for i, _ in seen) == list(range(9))
-    assert {slot for _, slot in seen} <= {0, 1, 2}
-
-    def fail(i, slot):
-        if i == 4:
-            raise KeyError(i)
-
-    with pytest.raises(KeyError):
-        run_chunks(fail, 9, threads=3)
-
-
 # ------------------------------------------------------------ busy machine
 def test_default_threads_leave_busy_cores_alone(monkeypatch):
     from seqnet._runtime import threads as _threads

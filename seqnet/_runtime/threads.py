@@ -42,7 +42,7 @@ least 1.  ``SEQNET_ADAPTIVE_THREADS=0`` turns this off; an explicit
 Numba's threading layer
 -----------------------
 seqnet starts no OpenMP or TBB pool: the recurrent kernels run their batch
-chunks on plain Python threads (``seqnet.kernels.cpu.chunk_threads``), so
+chunks on seqnet's own threads (``seqnet.kernels.cpu.chunk_threads``), so
 numba's threading layer is never loaded.
 """
 

@@ -13,9 +13,9 @@ while at least one watch is active (reference-counted under a lock), and each
 event is credited to the watches of the context that fires it (numba compiles
 in the thread that calls the kernel), so fits running in several threads at
 once each see their own compilations.  The watches live in a
-:class:`contextvars.ContextVar`, and the recurrent kernels' chunk threads run
-in a copy of their caller's context, so a kernel that first compiles on a
-chunk thread is credited to the fit that called it.
+:class:`contextvars.ContextVar`.  The recurrent kernels' chunk threads
+never compile: a chunk kernel is compiled in the calling thread before its
+chunks are handed out.
 """
 
 import contextlib

@@ -1,40 +1,41 @@
-"""Python threads that run the recurrent kernels' batch chunks.
+"""Threads that run the recurrent kernels' batch chunks.
 
 The recurrent kernels cut a batch into row chunks that each run their whole
-time loop alone (:mod:`seqnet.kernels.cpu.recurrent_chunks`).  A chunk is one
-call of a ``nogil`` numba kernel, and the chunks of a call are shared out
-here, on persistent Python threads, instead of in a ``parallel=True`` driver:
+time loop alone (:mod:`seqnet.kernels.cpu.recurrent_chunks`).  A chunk is
+one call of a ``@cfunc`` chunk kernel over an operand table
+(:mod:`seqnet.kernels.cpu.operand_table`), and the chunks of a call (a
+*pass*) are shared out here, on persistent helper threads, instead of in a
+``parallel=True`` driver:
 
 * **Compile time.**  A ``prange`` driver outlines its loop body into a second
-  function and re-optimises every kernel it calls inside both; the chunk
-  kernels alone compile in a fraction of that time (``benchmarks/compile_time.py``).
-* **Busy machines.**  Chunks are handed out one at a time from a shared
+  function and re-optimises every kernel it calls inside both; a chunk
+  kernel compiles once, and the hand-off below is compiled once for every
+  kernel (it calls them through their addresses).
+* **Busy machines.**  Chunks are claimed one at a time from a shared
   counter, and the calling thread works too.  A thread that the operating
   system deschedules holds up at most the chunk it is running, where a
   static split waits for its whole share (``benchmarks/bench_under_load.py``).
+* **No interpreter in the hand-off.**  The caller posts a pass and runs its
+  chunks in one ``nogil`` call; the helpers wait for posts, claim chunks and
+  call the kernel in compiled code (:mod:`seqnet.kernels.cpu.spin_wait`), so
+  neither waits for the GIL or for the interpreter between chunks: a chunk
+  of a small layer takes tens of microseconds, about what a Python
+  hand-off costs.
 * **No second runtime.**  No OpenMP or TBB pool is started.
 
-**The hand-off.**  Chunks of a small layer take tens of microseconds, as long
-as waking a sleeping thread takes on a virtual machine, so a hand-off through
-locks or a queue cost more than the second thread saved.  Each helper thread
-therefore waits for its next chunk spinning in ``nogil`` compiled code for a
-bounded time (:data:`IDLE_SPIN_S`) before it sleeps on an event, and the
-caller waits for its helpers the same way (:mod:`seqnet.kernels.cpu.spin_wait`).
-A helper that sees work also waits for the caller's *gate*, which the caller's
-own chunk kernel opens once the caller has released the GIL, so neither
-thread sleeps on the GIL the other holds.  The caller waits only for the
-chunks its helpers took: a helper the operating system has not run yet (a
-busy machine) takes none, and the caller runs them all itself.  A caller
-posts only to helpers no other caller is using (concurrent ``predict`` calls
-from several threads each get their own, or run their chunks alone).
+A helper spins for posts for a bounded time (:data:`IDLE_SPIN_S`), then
+sleeps on an event that the next caller sets.  The caller waits only for the
+chunks that were claimed: a helper that has not taken the post when the
+chunks are done has it withdrawn (a busy machine), and the caller has run
+them all itself.  A caller posts only to helpers no other caller is using
+(concurrent ``predict`` calls from several threads each get their own, or
+run their chunks alone).
 
 Results do not depend on the number of threads: each chunk writes only its
 own rows and its own partial gradients, which the caller sums in chunk order.
 """
 
 import contextlib
-import contextvars
-import itertools
 import os
 import threading
 import time
@@ -42,25 +43,21 @@ import time
 import numpy as np
 
 from seqnet.kernels.cpu.spin_wait import (
-    FINISHED,
+    ERROR,
     FLAG_CELLS,
-    GATE,
-    POSTED,
-    STATE_ADDRESS,
-    wait_for_post,
-    wait_for_value,
+    SLOT,
+    finish_pass,
+    serve,
+    start_pass,
 )
 
-#: How long a helper spins for its next chunk before it sleeps (a training
+#: How long a helper spins for its next pass before it sleeps (a training
 #: step's other layers and the optimizer run between two recurrent calls).
 IDLE_SPIN_S = 300e-6
-#: How long a caller spins for its helpers' chunks before it sleeps.
+#: How long a caller spins for the chunks of its pass before it sleeps.
 JOIN_SPIN_S = 300e-6
-#: How long a helper that has work waits for the caller's gate: about the
-#: time a numba dispatch takes to enter the caller's kernel.
-GATE_SPIN_S = 50e-6
-#: How often a sleeping caller looks at its call's state again (helpers
-#: write it from ``nogil`` code, which sets no event).
+#: How long a sleeping caller sleeps before it looks at its pass again
+#: (helpers write it from ``nogil`` code, which sets no event).
 JOIN_POLL_S = 200e-6
 
 _local = threading.local()
@@ -92,17 +89,22 @@ def chunk_threads(n):
         _local.n = previous
 
 
-def compile_handoff():
-    """Compile (or load from the cache) the compiled waits of the hand-off,
-    which only a call with several chunks on several threads runs
-    (:func:`seqnet.warmup` calls this)."""
-    wait_for_value(new_state(), POSTED, 0, 1)
-
-
-def new_state():
-    """A call's state array (:mod:`seqnet.kernels.cpu.spin_wait`): pass it
-    to :func:`run_chunks` as ``gate`` and have the kernels open it."""
+def new_block():
+    """An empty pass block (:mod:`seqnet.kernels.cpu.spin_wait`)."""
     return np.zeros(FLAG_CELLS, dtype=np.int64)
+
+
+#: The helpers of a pass run on the calling thread alone: none.
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_MAILBOXES = np.zeros((0, FLAG_CELLS), dtype=np.int64)
+
+
+def compile_handoff():
+    """Compile (or load from the cache) the hand-off's compiled parts, which
+    only a call with several chunks on several threads runs
+    (:func:`seqnet.warmup` calls this)."""
+    serve(np.zeros(FLAG_CELLS, dtype=np.int64), 1)
+    finish_pass(new_block(), _NO_MAILBOXES, _NO_ROWS, 1)  # a pass of no chunks: done
 
 
 class _Spins:
@@ -110,59 +112,39 @@ class _Spins:
     (a ``pause`` takes from a few to about a hundred cycles by CPU)."""
 
     def __init__(self):
-        flags = new_state()
-        wait_for_value(flags, POSTED, 1, 1)  # compile / load before timing
+        empty = np.zeros(FLAG_CELLS, dtype=np.int64)  # a mailbox nothing is posted to
+        serve(empty, 1)  # compile / load before timing
         n = 20_000
         start = time.perf_counter()
-        wait_for_value(flags, POSTED, 1, n)
+        serve(empty, n)
         per = max((time.perf_counter() - start) / n, 1e-10)
         self.idle = max(1, int(IDLE_SPIN_S / per))
         self.join = max(1, int(JOIN_SPIN_S / per))
-        self.gate = max(1, int(GATE_SPIN_S / per))
 
 
 class _Helper:
-    """One persistent daemon thread that runs the tasks posted to it; it is
-    free for the next caller as soon as its task has returned."""
+    """One persistent daemon thread that runs the chunks of the passes
+    posted to its mailbox (row ``row`` of the pool's ``mailboxes``)."""
 
-    def __init__(self, spins):
-        self.flags = new_state()
+    def __init__(self, mailboxes, row, spins):
+        self.mailbox = mailboxes[row]
+        self.row = row
         self.spins = spins
-        self.task = self.state = None
-        self.wake = threading.Event()   # set by post() for a sleeping helper
+        self.wake = threading.Event()  # set by a caller for a sleeping helper
         self.sleeping = False
-        self.busy = threading.Lock()    # taken by a caller, released by the helper
+        self.busy = threading.Lock()   # held by the caller using this helper
         threading.Thread(target=self._loop, name="seqnet-chunk", daemon=True).start()
 
     def _loop(self):
-        flags, spins, posted = self.flags, self.spins, 0
-        state, finished = None, 0  # the last call's state, kept alive until updated
+        mailbox, spins = self.mailbox, self.spins.idle
         while True:
-            address = 0 if state is None else state.ctypes.data
-            if not wait_for_post(flags, address, finished, posted + 1, spins.idle, spins.gate):
-                state = None  # its count is in
-                self.sleeping = True
-                while flags[POSTED] != posted + 1:  # post() sets wake after POSTED
-                    self.wake.wait()
-                    self.wake.clear()
-                self.sleeping = False
-            posted += 1
-            task, state = self.task, self.state
-            self.task = self.state = None
-            try:
-                finished = task()
-            except BaseException:  # noqa: S110 - run_chunks' worker keeps the task's own
-                finished = 0
-            self.busy.release()
-
-    def post(self, task, state):
-        """Run ``task()`` (which returns the chunks it finished) for the call
-        of ``state``; the caller holds ``busy``."""
-        self.task, self.state = task, state
-        self.flags[STATE_ADDRESS] = state.ctypes.data
-        self.flags[POSTED] += 1
-        if self.sleeping:
-            self.wake.set()
+            serve(mailbox, spins)
+            self.sleeping = True
+            # a post after this check finds ``sleeping`` set and sets ``wake``
+            while mailbox[SLOT] <= 0:
+                self.wake.wait()
+                self.wake.clear()
+            self.sleeping = False
 
 
 class _Pool:
@@ -176,6 +158,7 @@ class _Pool:
         self.spins = None
         # a few callers at once; counted once (os.cpu_count reads a file)
         self.limit = 2 * max(1, (os.cpu_count() or 2) - 1)
+        self.mailboxes = np.zeros((self.limit, FLAG_CELLS), dtype=np.int64)
 
     def acquire(self, n):
         """Up to ``n`` helpers no other caller is using (possibly none)."""
@@ -189,7 +172,7 @@ class _Pool:
                 if helper.busy.acquire(blocking=False):
                     taken.append(helper)
             while len(taken) < n and len(self.helpers) < self.limit:
-                helper = _Helper(self.spins)
+                helper = _Helper(self.mailboxes, len(self.helpers), self.spins)
                 helper.busy.acquire()
                 self.helpers.append(helper)
                 taken.append(helper)
@@ -210,69 +193,53 @@ def _get_pool():
     return _pool
 
 
-def _wait_finished(state, target, spins):
-    """Wait until the helpers have finished ``target`` chunks of the call."""
-    if wait_for_value(state, FINISHED, target, spins):
-        return
-    while state[FINISHED] != target:
-        time.sleep(JOIN_POLL_S)
+def _share_pass(block, kernel, table, n_chunks, n_helpers):
+    """:func:`run_pass` with up to ``n_helpers`` helpers beside the caller."""
+    pool = _get_pool()
+    helpers = pool.acquire(n_helpers)
+    rows = np.array([helper.row for helper in helpers], dtype=np.int64)
+    finished = False
+    try:
+        for helper in helpers:
+            if helper.sleeping:
+                helper.wake.set()
+        finished = start_pass(block, kernel, table, n_chunks, pool.mailboxes, rows,
+                              pool.spins.join)
+        while not finished:
+            time.sleep(JOIN_POLL_S)
+            finished = finish_pass(block, pool.mailboxes, rows, pool.spins.join)
+    finally:
+        # interrupted while waiting: the helpers may still read this pass's
+        # arrays, so the helpers are given back (and the arrays freed) after
+        while not finished:
+            finished = finish_pass(block, pool.mailboxes, rows, pool.spins.join)
+            if not finished:
+                time.sleep(JOIN_POLL_S)
+        for helper in helpers:
+            helper.busy.release()
 
 
-def run_chunks(work, n_chunks, threads=None, gate=None):
-    """Call ``work(i, slot)`` once for every chunk ``i`` in ``range(n_chunks)``.
+class ChunkError(RuntimeError):
+    """A chunk kernel failed (it could not allocate its buffers)."""
 
-    Up to ``threads`` threads (default :func:`get_chunk_threads`) take chunks
-    in order from one counter; the calling thread is one of them.  ``slot``
-    (``0 <= slot < threads``) names the thread, so ``work`` can reuse one
-    workspace per slot.  ``gate``: an array from :func:`new_state` that the
-    kernel ``work`` calls opens on entry
-    (:func:`seqnet.kernels.cpu.spin_wait.open_gate`), or None (or empty):
-    helpers then start at once.  The first
-    exception raised by ``work`` is re-raised after every started chunk has
-    finished; no new chunk starts after it.
+
+def run_pass(kernel, table, n_chunks, threads=None):
+    """Call the chunk kernel ``kernel`` (the address of a ``@cfunc``
+    ``void(int64 table, int64 chunk, int64 thread)``) once for every chunk
+    in ``range(n_chunks)`` with the address of ``table``, its operand table
+    (int64; cell ``ERROR`` 0 on entry).
+
+    Up to ``threads`` threads (default :func:`get_chunk_threads`) claim
+    chunks in order from one counter; the calling thread is one of them,
+    number 0, and the others are numbered 1, 2, ... (a kernel may keep a
+    workspace per thread number).  Raises :class:`ChunkError` when a chunk
+    set the table's ``ERROR`` cell; no chunk starts after that.
     """
     n = min(get_chunk_threads() if threads is None else int(threads), n_chunks)
-    helpers = _get_pool().acquire(n - 1) if n > 1 else []
-    if not helpers:
-        for i in range(n_chunks):
-            work(i, 0)
-        return
-    gated = gate is not None and gate.shape[0] > 0
-    state = gate if gated else new_state()
-    if not gated:
-        state[GATE] = 1  # nothing opens it: helpers go at once
-    counter = itertools.count()  # next() on it is atomic under the GIL
-    failed = []
-    own = [0]  # chunks the caller took
-
-    def worker(slot, taken=None):
-        """Chunks from the counter until none is left; returns how many."""
-        taken = [0] if taken is None else taken
-        while True:
-            i = next(counter)
-            if i >= n_chunks:
-                return taken[0]
-            taken[0] += 1
-            if failed:
-                continue  # counted as finished, never started
-            try:
-                work(i, slot)
-            except BaseException as exc:
-                failed.append(exc)
-
-    try:
-        for slot, helper in enumerate(helpers, start=1):
-            # helpers run in a copy of the caller's context (context variables
-            # such as a compile watch follow the work onto them)
-            context = contextvars.copy_context()
-            helper.post(lambda context=context, slot=slot: context.run(worker, slot), state)
-        worker(0, own)
-    except BaseException as exc:  # raised outside ``work``: stop, then wait
-        failed.append(exc)
-        for i in counter:  # the chunks no thread took yet count as the caller's
-            if i >= n_chunks:
-                break
-            own[0] += 1
-    _wait_finished(state, n_chunks - own[0], helpers[0].spins.join)
-    if failed:
-        raise failed[0]
+    block = new_block()
+    if n <= 1:
+        start_pass(block, kernel, table, n_chunks, _NO_MAILBOXES, _NO_ROWS, 0)
+    else:
+        _share_pass(block, kernel, table, n_chunks, n - 1)
+    if table[ERROR] != 0:
+        raise ChunkError("a recurrent chunk kernel failed (out of memory?)")

@@ -63,10 +63,10 @@ BLOCK_BYTES = 512 * 1024
 
 
 #: Multiply-adds of a chunk's forward pass below which the batch is cut
-#: into fewer chunks: a chunk's own kernel call and its hand-off to another
-#: thread (the Python dispatch, :mod:`seqnet.kernels.cpu.chunk_threads`)
-#: cost about as much as a smaller chunk's work.
-MIN_CHUNK_MACS = 1_500_000
+#: into fewer chunks: a smaller chunk's work is about what its hand-off to
+#: another thread and its own set-up cost (:mod:`seqnet.kernels.cpu.chunk_threads`;
+#: timings: benchmarks/RESULTS.md).
+MIN_CHUNK_MACS = 250_000
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,26 +1,29 @@
-"""Waits that spin in compiled code, without the GIL: the chunk threads' hand-off.
+"""The chunk threads' hand-off, in compiled code without the GIL.
 
-A chunk thread that sleeps on a lock or an event is woken through the
-operating system (a futex wake: tens of microseconds on a virtual machine),
-and a thread that returns from a ``nogil`` call while another holds the GIL
-sleeps the same way.  For chunks of a few tens of microseconds that costs
-more than the second thread saves.  So a chunk thread waits here, in a
-``nogil`` loop over one memory cell, for a bounded number of iterations
-before it falls back to sleeping (:mod:`seqnet.kernels.cpu.chunk_threads`):
+A batch's row chunks (:mod:`seqnet.kernels.cpu.recurrent_chunks`) are
+handed out here, one *pass* (one kernel call over a batch) at a time:
 
-* a helper thread waits for its next task (:func:`wait_for_post`), and then
-  for the call's *gate*: the caller's own chunk kernel opens it on entry
-  (:func:`open_gate`), that is once the caller has released the GIL, so the
-  helper takes a free GIL instead of sleeping on a held one;
-* the caller waits until the chunks the helpers took are finished
-  (:func:`wait_for_value` on the call's ``FINISHED`` cell); a helper adds
-  its count from inside ``nogil`` code, on its way back to waiting, so the
-  caller returns to a free GIL.
+* a pass is an int64 *pass block*: the address of its chunk kernel (a
+  ``@cfunc`` ``void(int64 table, int64 chunk, int64 thread)``), the address
+  of its operand table (:mod:`seqnet.kernels.cpu.operand_table`), its chunk
+  count and two counters: the next chunk to claim and the chunks finished;
+* the caller posts the block's address to its helper threads' *mailboxes*
+  (:func:`start_pass`), then claims chunks itself; every thread claims the
+  next chunk with an atomic add and calls the kernel through its address,
+  so no thread goes back to the interpreter between chunks;
+* a helper thread waits for a post by spinning in :func:`serve` for a
+  bounded time (waking a sleeping thread through the operating system costs
+  tens of microseconds on a virtual machine, as long as a small chunk);
+* the caller waits for the chunks to finish and then for every helper to
+  let go of the block (:func:`finish_pass`): a helper that never took the
+  post has it withdrawn, so a helper the operating system has not run yet
+  (a busy machine) costs nothing, and the caller runs the chunks itself.
 
 Flags are int64 cells read with acquire and written with release ordering
-(the stores of one thread are seen in order by the other), and each loop
-iteration issues the x86 ``pause`` hint, which lets the sibling hyper-thread
-run and saves power while spinning.
+(the stores of one thread are seen in order by the other), updated with
+atomic read-modify-write where several threads write, and each spin
+iteration issues the x86 ``pause`` hint, which lets the sibling
+hyper-thread run and saves power while spinning.
 """
 
 import platform
@@ -32,19 +35,30 @@ from numba.extending import intrinsic
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
-#: Cells of a helper's flag array: tasks posted to it, and the address of the
-#: state array of the call that posted the last one.
-POSTED, STATE_ADDRESS = 0, 1
-#: Cells of a call's state array: its gate, and the chunks its helpers finished.
-GATE, FINISHED = 0, 1
-#: Length of a flag or state array: one 64-byte cache line of int64, so two
-#: threads' flags never share a line.
+#: Cells of a pass block: the chunk kernel's address, the operand table's
+#: address, the chunk count, the next chunk to claim, the chunks finished.
+FN, TABLE, N_CHUNKS, NEXT, FINISHED = 0, 1, 2, 3, 4
+#: Cells of a helper's mailbox: the address of the pass block posted to it
+#: (0: none; :data:`TAKEN` while it works on one), and the thread number
+#: it runs that pass's chunks as (the kernels keep a workspace per thread).
+SLOT, THREAD = 0, 1
+TAKEN = -1
+#: Cell of an operand table that a chunk kernel sets when it fails; the
+#: chunks not started yet are then skipped.
+ERROR = 0
+#: Length of a pass block or a mailbox: one 64-byte cache line of int64, so
+#: two threads' mailboxes never share a line.
 FLAG_CELLS = 8
 
 
 def _item_pointer(context, builder, array_type, array, index):
     ary = context.make_array(array_type)(context, builder, array)
     return cgutils.get_item_pointer(context, builder, array_type, ary, [index])
+
+
+def _cell_pointer(builder, address, cell):
+    base = builder.inttoptr(address, ir.PointerType(ir.IntType(64)))
+    return builder.gep(base, [cell])
 
 
 @intrinsic
@@ -70,9 +84,15 @@ def _store_release(typingctx, array, index, value):
     return types.void(array, types.intp, types.int64), codegen
 
 
-def _cell_pointer(builder, address, cell):
-    base = builder.inttoptr(address, ir.PointerType(ir.IntType(64)))
-    return builder.gep(base, [cell])
+@intrinsic
+def _compare_exchange(typingctx, array, index, expected, value):
+    """Atomically ``array[index] = value`` if it holds ``expected``; True if so."""
+    def codegen(context, builder, signature, args):
+        ptr = _item_pointer(context, builder, signature.args[0], args[0], args[1])
+        pair = builder.cmpxchg(ptr, args[2], args[3], "acq_rel", "acquire")
+        return builder.extract_value(pair, 1)
+
+    return types.boolean(array, types.intp, types.int64, types.int64), codegen
 
 
 @intrinsic
@@ -87,14 +107,26 @@ def _load_address(typingctx, address, cell):
 
 
 @intrinsic
-def _add_address(typingctx, address, cell, value):
-    """Atomically add ``value`` to cell ``cell`` of the int64 array at ``address``."""
+def _fetch_add_address(typingctx, address, cell, value):
+    """Atomically add ``value`` to cell ``cell`` of the int64 array at
+    ``address``; returns the value before the addition."""
     def codegen(context, builder, signature, args):
         ptr = _cell_pointer(builder, args[0], args[1])
-        builder.atomic_rmw("add", ptr, args[2], ordering="acq_rel")
+        return builder.atomic_rmw("add", ptr, args[2], ordering="acq_rel")
+
+    return types.int64(types.int64, types.intp, types.int64), codegen
+
+
+@intrinsic
+def _call_chunk(typingctx, fn, table, chunk, thread):
+    """Call the C function ``void f(int64, int64, int64)`` at address ``fn``."""
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i64, i64, i64])
+        builder.call(builder.inttoptr(args[0], fnty.as_pointer()), list(args[1:]))
         return context.get_dummy_value()
 
-    return types.void(types.int64, types.intp, types.int64), codegen
+    return types.void(types.int64, types.int64, types.int64, types.int64), codegen
 
 
 @intrinsic
@@ -110,53 +142,87 @@ def _pause(typingctx):
     return types.void(), codegen
 
 
-@njit(cache=True, nogil=True)
-def spin_wait(flags, cell, value, spins, finished_address, finished, gate_spins):
-    """Publish, then spin until ``flags[cell] == value``: True if it got there
-    within ``spins`` iterations.
+@njit(nogil=True, inline="always")
+def _run_claimed(block, thread):
+    """Claim and run chunks of the pass block at address ``block`` until none
+    is left (after a failed chunk: claim without running), then add the
+    count to its ``FINISHED`` cell."""
+    fn = _load_address(block, FN)
+    table = _load_address(block, TABLE)
+    n = _load_address(block, N_CHUNKS)
+    done = 0
+    while True:
+        i = _fetch_add_address(block, NEXT, 1)
+        if i >= n:
+            break
+        if _load_address(table, ERROR) == 0:
+            _call_chunk(fn, table, i, thread)
+        done += 1
+    _fetch_add_address(block, FINISHED, done)
 
-    First, unless ``finished_address`` is 0, add ``finished`` to the
-    ``FINISHED`` cell of the state array at that address (a helper's count of
-    its last task's chunks).  Once the value is there, spin (at most
-    ``gate_spins``) until the gate of the state array whose address is
-    ``flags[STATE_ADDRESS]`` is open (``gate_spins=0``: no gate).  One
-    function for every wait, so numba compiles one specialization."""
-    if finished_address != 0:
-        _add_address(finished_address, FINISHED, finished)
+
+@njit(cache=True, nogil=True)
+def serve(mailbox, spins):
+    """A helper thread's loop: run the chunks of every pass posted to
+    ``mailbox``; return once ``spins`` spin iterations pass without one."""
+    idle = 0
+    while idle <= spins:
+        block = _load_acquire(mailbox, SLOT)
+        if block > 0 and _compare_exchange(mailbox, SLOT, block, TAKEN):
+            _run_claimed(block, mailbox[THREAD])
+            _store_release(mailbox, SLOT, 0)  # done with the block
+            idle = 0
+        else:
+            idle += 1
+            _pause()
+
+
+@njit(cache=True, nogil=True)
+def start_pass(block, fn, table, n_chunks, mailboxes, rows, spins):
+    """Fill the pass block ``block`` (kernel address ``fn``, operand table
+    ``table``, ``n_chunks`` chunks), post it to the helpers whose mailboxes
+    are ``mailboxes[rows]`` (thread numbers 1, 2, ...), run chunks on this
+    thread (number 0) until none is left to claim, then wait as
+    :func:`finish_pass` does; True if the pass is over."""
+    block[FN] = fn
+    block[TABLE] = table.ctypes.data
+    block[N_CHUNKS] = n_chunks
+    block[NEXT] = 0
+    block[FINISHED] = 0
+    address = block.ctypes.data
+    for k in range(rows.shape[0]):
+        mailboxes[rows[k], THREAD] = k + 1
+        _store_release(mailboxes[rows[k]], SLOT, address)
+    _run_claimed(address, 0)
+    return rows.shape[0] == 0 or _finish(block, mailboxes, rows, spins)
+
+
+@njit(nogil=True, inline="always")
+def _finish(block, mailboxes, rows, spins):
+    """Wait (at most about ``spins`` iterations) until every chunk of the
+    pass is finished and no helper holds its block (a post not taken yet is
+    withdrawn); True once so, False to be called again."""
     i = 0
-    while _load_acquire(flags, cell) != value:
+    while _load_acquire(block, FINISHED) != block[N_CHUNKS]:
         i += 1
         if i > spins:
             return False
         _pause()
-    if gate_spins > 0:
-        address = _load_acquire(flags, STATE_ADDRESS)
-        for _ in range(gate_spins):
-            if _load_address(address, GATE) != 0:
-                break
+    address = block.ctypes.data
+    for k in range(rows.shape[0]):
+        mailbox = mailboxes[rows[k]]
+        if _compare_exchange(mailbox, SLOT, address, 0):
+            continue  # never taken
+        while _load_acquire(mailbox, SLOT) != 0:
+            i += 1
+            if i > spins:
+                return False
             _pause()
     return True
 
 
-def wait_for_value(flags, cell, value, spins):
-    """Spin until ``flags[cell] == value`` (at most ``spins`` iterations);
-    True if it got there."""
-    return spin_wait(flags, cell, value, spins, 0, 0, 0)
-
-
-def wait_for_post(flags, finished_address, finished, posted, spins, gate_spins):
-    """A helper's wait between tasks: add ``finished`` (chunks of its last
-    task) to the ``FINISHED`` cell of the state array at ``finished_address``
-    (0: none), spin until ``flags[POSTED] == posted`` (at most ``spins``
-    iterations; False if not), then until the new call's gate is open (at
-    most ``gate_spins``)."""
-    return spin_wait(flags, POSTED, posted, spins, finished_address, finished, gate_spins)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def open_gate(gate):
-    """Called by a chunk kernel on entry (``gate``: the int64 array of its
-    call, see :func:`seqnet.kernels.cpu.chunk_threads.run_chunks`): the
-    calling thread has released the GIL, helpers may take it."""
-    if gate.shape[0] > 0:
-        _store_release(gate, GATE, 1)
+@njit(cache=True, nogil=True)
+def finish_pass(block, mailboxes, rows, spins):
+    """Wait again for a pass that :func:`start_pass` left unfinished (a busy
+    machine: a helper descheduled while it runs a chunk)."""
+    return _finish(block, mailboxes, rows, spins)
