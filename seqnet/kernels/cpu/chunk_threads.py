@@ -129,6 +129,7 @@ class _Helper:
     def __init__(self, mailboxes, row, spins):
         self.mailbox = mailboxes[row]
         self.row = row
+        self.rows = np.array([row], dtype=np.int64)  # a pass's helpers when alone
         self.spins = spins
         self.wake = threading.Event()  # set by a caller for a sleeping helper
         self.sleeping = False
@@ -197,7 +198,10 @@ def _share_pass(block, kernel, table, n_chunks, n_helpers):
     """:func:`run_pass` with up to ``n_helpers`` helpers beside the caller."""
     pool = _get_pool()
     helpers = pool.acquire(n_helpers)
-    rows = np.array([helper.row for helper in helpers], dtype=np.int64)
+    if len(helpers) == 1:
+        rows = helpers[0].rows
+    else:
+        rows = np.array([helper.row for helper in helpers], dtype=np.int64)
     finished = False
     try:
         for helper in helpers:

@@ -28,6 +28,8 @@ same reason.
 """
 
 from numba import njit, types
+from numba.core import event, sigutils
+from numba.core.ccallback import CFunc
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
@@ -57,3 +59,33 @@ def any_layout(typingctx, a):
         return impl_ret_borrowed(context, builder, any_type, args[0])
 
     return any_type(a), codegen
+
+
+class _ReportedCFunc(CFunc):
+    """A ``@cfunc`` whose compilation (not a load from the cache) fires
+    numba's ``"numba:compile"`` event, as a dispatcher's does."""
+
+    @property
+    def py_func(self):  # what listeners read of a dispatcher
+        return self._pyfunc
+
+    def _compile_uncached(self):
+        data = {"dispatcher": self, "args": self._sig.args, "return_type": self._sig.return_type}
+        with event.trigger_event("numba:compile", data=data):
+            return super()._compile_uncached()
+
+
+def chunk_kernel(signature, **options):
+    """``@cfunc(signature, cache=True, **options)``, compiled now (or loaded
+    from the cache), its compilation reported to numba's compile listeners:
+    seqnet's compile notices and ``benchmarks/compile_time.py`` see it.  For
+    the chunk kernels that the chunk threads call through their address
+    (:mod:`seqnet.kernels.cpu.chunk_threads`)."""
+    def wrapper(pyfunc):
+        kernel = _ReportedCFunc(pyfunc, sigutils.normalize_signature(signature), locals={},
+                                options=options)
+        kernel.enable_caching()
+        kernel.compile()
+        return kernel
+
+    return wrapper

@@ -29,10 +29,10 @@ table's ``ERROR`` cell, which the driver raises.
 """
 
 import numpy as np
-from numba import cfunc, njit
+from numba import njit
 
 from seqnet.kernels.cpu.blas import aligned_empty, gemm_core, piece_width
-from seqnet.kernels.cpu.jit import any_layout
+from seqnet.kernels.cpu.jit import any_layout, chunk_kernel
 from seqnet.kernels.cpu.operand_table import (
     CHUNK_SIGNATURE,
     put,
@@ -117,7 +117,7 @@ def forward_kernel(cell, kind, dtype):
     gates, gate_columns = CELL_GATES[cell], GATE_COLUMNS[cell]
     lstm = cell == CELL_LSTM
 
-    @cfunc(CHUNK_SIGNATURE, cache=True, nogil=True, error_model="numpy", fastmath=CONTRACT)
+    @chunk_kernel(CHUNK_SIGNATURE, nogil=True, error_model="numpy", fastmath=CONTRACT)
     def forward_chunk(address, chunk, thread):
         """Time loop of the rows of chunk ``chunk`` in blocks of ``block``
         steps (input projection, steps, outputs), so a block's gates stay
@@ -203,11 +203,12 @@ def backward_kernel(cell, kind, dtype):
     gate_columns = GATE_COLUMNS[cell]
     lstm = cell == CELL_LSTM
 
-    @cfunc(CHUNK_SIGNATURE, cache=True, nogil=True, error_model="numpy", fastmath=CONTRACT)
+    @chunk_kernel(CHUNK_SIGNATURE, nogil=True, error_model="numpy", fastmath=CONTRACT)
     def backward_chunk(address, chunk, thread):
         """BPTT of the rows of chunk ``chunk`` over the cache the forward
         left in the row buffers: this chunk's weight and bias gradients into
-        row ``chunk`` of the partial gradients (overwritten), and its rows
+        row ``chunk`` of the partial gradients (overwritten, also with 0 when
+        the chunk has no step), and its rows
         of ``dx`` (with ``NEED_DX``; 0 past each sample's length).  ``w_hh``
         is 64-byte aligned: the per-step products read it in place."""
         t = table_at(address)
@@ -227,7 +228,11 @@ def backward_kernel(cell, kind, dtype):
         cs = rows_at(address, CBUF, lo * (T + 1) * H, (T + 1) * nb if lstm else 0, H, dtype)
         g = rows_at(address, GBUF, lo * T * GW, T * nb, GW, dtype)
         smax = chunk_max_length(lengths, lo, hi)
-        if smax == 0:  # the partial gradients stay as the driver made them: 0
+        if smax == 0:  # no step: zero gradients
+            for a in grads[:2]:
+                a[:] = 0.0
+            for a in grads[2:]:
+                a[:] = 0.0
             if need_dx:
                 zero_padding(dx, lengths, lo, hi)
             return

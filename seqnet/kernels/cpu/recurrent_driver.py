@@ -34,7 +34,12 @@ import functools
 import numpy as np
 
 from seqnet.kernels.cpu.activations import RELU, TANH
-from seqnet.kernels.cpu.blas import aligned_copy, aligned_empty, column_blocks, piece_width
+from seqnet.kernels.cpu.blas import (
+    aligned_arrays,
+    block_count,
+    fill_column_blocks,
+    piece_width,
+)
 from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, run_pass
 from seqnet.kernels.cpu.operand_table import new_table
 from seqnet.kernels.cpu.recurrent_cells import (
@@ -58,23 +63,26 @@ from seqnet.kernels.cpu.recurrent_chunk_kernels import (
 from seqnet.kernels.cpu.recurrent_chunks import block_steps, chunk_bounds
 
 
-@functools.lru_cache(maxsize=None)
-def _kernel(direction, cell, kind, dtype_name):
-    """The address of a chunk kernel, compiled (or loaded from the cache) on
-    first use: ``direction`` 'forward' or 'backward', the cell's code, the
-    RNN's activation code (0 for the LSTM and GRU) and the dtype's name."""
-    make = forward_kernel if direction == "forward" else backward_kernel
-    return make(cell, kind, np.dtype(dtype_name).type).address
+#: Addresses of the chunk kernels compiled so far, by (direction, cell,
+#: activation code, dtype).
+_ADDRESSES = {}
 
 
 def _kernel_address(direction, cell, kind, dtype):
-    if cell == CELL_RNN:
-        if kind not in (TANH, RELU):
+    """The address of a chunk kernel, compiled (or loaded from the cache) on
+    first use: ``direction`` 'forward' or 'backward', the cell's code, the
+    RNN's activation code (ignored by the LSTM and GRU) and the dtype."""
+    if cell != CELL_RNN:
+        kind = 0
+    key = (direction, cell, kind, dtype)
+    address = _ADDRESSES.get(key)
+    if address is None:
+        if cell == CELL_RNN and kind not in (TANH, RELU):
             raise ValueError(f"the RNN cell takes activation code {TANH} (tanh) or "
                              f"{RELU} (relu), not {kind!r}")
-    else:
-        kind = 0
-    return _kernel(direction, cell, kind, dtype.name)
+        make = forward_kernel if direction == "forward" else backward_kernel
+        address = _ADDRESSES[key] = make(cell, kind, dtype.type).address
+    return address
 
 
 def _chunk_threads(n_chunks):
@@ -90,23 +98,37 @@ def _line_multiple(n):
     return -(-n // 16) * 16
 
 
-def _row_buffers(x, T, W, H, GW, lstm, keep, per_thread):
-    """The three flat row buffers of a forward pass (:mod:`seqnet.kernels.cpu.recurrent_chunks`),
-    each starting on a cache line: the whole batch's cache (``keep``), or
-    ``per_thread`` (rows, block, threads) workspaces of a block of steps,
-    each thread's starting on a cache line too; returns them and the
-    workspace sizes (values per thread, 0 for a cache)."""
+def _forward_arrays(cell, x, w_ih, w_hh, keep, per_thread):
+    """The arrays a forward pass makes, in one allocation, each starting on
+    a cache line: ``W_ih^T``, ``W_hh^T`` in column blocks (both filled), and
+    the three flat row buffers (:mod:`seqnet.kernels.cpu.recurrent_chunks`):
+    the whole batch's cache (``keep``), or ``per_thread`` (rows, block,
+    threads) workspaces of a block of steps, each thread's starting on a
+    cache line too.  Returns the weights, the buffers and the workspace sizes
+    (values per thread, 0 for a cache).
+
+    The products read ``W_ih^T`` and ``W_hh^T`` row-major and from a cache
+    line (:func:`~seqnet.kernels.cpu.blas.aligned_empty`); ``W_hh^T`` in the
+    column blocks of the per-step product's pieces
+    (:func:`~seqnet.kernels.cpu.blas.column_blocks`), cut for the widest
+    chunk: a chunk with a row less stays within the limit."""
+    (B, T, F), (GH, H) = x.shape, w_hh.shape
+    W, GW, lstm = F + H + 1, GATE_COLUMNS[cell] * H, cell == CELL_LSTM
+    rows, block, threads = per_thread
+    width = piece_width(rows, H, GH)
     if keep:
-        B = x.shape[0]
         sizes = (0, 0, 0)
         totals = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
     else:
-        rows, block, threads = per_thread
         sizes = (_line_multiple((block + 1) * rows * W),
                  _line_multiple((block + 1) * rows * H) if lstm else 0,
                  _line_multiple(block * rows * GW))
         totals = tuple(threads * size for size in sizes)
-    return tuple(aligned_empty(1, total, x)[0] for total in totals), sizes
+    w_ih_t, w_hh_b, *buffers = aligned_arrays(
+        x, [(F, GH), (block_count(GH, width), H, width)] + [(total,) for total in totals])
+    w_ih_t[...] = w_ih.T
+    fill_column_blocks(w_hh.T, w_hh_b)
+    return w_ih_t, w_hh_b, tuple(buffers), sizes
 
 
 def _writable_contiguous(a, dtype):
@@ -138,14 +160,8 @@ def _run_forward(cell, kind, x, lengths, weights, h0, c0, reverse, keep_cache):
     keep = bool(keep_cache)
     threads = _chunk_threads(n_chunks)
     h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
-    # The products read W_ih^T and W_hh^T row-major and from a cache-line
-    # boundary (blas.aligned_empty); W_hh^T in the column blocks of the
-    # per-step product's pieces (blas.column_blocks), cut for the widest
-    # chunk: a chunk with a row less stays within the limit.
-    w_hh_b = column_blocks(w_hh.T, piece_width(nb_max, H, GH))
-    w_ih_t = aligned_copy(w_ih.T)
-    buffers, sizes = _row_buffers(x, T, W, H, GW, cell == CELL_LSTM, keep,
-                                  (nb_max, block, threads))
+    w_ih_t, w_hh_b, buffers, sizes = _forward_arrays(cell, x, w_ih, w_hh, keep,
+                                                     (nb_max, block, threads))
     x, h0, c0 = _contiguous(x.dtype, x, h0, c0)
     table = new_table(N_ARRAYS)
     table[REVERSE:WS_G + 1] = (bool(reverse), block, not keep) + sizes
@@ -178,13 +194,15 @@ def _run_backward(cell, kind, dh, x, lengths, weights, cache, reverse, bptt, nee
     GH, H = w_hh.shape
     n_chunks = bounds.shape[0] - 1
     need_dx = bool(need_dx)
-    grads = (np.zeros((n_chunks, GH, F), dtype=x.dtype), np.zeros((n_chunks, GH, H), dtype=x.dtype),
-             np.zeros((n_chunks, GH), dtype=x.dtype), np.zeros((n_chunks, GH), dtype=x.dtype))
-    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)  # filled per chunk
+    # the per-step products read W_hh in place from a cache line; every
+    # chunk overwrites its row of the partial gradients, and its rows of dx
+    w_hh_a, *grads = aligned_arrays(x, [(GH, H), (n_chunks, GH, F), (n_chunks, GH, H),
+                                        (n_chunks, GH), (n_chunks, GH)])
+    w_hh_a[...] = w_hh
+    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
     table = new_table(N_ARRAYS)
     table[REVERSE], table[NEED_DX], table[BPTT] = bool(reverse), need_dx, int(bptt)
-    # the per-step products read W_hh in place from a cache-line boundary
-    operands = ((dh, grads[0], grads[1], dx), (w_ih, aligned_copy(w_hh), grads[2], grads[3]),
+    operands = ((dh, grads[0], grads[1], dx), (w_ih, w_hh_a, grads[2], grads[3]),
                 (hbuf, cbuf, gbuf), _lengths(lengths), bounds)  # alive until the kernels are done
     pack_operands(table, *operands)
     run_pass(kernel, table, n_chunks, _chunk_threads(n_chunks))
