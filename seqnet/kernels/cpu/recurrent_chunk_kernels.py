@@ -103,13 +103,14 @@ def pack_operands(table, arrays3, arrays2, arrays1, lengths, edges):
     2-D and 1-D float arrays (four, four and three), then the lengths and
     the chunk boundaries; clear the table's ``ERROR`` cell."""
     table[ERROR] = 0
-    for i in range(4):
-        put(table, i, arrays3[i])
-        put(table, 4 + i, arrays2[i])
-    for i in range(3):
-        put(table, HBUF + i, arrays1[i])
-    put(table, LENGTHS, lengths)
-    put(table, EDGES, edges)
+    # constant indices: a tuple indexed in a loop compiles a switch per read
+    a0, a1, a2, a3 = arrays3
+    b0, b1, b2, b3 = arrays2
+    c0, c1, c2 = arrays1
+    put(table, 0, a0), put(table, 1, a1), put(table, 2, a2), put(table, 3, a3)
+    put(table, 4, b0), put(table, 5, b1), put(table, 6, b2), put(table, 7, b3)
+    put(table, HBUF, c0), put(table, CBUF, c1), put(table, GBUF, c2)
+    put(table, LENGTHS, lengths), put(table, EDGES, edges)
 
 
 def forward_kernel(cell, kind, dtype):

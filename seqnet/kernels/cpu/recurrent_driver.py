@@ -30,6 +30,7 @@ chunk order.
 """
 
 import functools
+from collections import namedtuple
 
 import numpy as np
 
@@ -98,24 +99,31 @@ def _line_multiple(n):
     return -(-n // 16) * 16
 
 
-def _forward_arrays(cell, x, w_ih, w_hh, keep, per_thread):
-    """The arrays a forward pass makes, in one allocation, each starting on
-    a cache line: ``W_ih^T``, ``W_hh^T`` in column blocks (both filled), and
-    the three flat row buffers (:mod:`seqnet.kernels.cpu.recurrent_chunks`):
-    the whole batch's cache (``keep``), or ``per_thread`` (rows, block,
-    threads) workspaces of a block of steps, each thread's starting on a
-    cache line too.  Returns the weights, the buffers and the workspace sizes
-    (values per thread, 0 for a cache).
+#: The layout of a forward pass of one shape (:func:`_forward_plan`): its
+#: threads, the scalar cells of its table (the direction left 0) and the
+#: shapes of the arrays it makes in one allocation: ``W_ih^T``, ``W_hh^T``
+#: in column blocks and the three flat row buffers.
+ForwardPlan = namedtuple("ForwardPlan", "threads scalars shapes")
 
-    The products read ``W_ih^T`` and ``W_hh^T`` row-major and from a cache
-    line (:func:`~seqnet.kernels.cpu.blas.aligned_empty`); ``W_hh^T`` in the
-    column blocks of the per-step product's pieces
+
+@functools.lru_cache(maxsize=256)
+def _forward_plan(cell, shape, H, keep, split):
+    """The :data:`ForwardPlan` of a forward pass over ``shape`` (B, T, F)
+    cut into ``split`` = (chunks, steps per time block, threads available).
+
+    The row buffers (:mod:`seqnet.kernels.cpu.recurrent_chunks`) hold the
+    whole batch's cache (``keep``), or one workspace of a block of steps per
+    thread, each thread's starting on a cache line (the scalar cells give
+    the values per thread).  The products read ``W_ih^T`` and ``W_hh^T``
+    row-major from a cache line (:func:`~seqnet.kernels.cpu.blas.aligned_empty`),
+    ``W_hh^T`` in the column blocks of the per-step product's pieces
     (:func:`~seqnet.kernels.cpu.blas.column_blocks`), cut for the widest
     chunk: a chunk with a row less stays within the limit."""
-    (B, T, F), (GH, H) = x.shape, w_hh.shape
-    W, GW, lstm = F + H + 1, GATE_COLUMNS[cell] * H, cell == CELL_LSTM
-    rows, block, threads = per_thread
-    width = piece_width(rows, H, GH)
+    (B, T, F), (n_chunks, block, available) = shape, split
+    W, GH, GW = F + H + 1, CELL_GATES[cell] * H, GATE_COLUMNS[cell] * H
+    rows = -(-B // n_chunks)  # chunks differ by at most one row
+    threads = 1 if n_chunks <= 1 else min(available, n_chunks)
+    lstm = cell == CELL_LSTM
     if keep:
         sizes = (0, 0, 0)
         totals = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
@@ -124,11 +132,9 @@ def _forward_arrays(cell, x, w_ih, w_hh, keep, per_thread):
                  _line_multiple((block + 1) * rows * H) if lstm else 0,
                  _line_multiple(block * rows * GW))
         totals = tuple(threads * size for size in sizes)
-    w_ih_t, w_hh_b, *buffers = aligned_arrays(
-        x, [(F, GH), (block_count(GH, width), H, width)] + [(total,) for total in totals])
-    w_ih_t[...] = w_ih.T
-    fill_column_blocks(w_hh.T, w_hh_b)
-    return w_ih_t, w_hh_b, tuple(buffers), sizes
+    width = piece_width(rows, H, GH)
+    shapes = ((F, GH), (block_count(GH, width), H, width)) + tuple((t,) for t in totals)
+    return ForwardPlan(threads, (0, block, int(not keep)) + sizes, shapes)
 
 
 def _writable_contiguous(a, dtype):
@@ -150,34 +156,35 @@ def _run_forward(cell, kind, x, lengths, weights, h0, c0, reverse, keep_cache):
         raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
                          f"{CELL_GATES[cell]} gates of {H} units")
     kernel = _kernel_address("forward", cell, kind, x.dtype)
-    B, T, F = x.shape
-    W = F + H + 1
-    GW = GATE_COLUMNS[cell] * H
-    bounds = chunk_bounds(B, T * GW * W)  # forward multiply-adds per row
-    n_chunks = bounds.shape[0] - 1
-    nb_max = -(-B // n_chunks)  # chunks differ by at most one row
-    block = block_steps(nb_max, GW, x.itemsize, max(T, 1))
     keep = bool(keep_cache)
-    threads = _chunk_threads(n_chunks)
+    B, T, F = x.shape
+    GW = GATE_COLUMNS[cell] * H
+    bounds = chunk_bounds(B, T * GW * (F + H + 1))  # forward multiply-adds per row
+    n_chunks = bounds.shape[0] - 1
+    block = block_steps(-(-B // n_chunks), GW, x.itemsize, max(T, 1))
+    plan = _forward_plan(cell, x.shape, H, keep, (n_chunks, block, get_chunk_threads()))
     h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
-    w_ih_t, w_hh_b, buffers, sizes = _forward_arrays(cell, x, w_ih, w_hh, keep,
-                                                     (nb_max, block, threads))
+    w_ih_t, w_hh_b, *buffers = aligned_arrays(x, plan.shapes)
+    w_ih_t[...] = w_ih.T
+    fill_column_blocks(w_hh.T, w_hh_b)
     x, h0, c0 = _contiguous(x.dtype, x, h0, c0)
     table = new_table(N_ARRAYS)
-    table[REVERSE:WS_G + 1] = (bool(reverse), block, not keep) + sizes
+    table[REVERSE:WS_G + 1] = plan.scalars
+    table[REVERSE] = bool(reverse)
     # the table holds addresses only: ``operands`` keeps the arrays alive
-    operands = ((x, w_hh_b, h, _UNUSED[x.dtype.char]),
+    operands = ((x, w_hh_b, h, _EMPTY[x.dtype.char][3]),
                 (w_ih_t, h0, c0, bias_columns(cell, b_ih, b_hh).reshape(1, -1)),
-                buffers, _lengths(lengths), bounds)
+                tuple(buffers), _lengths(lengths), bounds)
     pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks, threads)
-    if not keep:
-        buffers = tuple(np.empty(0, dtype=x.dtype) for _ in buffers)
-    return h, buffers + (bounds,)
+    run_pass(kernel, table, n_chunks, plan.threads)
+    cache = operands[2] if keep else (_EMPTY[x.dtype.char][1],) * 3
+    return h, cache + (bounds,)
 
 
-#: The unused 3-D array of a forward table, per dtype.
-_UNUSED = {np.dtype(t).char: np.zeros((0, 0, 0), dtype=t) for t in (np.float32, np.float64)}
+#: Empty arrays by dtype and number of dimensions: the unused 3-D array of
+#: a forward table, the buffers of an inference forward's cache.
+_EMPTY = {np.dtype(t).char: {n: np.zeros((0,) * n, dtype=t) for n in (1, 3)}
+          for t in (np.float32, np.float64)}
 
 
 def _lengths(lengths):
