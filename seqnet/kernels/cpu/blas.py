@@ -144,22 +144,40 @@ def aligned_empty(rows, cols, like):
     return buf[skip:skip + rows * cols].reshape((rows, cols))
 
 
+#: Bytes of one allocation of :func:`aligned_arrays`: below glibc's largest
+#: mmap threshold (32 MiB, set by :mod:`seqnet._runtime.malloc`), so freed
+#: buffers are reused from the heap instead of being mapped (and their pages
+#: faulted in) anew on every call.
+ARENA_BYTES = 16 * 1024 * 1024
+
+
 def aligned_arrays(like, shapes):
     """Uninitialised C-contiguous arrays of ``like``'s dtype, one per shape
-    in ``shapes``, each starting on a 64-byte boundary, carved out of one
-    allocation (Python only: one allocation and one address query for all,
-    where :func:`aligned_empty` per array costs a microsecond or more each)."""
+    in ``shapes``, each starting on a 64-byte boundary (Python only).
+
+    Consecutive arrays share an allocation up to :data:`ARENA_BYTES`, so a
+    call with several small arrays pays one allocation and one address query
+    where :func:`aligned_empty` per array costs a microsecond or more each."""
     itemsize = like.itemsize
     line = ALIGNMENT // itemsize
-    sizes = [math.prod(shape) for shape in shapes]
-    starts, end = [], 0
-    for size in sizes:
-        starts.append(end)
-        end += -(-size // line) * line
-    buf = np.empty(end + line, dtype=like.dtype)
-    skip = ((-buf.ctypes.data) % ALIGNMENT) // itemsize
-    return [buf[skip + start:skip + start + size].reshape(shape)
-            for start, size, shape in zip(starts, sizes, shapes)]
+    out, group, group_values = [], [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        padded = -(-size // line) * line
+        if group and (group_values + padded) * itemsize > ARENA_BYTES:
+            out += _carve(like, group, group_values + line)
+            group, group_values = [], 0
+        group.append((group_values, size, shape))
+        group_values += padded
+    return out + _carve(like, group, group_values + line)
+
+
+def _carve(like, group, values):
+    """The arrays ``(start, size, shape)`` of ``group`` in one new buffer of
+    ``values`` values, shifted to the first 64-byte boundary."""
+    buf = np.empty(values, dtype=like.dtype)
+    skip = ((-buf.ctypes.data) % ALIGNMENT) // like.itemsize
+    return [buf[skip + start:skip + start + size].reshape(shape) for start, size, shape in group]
 
 
 @register_jitable
