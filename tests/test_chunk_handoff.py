@@ -20,38 +20,43 @@ from seqnet.kernels.cpu.operand_table import (
     table_at,
     view,
 )
-from seqnet.kernels.cpu.spin_wait import ERROR, SLOT, _pause
+from seqnet.kernels.cpu.spin_wait import ERROR, SLOT, _pause, chunk_completed
 
-#: Scalar cell of the stand-in's table: the chunk that fails (-1: none).
-FAIL = 1
+#: Scalar cells of the stand-in's table: the chunk that stops the pass,
+#: the chunk that raises (-1: none).
+FAIL, RAISE = 1, 2
 
 
 @cfunc(CHUNK_SIGNATURE, nogil=True)
 def _stand_in(address, chunk, thread):
     """A chunk kernel: ``out[chunk] = sum(values) + chunk``, ``who[chunk] =
-    thread``, after ``values.size`` spins; chunk ``FAIL`` sets ``ERROR``."""
+    thread``, after ``values.size`` spins; chunk ``FAIL`` sets ``ERROR``,
+    chunk ``RAISE`` raises (numba prints it and returns)."""
     t = table_at(address)
     values, out = view(address, 0, np.float64, 1), view(address, 1, np.float64, 1)
     who = view(address, 2, np.int64, 1)
     if chunk == t[FAIL]:
         t[ERROR] = 1
         return
+    if chunk == t[RAISE]:
+        np.empty(-1)  # a negative dimension: ValueError
     s = 0.0
     for v in values:
         _pause()
         s += v
     out[chunk] = s + chunk
     who[chunk] = thread
+    chunk_completed(address)
 
 
-def _table(n_chunks, work, fail):
+def _table(n_chunks, work, fail, raises=-1):
     """The stand-in's table and its arrays (kept alive by the caller)."""
     arrays = (np.arange(float(work)), np.full(n_chunks, -1.0),
               np.full(n_chunks, -1, dtype=np.int64))
     table = new_table(len(arrays))
     for i, a in enumerate(arrays):
         table[array_cell(i)], table[array_cell(i) + 1] = a.ctypes.data, a.shape[0]
-    table[FAIL] = fail
+    table[FAIL], table[RAISE] = fail, raises
     return table, arrays
 
 
@@ -126,6 +131,15 @@ def test_a_failed_chunk_raises_and_stops_new_chunks(threads):
         out, _ = _pass(50, threads, work=2000, fail=0)
     out, who = _pass(3, threads)  # the helpers are free again
     assert np.all(who >= 0)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # numba's report
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_chunk_that_raises_makes_the_pass_raise(threads):
+    table, (_, out, who) = _table(6, 10, -1, raises=4)
+    with pytest.raises(ChunkError, match="1 of 6 chunks"):
+        run_pass(_stand_in.address, table, 6, threads)
+    assert np.all(out[:4] >= 0) and out[4] == -1.0 and out[5] >= 0  # the others ran
 
 
 def test_no_chunk_starts_after_a_failure_on_one_thread():

@@ -43,6 +43,7 @@ import time
 import numpy as np
 
 from seqnet.kernels.cpu.spin_wait import (
+    COMPLETED,
     ERROR,
     FLAG_CELLS,
     SLOT,
@@ -224,20 +225,23 @@ def _share_pass(block, kernel, table, n_chunks, n_helpers):
 
 
 class ChunkError(RuntimeError):
-    """A chunk kernel failed (it could not allocate its buffers)."""
+    """A chunk kernel did not complete (it raised, for instance because it
+    could not allocate its buffers, or it stopped the pass)."""
 
 
 def run_pass(kernel, table, n_chunks, threads=None):
     """Call the chunk kernel ``kernel`` (the address of a ``@cfunc``
     ``void(int64 table, int64 chunk, int64 thread)``) once for every chunk
     in ``range(n_chunks)`` with the address of ``table``, its operand table
-    (int64; cell ``ERROR`` 0 on entry).
+    (int64; cells ``ERROR`` and ``COMPLETED`` 0 on entry).
 
     Up to ``threads`` threads (default :func:`get_chunk_threads`) claim
     chunks in order from one counter; the calling thread is one of them,
     number 0, and the others are numbered 1, 2, ... (a kernel may keep a
-    workspace per thread number).  Raises :class:`ChunkError` when a chunk
-    set the table's ``ERROR`` cell; no chunk starts after that.
+    workspace per thread number).  A kernel ends each chunk with
+    :func:`~seqnet.kernels.cpu.spin_wait.chunk_completed`; raises
+    :class:`ChunkError` when a chunk did not (or set ``ERROR``, after which
+    no chunk starts).
     """
     n = min(get_chunk_threads() if threads is None else int(threads), n_chunks)
     block = new_block()
@@ -245,5 +249,6 @@ def run_pass(kernel, table, n_chunks, threads=None):
         start_pass(block, kernel, table, n_chunks, _NO_MAILBOXES, _NO_ROWS, 0)
     else:
         _share_pass(block, kernel, table, n_chunks, n - 1)
-    if table[ERROR] != 0:
-        raise ChunkError("a recurrent chunk kernel failed (out of memory?)")
+    if table[ERROR] != 0 or table[COMPLETED] != n_chunks:
+        raise ChunkError(f"{n_chunks - table[COMPLETED]} of {n_chunks} chunks did not complete "
+                         "(out of memory?)")

@@ -20,7 +20,8 @@ from numba.np.arrayobj import populate_array
 
 #: Cells per array: address, then three dimensions.
 ENTRY = 4
-#: Cell of the first array (cells ERROR + 1 ... FIRST_ARRAY - 1: scalars).
+#: Cell of the first array (cells 1 to 6: a kernel's scalars; 0 and 7: the
+#: chunk threads' ``ERROR`` and ``COMPLETED``).
 FIRST_ARRAY = 8
 #: The signature of every chunk kernel: table address, chunk, thread number.
 CHUNK_SIGNATURE = types.void(types.int64, types.int64, types.int64)
@@ -32,7 +33,7 @@ def array_cell(i):
 
 
 def new_table(n_arrays):
-    """A table for ``n_arrays`` arrays (``ERROR`` and the scalars zero)."""
+    """A table for ``n_arrays`` arrays (its scalar cells zero)."""
     return np.zeros(array_cell(n_arrays), dtype=np.int64)
 
 

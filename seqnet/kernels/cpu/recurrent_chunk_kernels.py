@@ -24,8 +24,9 @@ operands, no copies), in pieces within OpenBLAS's small-matrix limit
 
 The cells' step functions are inlined (``jit.inlined``) and run under the
 kernels' flags: fused multiply-add allowed (``CONTRACT``), no other
-fastmath.  A kernel that fails (it could not allocate a buffer) sets the
-table's ``ERROR`` cell, which the driver raises.
+fastmath.  Each chunk ends with
+:func:`~seqnet.kernels.cpu.spin_wait.chunk_completed`, so a chunk that
+raised (it could not allocate a buffer) makes the pass raise.
 """
 
 import numpy as np
@@ -66,7 +67,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     zero_padding,
 )
 from seqnet.kernels.cpu.recurrent_common import CONTRACT
-from seqnet.kernels.cpu.spin_wait import ERROR
+from seqnet.kernels.cpu.spin_wait import COMPLETED, ERROR, chunk_completed
 
 #: Scalar cells of a forward table: the direction, steps per time block,
 #: inference (1: the row buffers are per-thread workspaces of ``block``
@@ -101,8 +102,9 @@ N_ARRAYS = 13
 def pack_operands(table, arrays3, arrays2, arrays1, lengths, edges):
     """Put a pass's arrays into its table (the places above): the 3-D,
     2-D and 1-D float arrays (four, four and three), then the lengths and
-    the chunk boundaries; clear the table's ``ERROR`` cell."""
+    the chunk boundaries; clear the table's ``ERROR`` and ``COMPLETED`` cells."""
     table[ERROR] = 0
+    table[COMPLETED] = 0
     # constant indices: a tuple indexed in a loop compiles a switch per read
     a0, a1, a2, a3 = arrays3
     b0, b1, b2, b3 = arrays2
@@ -155,46 +157,46 @@ def forward_kernel(cell, kind, dtype):
         xh = rows_at(address, HBUF, owner * sizes[0], rows, W, dtype)
         cs = rows_at(address, CBUF, owner * sizes[1], rows if lstm else 0, H, dtype)
         g = rows_at(address, GBUF, owner * sizes[2], steps * nb, GW, dtype)
-        if True:
-            F = state_col(xh, H)  # the state's first column in the rows layout
-            copy_block_core(any_layout(h0[lo:hi]), any_layout(xh[:nb, F:F + H]))
-            if lstm:
-                copy_block_core(any_layout(c0[lo:hi]), any_layout(cs[:nb]))
-            smax = chunk_max_length(lengths, lo, hi)
-            piece = w_hh_b.shape[2]
-            for s0 in range(0, smax, block):
-                s1 = min(s0 + block, smax)
-                base = 0 if ring else s0 * nb  # first row of this block in the buffers
-                if ring and s0 > 0:  # carry the state of the workspace's last row block
-                    last = block * nb
-                    copy_block_core(any_layout(xh[last:last + nb, F:F + H]),
-                                    any_layout(xh[:nb, F:F + H]))
-                    if lstm:
-                        copy_block_core(any_layout(cs[last:last + nb]), any_layout(cs[:nb]))
-                xb, cb, gk = xh[base:], cs[base:], g[base:]
-                n_rows = (s1 - s0) * nb
-                gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb)
-                xb[:n_rows, F + H] = 1.0
-                project_inputs(cell, w_ih_t, xb, n_rows, gk)
-                for s in range(s0, s1):
-                    r0 = (s - s0) * nb
-                    r1 = r0 + nb
-                    gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
-                    for k in range(w_hh_b.shape[0]):
-                        c = k * piece
-                        e = min(c + piece, GH)
-                        gemm_core(any_layout(hp[:, F:F + H]), any_layout(w_hh_b[k, :, :e - c]),
-                                  any_layout(gb[:, c:e]), NO, NO, YES)
-                    if lstm:
-                        lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
-                        zero_finished_rows(cb[r1:r1 + nb], np.int64(0), H, lengths, lo, s)
-                    elif cell == CELL_GRU:
-                        gru_step(gb, bias, hp, hn)
-                    else:
-                        rnn_step(gb, bias, hn, kind)
-                    zero_finished_rows(hn, F, H, lengths, lo, s)
-                scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
-            zero_padding(h_out, lengths, lo, hi)
+        F = state_col(xh, H)  # the state's first column in the rows layout
+        copy_block_core(any_layout(h0[lo:hi]), any_layout(xh[:nb, F:F + H]))
+        if lstm:
+            copy_block_core(any_layout(c0[lo:hi]), any_layout(cs[:nb]))
+        smax = chunk_max_length(lengths, lo, hi)
+        piece = w_hh_b.shape[2]
+        for s0 in range(0, smax, block):
+            s1 = min(s0 + block, smax)
+            base = 0 if ring else s0 * nb  # first row of this block in the buffers
+            if ring and s0 > 0:  # carry the state of the workspace's last row block
+                last = block * nb
+                copy_block_core(any_layout(xh[last:last + nb, F:F + H]),
+                                any_layout(xh[:nb, F:F + H]))
+                if lstm:
+                    copy_block_core(any_layout(cs[last:last + nb]), any_layout(cs[:nb]))
+            xb, cb, gk = xh[base:], cs[base:], g[base:]
+            n_rows = (s1 - s0) * nb
+            gather_rows(x, lengths, lo, hi, s0, s1, reverse, xb)
+            xb[:n_rows, F + H] = 1.0
+            project_inputs(cell, w_ih_t, xb, n_rows, gk)
+            for s in range(s0, s1):
+                r0 = (s - s0) * nb
+                r1 = r0 + nb
+                gb, hp, hn = gk[r0:r1], xb[r0:r1], xb[r1:r1 + nb]
+                for k in range(w_hh_b.shape[0]):
+                    c = k * piece
+                    e = min(c + piece, GH)
+                    gemm_core(any_layout(hp[:, F:F + H]), any_layout(w_hh_b[k, :, :e - c]),
+                              any_layout(gb[:, c:e]), NO, NO, YES)
+                if lstm:
+                    lstm_step(gb, bias, cb[r0:r1], cb[r1:r1 + nb], hn)
+                    zero_finished_rows(cb[r1:r1 + nb], np.int64(0), H, lengths, lo, s)
+                elif cell == CELL_GRU:
+                    gru_step(gb, bias, hp, hn)
+                else:
+                    rnn_step(gb, bias, hn, kind)
+                zero_finished_rows(hn, F, H, lengths, lo, s)
+            scatter_rows(xb[nb:], F, lengths, lo, hi, s0, s1, reverse, h_out)
+        zero_padding(h_out, lengths, lo, hi)
+        chunk_completed(address)
 
     return forward_chunk
 
@@ -236,47 +238,48 @@ def backward_kernel(cell, kind, dtype):
                 a[:] = 0.0
             if need_dx:
                 zero_padding(dx, lengths, lo, hi)
+            chunk_completed(address)
             return
-        if True:
-            n_rows = smax * nb
-            up = np.empty((n_rows, H), dtype=dtype)
-            gather_rows(dh, lengths, lo, hi, np.int64(0), smax, reverse, up)
-            dz = aligned_empty(n_rows, GW, dh)
-            dh_n = aligned_empty(nb, H, dh)
-            dh_n[:] = 0.0
-            # np.empty then a fill: numba's np.zeros compiles an np.empty of its own
-            dc_n = np.empty((nb, H), dtype=dtype)
-            dc_n[:] = 0.0
-            direct = np.empty((nb, H), dtype=dtype)
-            direct[:] = 0.0
-            piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
-            for s in range(smax - 1, -1, -1):
-                r0, r1 = s * nb, (s + 1) * nb
-                if lstm:
-                    lstm_grads(up[r0:r1], dh_n, dc_n, g[r0:r1], cs[r0:r1], cs[r1:r1 + nb],
-                               dz[r0:r1])
-                elif cell == CELL_GRU:
-                    gru_grads(up[r0:r1], dh_n, g[r0:r1], xh[r0:r1], dz[r0:r1], direct)
-                else:
-                    rnn_grads(up[r0:r1], dh_n, xh[r1:r1 + nb], dz[r0:r1], kind)
-                if s == 0:
-                    break
-                if bptt > 0 and s % bptt == 0:
-                    dh_n[:] = 0.0
-                    dc_n[:] = 0.0
-                else:  # the hidden-side columns (GRU: r, z, hn) come first in g
-                    for c in range(0, GH, piece):
-                        e = min(c + piece, GH)
-                        gemm_core(any_layout(dz[r0:r1, c:e]), any_layout(w_hh[c:e]),
-                                  any_layout(dh_n), NO, NO, c > 0)
-                    if cell == CELL_GRU:
-                        add_block(direct, dh_n)
-            gate_weight_grads(cell, xh, dz, n_rows, aligned_empty(F + H + 1, GW, dh), grads)
-            if need_dx:
-                dxr = np.empty((n_rows, F), dtype=dtype)
-                dxr[:] = 0.0
-                input_grads(cell, dz, w_ih, dxr)
-                scatter_rows(dxr, np.int64(0), lengths, lo, hi, np.int64(0), smax, reverse, dx)
-                zero_padding(dx, lengths, lo, hi)
+        n_rows = smax * nb
+        up = np.empty((n_rows, H), dtype=dtype)
+        gather_rows(dh, lengths, lo, hi, np.int64(0), smax, reverse, up)
+        dz = aligned_empty(n_rows, GW, dh)
+        dh_n = aligned_empty(nb, H, dh)
+        dh_n[:] = 0.0
+        # np.empty then a fill: numba's np.zeros compiles an np.empty of its own
+        dc_n = np.empty((nb, H), dtype=dtype)
+        dc_n[:] = 0.0
+        direct = np.empty((nb, H), dtype=dtype)
+        direct[:] = 0.0
+        piece = piece_width(nb, H, GH)  # dZ W_hh in row pieces of W_hh (a sum of products)
+        for s in range(smax - 1, -1, -1):
+            r0, r1 = s * nb, (s + 1) * nb
+            if lstm:
+                lstm_grads(up[r0:r1], dh_n, dc_n, g[r0:r1], cs[r0:r1], cs[r1:r1 + nb],
+                           dz[r0:r1])
+            elif cell == CELL_GRU:
+                gru_grads(up[r0:r1], dh_n, g[r0:r1], xh[r0:r1], dz[r0:r1], direct)
+            else:
+                rnn_grads(up[r0:r1], dh_n, xh[r1:r1 + nb], dz[r0:r1], kind)
+            if s == 0:
+                break
+            if bptt > 0 and s % bptt == 0:
+                dh_n[:] = 0.0
+                dc_n[:] = 0.0
+            else:  # the hidden-side columns (GRU: r, z, hn) come first in g
+                for c in range(0, GH, piece):
+                    e = min(c + piece, GH)
+                    gemm_core(any_layout(dz[r0:r1, c:e]), any_layout(w_hh[c:e]),
+                              any_layout(dh_n), NO, NO, c > 0)
+                if cell == CELL_GRU:
+                    add_block(direct, dh_n)
+        gate_weight_grads(cell, xh, dz, n_rows, aligned_empty(F + H + 1, GW, dh), grads)
+        if need_dx:
+            dxr = np.empty((n_rows, F), dtype=dtype)
+            dxr[:] = 0.0
+            input_grads(cell, dz, w_ih, dxr)
+            scatter_rows(dxr, np.int64(0), lengths, lo, hi, np.int64(0), smax, reverse, dx)
+            zero_padding(dx, lengths, lo, hi)
+        chunk_completed(address)
 
     return backward_chunk

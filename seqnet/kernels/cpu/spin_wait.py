@@ -43,9 +43,13 @@ FN, TABLE, N_CHUNKS, NEXT, FINISHED = 0, 1, 2, 3, 4
 #: it runs that pass's chunks as (the kernels keep a workspace per thread).
 SLOT, THREAD = 0, 1
 TAKEN = -1
-#: Cell of an operand table that a chunk kernel sets when it fails; the
+#: Cell of an operand table that a chunk kernel sets to stop the pass: the
 #: chunks not started yet are then skipped.
 ERROR = 0
+#: Cell of an operand table that counts the chunks that ran to their end
+#: (:func:`chunk_completed`): a chunk kernel that raised (numba writes the
+#: exception out as unraisable and returns) is missing from it.
+COMPLETED = 7
 #: Length of a pass block or a mailbox: one 64-byte cache line of int64, so
 #: two threads' mailboxes never share a line.
 FLAG_CELLS = 8
@@ -226,3 +230,10 @@ def finish_pass(block, mailboxes, rows, spins):
     """Wait again for a pass that :func:`start_pass` left unfinished (a busy
     machine: a helper descheduled while it runs a chunk)."""
     return _finish(block, mailboxes, rows, spins)
+
+
+@njit(nogil=True, inline="always")
+def chunk_completed(table):
+    """What a chunk kernel calls as its last step: count it in the
+    ``COMPLETED`` cell of its operand table (at address ``table``)."""
+    _fetch_add_address(table, COMPLETED, 1)
