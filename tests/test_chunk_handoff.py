@@ -93,6 +93,16 @@ def test_helpers_take_chunks():
     assert seen == {0, 1}
 
 
+def test_a_sleeping_helper_is_woken_for_the_next_pass():
+    """Between passes the helper outlasts its spin and sleeps; a later pass
+    wakes it and it takes chunks again."""
+    helped = 0
+    for _ in range(10):
+        time.sleep(0.01)  # far longer than IDLE_SPIN_S: the helper sleeps
+        helped += 1 in set(_pass(8, 2, work=20_000)[1].tolist())
+    assert helped >= 1
+
+
 def test_caller_runs_every_chunk_when_no_helper_is_free():
     """Every helper busy (another caller): the caller runs the chunks itself."""
     pool = chunk_threads._get_pool()

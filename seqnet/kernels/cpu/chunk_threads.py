@@ -142,10 +142,11 @@ class _Helper:
         while True:
             serve(mailbox, spins)
             self.sleeping = True
-            # a post after this check finds ``sleeping`` set and sets ``wake``
-            while mailbox[SLOT] <= 0:
+            # a caller that posts after this check finds ``sleeping`` set and
+            # sets ``wake`` (before its post: serve then spins for the post)
+            if mailbox[SLOT] <= 0:
                 self.wake.wait()
-                self.wake.clear()
+            self.wake.clear()
             self.sleeping = False
 
 
