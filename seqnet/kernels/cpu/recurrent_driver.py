@@ -149,38 +149,6 @@ def _contiguous(dtype, *arrays):
     return tuple(_writable_contiguous(a, dtype) for a in arrays)
 
 
-def _run_forward(cell, kind, x, lengths, weights, h0, c0, reverse, keep_cache):
-    w_ih, w_hh, b_ih, b_hh = _contiguous(x.dtype, *weights)
-    GH, H = w_hh.shape
-    if GH != CELL_GATES[cell] * H or w_ih.shape[0] != GH:
-        raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
-                         f"{CELL_GATES[cell]} gates of {H} units")
-    kernel = _kernel_address("forward", cell, kind, x.dtype)
-    keep = bool(keep_cache)
-    B, T, F = x.shape
-    GW = GATE_COLUMNS[cell] * H
-    bounds = chunk_bounds(B, T * GW * (F + H + 1))  # forward multiply-adds per row
-    n_chunks = bounds.shape[0] - 1
-    block = block_steps(-(-B // n_chunks), GW, x.itemsize, max(T, 1))
-    plan = _forward_plan(cell, x.shape, H, keep, (n_chunks, block, get_chunk_threads()))
-    h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
-    w_ih_t, w_hh_b, *buffers = aligned_arrays(x, plan.shapes)
-    w_ih_t[...] = w_ih.T
-    fill_column_blocks(w_hh.T, w_hh_b)
-    x, h0, c0 = _contiguous(x.dtype, x, h0, c0)
-    table = new_table(N_ARRAYS)
-    table[REVERSE:WS_G + 1] = plan.scalars
-    table[REVERSE] = bool(reverse)
-    # the table holds addresses only: ``operands`` keeps the arrays alive
-    operands = ((x, w_hh_b, h, _EMPTY[x.dtype.char][3]),
-                (w_ih_t, h0, c0, bias_columns(cell, b_ih, b_hh).reshape(1, -1)),
-                tuple(buffers), _lengths(lengths), bounds)
-    pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks, plan.threads)
-    cache = operands[2] if keep else (_EMPTY[x.dtype.char][1],) * 3
-    return h, cache + (bounds,)
-
-
 #: Empty arrays by dtype and number of dimensions: the unused 3-D array of
 #: a forward table, the buffers of an inference forward's cache.
 _EMPTY = {np.dtype(t).char: {n: np.zeros((0,) * n, dtype=t) for n in (1, 3)}
@@ -189,36 +157,6 @@ _EMPTY = {np.dtype(t).char: {n: np.zeros((0,) * n, dtype=t) for n in (1, 3)}
 
 def _lengths(lengths):
     return _writable_contiguous(lengths, np.int64)
-
-
-def _run_backward(cell, kind, dh, x, lengths, weights, cache, reverse, bptt, need_dx):
-    w_ih, w_hh, dh = _contiguous(x.dtype, *weights, dh)
-    hbuf, cbuf, gbuf, bounds = cache
-    if hbuf.size == 0 and x.shape[0] > 0:
-        raise ValueError("this cache comes from an inference forward (keep_cache=False)")
-    kernel = _kernel_address("backward", cell, kind, x.dtype)
-    B, T, F = x.shape
-    GH, H = w_hh.shape
-    n_chunks = bounds.shape[0] - 1
-    need_dx = bool(need_dx)
-    # the per-step products read W_hh in place from a cache line; every
-    # chunk overwrites its row of the partial gradients, and its rows of dx
-    w_hh_a, *grads = aligned_arrays(x, [(GH, H), (n_chunks, GH, F), (n_chunks, GH, H),
-                                        (n_chunks, GH), (n_chunks, GH)])
-    w_hh_a[...] = w_hh
-    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
-    table = new_table(N_ARRAYS)
-    table[REVERSE], table[NEED_DX], table[BPTT] = bool(reverse), need_dx, int(bptt)
-    operands = ((dh, grads[0], grads[1], dx), (w_ih, w_hh_a, grads[2], grads[3]),
-                (hbuf, cbuf, gbuf), _lengths(lengths), bounds)  # alive until the kernels are done
-    pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks, _chunk_threads(n_chunks))
-    # the chunks' partial gradients summed in chunk order, so the result does
-    # not depend on the thread count
-    for part in grads:
-        for i in range(1, n_chunks):
-            part[0] += part[i]
-    return (dx,) + tuple(part[0] for part in grads)
 
 
 #: Cell codes of the contract's cell names.
@@ -254,9 +192,37 @@ def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
     ``c0`` is read by the LSTM only (None for the others), ``kind`` by the
     RNN only.  ``keep_cache=False`` (inference) returns an empty cache.
     """
-    code = _cell_code(cell)
-    return _run_forward(code, kind, x, lengths, (w_ih, w_hh, b_ih, b_hh), h0,
-                        c0 if code == CELL_LSTM else h0, reverse, keep_cache)
+    cell = _cell_code(cell)
+    c0 = c0 if cell == CELL_LSTM else h0
+    w_ih, w_hh, b_ih, b_hh = _contiguous(x.dtype, w_ih, w_hh, b_ih, b_hh)
+    GH, H = w_hh.shape
+    if GH != CELL_GATES[cell] * H or w_ih.shape[0] != GH:
+        raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
+                         f"{CELL_GATES[cell]} gates of {H} units")
+    kernel = _kernel_address("forward", cell, kind, x.dtype)
+    keep = bool(keep_cache)
+    B, T, F = x.shape
+    GW = GATE_COLUMNS[cell] * H
+    bounds = chunk_bounds(B, T * GW * (F + H + 1))  # forward multiply-adds per row
+    n_chunks = bounds.shape[0] - 1
+    block = block_steps(-(-B // n_chunks), GW, x.itemsize, max(T, 1))
+    plan = _forward_plan(cell, x.shape, H, keep, (n_chunks, block, get_chunk_threads()))
+    h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
+    w_ih_t, w_hh_b, *buffers = aligned_arrays(x, plan.shapes)
+    w_ih_t[...] = w_ih.T
+    fill_column_blocks(w_hh.T, w_hh_b)
+    x, h0, c0 = _contiguous(x.dtype, x, h0, c0)
+    table = new_table(N_ARRAYS)
+    table[REVERSE:WS_G + 1] = plan.scalars
+    table[REVERSE] = bool(reverse)
+    # the table holds addresses only: ``operands`` keeps the arrays alive
+    operands = ((x, w_hh_b, h, _EMPTY[x.dtype.char][3]),
+                (w_ih_t, h0, c0, bias_columns(cell, b_ih, b_hh).reshape(1, -1)),
+                tuple(buffers), _lengths(lengths), bounds)
+    pack_operands(table, *operands)
+    run_pass(kernel, table, n_chunks, plan.threads)
+    cache = operands[2] if keep else (_EMPTY[x.dtype.char][1],) * 3
+    return h, cache + (bounds,)
 
 
 def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind):
@@ -265,5 +231,31 @@ def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, n
     db_ih, db_hh)``.  RNN: ``dZ_t = act'(Z_t) (dh_t + dh_n)``, ``dh_n <- W_hh^T dZ_t``;
     the LSTM's and GRU's gate gradients are ``recurrent_cells.lstm_grads`` /
     ``gru_grads``."""
-    return _run_backward(_cell_code(cell), kind, dh, x, lengths, (w_ih, w_hh), cache,
-                         reverse, bptt, need_dx)
+    cell = _cell_code(cell)
+    w_ih, w_hh, dh = _contiguous(x.dtype, w_ih, w_hh, dh)
+    hbuf, cbuf, gbuf, bounds = cache
+    if hbuf.size == 0 and x.shape[0] > 0:
+        raise ValueError("this cache comes from an inference forward (keep_cache=False)")
+    kernel = _kernel_address("backward", cell, kind, x.dtype)
+    B, T, F = x.shape
+    GH, H = w_hh.shape
+    n_chunks = bounds.shape[0] - 1
+    need_dx = bool(need_dx)
+    # the per-step products read W_hh in place from a cache line; every
+    # chunk overwrites its row of the partial gradients, and its rows of dx
+    w_hh_a, *grads = aligned_arrays(x, [(GH, H), (n_chunks, GH, F), (n_chunks, GH, H),
+                                        (n_chunks, GH), (n_chunks, GH)])
+    w_hh_a[...] = w_hh
+    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
+    table = new_table(N_ARRAYS)
+    table[REVERSE], table[NEED_DX], table[BPTT] = bool(reverse), need_dx, int(bptt)
+    operands = ((dh, grads[0], grads[1], dx), (w_ih, w_hh_a, grads[2], grads[3]),
+                (hbuf, cbuf, gbuf), _lengths(lengths), bounds)  # alive until the kernels are done
+    pack_operands(table, *operands)
+    run_pass(kernel, table, n_chunks, _chunk_threads(n_chunks))
+    # the chunks' partial gradients summed in chunk order, so the result does
+    # not depend on the thread count
+    for part in grads:
+        for i in range(1, n_chunks):
+            part[0] += part[i]
+    return (dx,) + tuple(part[0] for part in grads)
