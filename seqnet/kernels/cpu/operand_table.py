@@ -5,9 +5,10 @@ address (:mod:`seqnet.kernels.cpu.spin_wait`), so all it receives is the
 address of an int64 *table*: scalars in its first cells, then, from
 :data:`FIRST_ARRAY` on, :data:`ENTRY` cells per array (its data address and
 up to three dimensions).  The driver fills a table with one compiled call
-(a packer per kernel, of :func:`put` calls) and the kernel rebuilds C-contiguous arrays over the same
-memory (:func:`view`, :func:`rows_at`), so
-nothing is copied.  Every array put in a table must be C-contiguous.
+(a packer of :func:`put` calls) and the kernel rebuilds C-contiguous arrays
+over the same memory (:func:`view`, :func:`rows_at`), so nothing is copied.
+Every array put in a table must be C-contiguous, and must stay alive until
+the kernel calls are over (the table holds addresses only).
 """
 
 import numpy as np

@@ -105,7 +105,7 @@ def pack_operands(table, arrays3, arrays2, arrays1, lengths, edges):
     the chunk boundaries; clear the table's ``ERROR`` and ``COMPLETED`` cells."""
     table[ERROR] = 0
     table[COMPLETED] = 0
-    # constant indices: a tuple indexed in a loop compiles a switch per read
+    # one put per array: each is typed (its rank and dtype) where it stands
     a0, a1, a2, a3 = arrays3
     b0, b1, b2, b3 = arrays2
     c0, c1, c2 = arrays1
