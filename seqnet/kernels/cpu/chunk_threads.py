@@ -44,7 +44,6 @@ import numpy as np
 
 from seqnet.kernels.cpu.spin_wait import (
     COMPLETED,
-    ERROR,
     FLAG_CELLS,
     SLOT,
     finish_pass,
@@ -227,22 +226,21 @@ def _share_pass(block, kernel, table, n_chunks, n_helpers):
 
 class ChunkError(RuntimeError):
     """A chunk kernel did not complete (it raised, for instance because it
-    could not allocate its buffers, or it stopped the pass)."""
+    could not allocate its buffers)."""
 
 
 def run_pass(kernel, table, n_chunks, threads=None):
     """Call the chunk kernel ``kernel`` (the address of a ``@cfunc``
     ``void(int64 table, int64 chunk, int64 thread)``) once for every chunk
     in ``range(n_chunks)`` with the address of ``table``, its operand table
-    (int64; cells ``ERROR`` and ``COMPLETED`` 0 on entry).
+    (int64; its ``COMPLETED`` cell 0 on entry).
 
     Up to ``threads`` threads (default :func:`get_chunk_threads`) claim
     chunks in order from one counter; the calling thread is one of them,
     number 0, and the others are numbered 1, 2, ... (a kernel may keep a
     workspace per thread number).  A kernel ends each chunk with
     :func:`~seqnet.kernels.cpu.spin_wait.chunk_completed`; raises
-    :class:`ChunkError` when a chunk did not (or set ``ERROR``, after which
-    no chunk starts).
+    :class:`ChunkError` when a chunk did not.
     """
     n = min(get_chunk_threads() if threads is None else int(threads), n_chunks)
     block = new_block()
@@ -250,6 +248,6 @@ def run_pass(kernel, table, n_chunks, threads=None):
         start_pass(block, kernel, table, n_chunks, _NO_MAILBOXES, _NO_ROWS, 0)
     else:
         _share_pass(block, kernel, table, n_chunks, n - 1)
-    if table[ERROR] != 0 or table[COMPLETED] != n_chunks:
+    if table[COMPLETED] != n_chunks:
         raise ChunkError(f"{n_chunks - table[COMPLETED]} of {n_chunks} chunks did not complete "
                          "(out of memory?)")

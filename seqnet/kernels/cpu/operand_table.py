@@ -21,8 +21,8 @@ from numba.np.arrayobj import populate_array
 
 #: Cells per array: address, then three dimensions.
 ENTRY = 4
-#: Cell of the first array (cells 1 to 6: a kernel's scalars; 0 and 7: the
-#: chunk threads' ``ERROR`` and ``COMPLETED``).
+#: Cell of the first array (cells 1 to 7: a kernel's scalars; 0: the chunk
+#: threads' ``COMPLETED``).
 FIRST_ARRAY = 8
 #: The signature of every chunk kernel: table address, chunk, thread number.
 CHUNK_SIGNATURE = types.void(types.int64, types.int64, types.int64)

@@ -67,7 +67,7 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     zero_padding,
 )
 from seqnet.kernels.cpu.recurrent_common import CONTRACT
-from seqnet.kernels.cpu.spin_wait import COMPLETED, ERROR, chunk_completed
+from seqnet.kernels.cpu.spin_wait import COMPLETED, chunk_completed
 
 #: Scalar cells of a forward table: the direction, steps per time block,
 #: inference (1: the row buffers are per-thread workspaces of ``block``
@@ -102,8 +102,7 @@ N_ARRAYS = 13
 def pack_operands(table, arrays3, arrays2, arrays1, lengths, edges):
     """Put a pass's arrays into its table (the places above): the 3-D,
     2-D and 1-D float arrays (four, four and three), then the lengths and
-    the chunk boundaries; clear the table's ``ERROR`` and ``COMPLETED`` cells."""
-    table[ERROR] = 0
+    the chunk boundaries; clear the table's ``COMPLETED`` cell."""
     table[COMPLETED] = 0
     # one put per array: each is typed (its rank and dtype) where it stands
     a0, a1, a2, a3 = arrays3

@@ -43,13 +43,10 @@ FN, TABLE, N_CHUNKS, NEXT, FINISHED = 0, 1, 2, 3, 4
 #: it runs that pass's chunks as (the kernels keep a workspace per thread).
 SLOT, THREAD = 0, 1
 TAKEN = -1
-#: Cell of an operand table that a chunk kernel sets to stop the pass: the
-#: chunks not started yet are then skipped.
-ERROR = 0
 #: Cell of an operand table that counts the chunks that ran to their end
 #: (:func:`chunk_completed`): a chunk kernel that raised (numba writes the
 #: exception out as unraisable and returns) is missing from it.
-COMPLETED = 7
+COMPLETED = 0
 #: Length of a pass block or a mailbox: one 64-byte cache line of int64, so
 #: two threads' mailboxes never share a line.
 FLAG_CELLS = 8
@@ -149,8 +146,7 @@ def _pause(typingctx):
 @njit(nogil=True, inline="always")
 def _run_claimed(block, thread):
     """Claim and run chunks of the pass block at address ``block`` until none
-    is left (after a failed chunk: claim without running), then add the
-    count to its ``FINISHED`` cell."""
+    is left, then add the count to its ``FINISHED`` cell."""
     fn = _load_address(block, FN)
     table = _load_address(block, TABLE)
     n = _load_address(block, N_CHUNKS)
@@ -159,8 +155,7 @@ def _run_claimed(block, thread):
         i = _fetch_add_address(block, NEXT, 1)
         if i >= n:
             break
-        if _load_address(table, ERROR) == 0:
-            _call_chunk(fn, table, i, thread)
+        _call_chunk(fn, table, i, thread)
         done += 1
     _fetch_add_address(block, FINISHED, done)
 
