@@ -210,9 +210,9 @@ def backward_kernel(cell, kind, dtype):
         """BPTT of the rows of chunk ``chunk`` over the cache the forward
         left in the row buffers: this chunk's weight and bias gradients into
         row ``chunk`` of the partial gradients (overwritten, also with 0 when
-        the chunk has no step), and its rows
-        of ``dx`` (with ``NEED_DX``; 0 past each sample's length).  ``w_hh``
-        is 64-byte aligned: the per-step products read it in place."""
+        the chunk has no step), and its rows of ``dx`` (with ``NEED_DX``; 0
+        past each sample's length).  ``w_hh`` is 64-byte aligned: the
+        per-step products read it in place."""
         t = table_at(address)
         NO = np.bool_(False)  # as in forward_chunk
         reverse, need_dx, bptt = t[REVERSE] != 0, t[NEED_DX] != 0, t[BPTT]

@@ -86,12 +86,6 @@ def _kernel_address(direction, cell, kind, dtype):
     return address
 
 
-def _chunk_threads(n_chunks):
-    """Threads for a call of ``n_chunks`` chunks (every chunk of a call with
-    several is worth a thread: :data:`~seqnet.kernels.cpu.recurrent_chunks.MIN_CHUNK_MACS`)."""
-    return 1 if n_chunks <= 1 else min(get_chunk_threads(), n_chunks)
-
-
 def _line_multiple(n):
     """``n`` rounded up to a multiple of 16 values (64 bytes of float32, two
     lines of float64): rows of that many values keep every row of an aligned
@@ -122,7 +116,7 @@ def _forward_plan(cell, shape, H, keep, split):
     (B, T, F), (n_chunks, block, available) = shape, split
     W, GH, GW = F + H + 1, CELL_GATES[cell] * H, GATE_COLUMNS[cell] * H
     rows = -(-B // n_chunks)  # chunks differ by at most one row
-    threads = 1 if n_chunks <= 1 else min(available, n_chunks)
+    threads = min(available, n_chunks)  # as run_pass takes them
     lstm = cell == CELL_LSTM
     if keep:
         sizes = (0, 0, 0)
@@ -252,7 +246,7 @@ def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, n
     operands = ((dh, grads[0], grads[1], dx), (w_ih, w_hh_a, grads[2], grads[3]),
                 (hbuf, cbuf, gbuf), _lengths(lengths), bounds)  # alive until the kernels are done
     pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks, _chunk_threads(n_chunks))
+    run_pass(kernel, table, n_chunks)
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
     for part in grads:
