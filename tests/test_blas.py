@@ -98,31 +98,6 @@ def test_aligned_empty(dtype, shape):
     assert aligned_empty(2, 3, np.zeros(1, dtype)).ctypes.data % ALIGNMENT == 0
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_aligned_arrays_are_aligned_disjoint_and_split_above_the_arena_size(dtype, monkeypatch):
-    from seqnet.kernels.cpu import blas
-
-    like = np.zeros(1, dtype)
-    shapes = [(3, 5), (7,), (2, 3, 4), (0,), (1, 1)]
-    arrays = blas.aligned_arrays(like, shapes)
-    assert [a.shape for a in arrays] == shapes
-    for a in arrays:
-        assert a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
-        assert a.size == 0 or a.ctypes.data % blas.ALIGNMENT == 0  # numpy moves empty views
-    for k, a in enumerate(arrays):  # writing one leaves the others alone
-        a[...] = k
-    for k, a in enumerate(arrays):
-        assert np.all(a == k)
-    assert len({id(a.base) for a in arrays}) == 1  # one allocation
-    # 32 values per allocation; each array takes whole 64-byte lines (16 values
-    # of float32, 8 of float64): (10, 10) share one, (40) one alone, (3) one
-    monkeypatch.setattr(blas, "ARENA_BYTES", 32 * like.itemsize)
-    split = blas.aligned_arrays(like, [(10,), (10,), (40,), (3,)])
-    bases = [id(a.base) for a in split]
-    assert bases[0] == bases[1] and len(set(bases)) == 3
-    assert all(a.ctypes.data % blas.ALIGNMENT == 0 for a in split)
-
-
 @njit(cache=True)
 def _jit_aligned_copy(m):
     return aligned_copy(m)

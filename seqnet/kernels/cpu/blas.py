@@ -20,8 +20,6 @@ size limit, and :func:`aligned_empty` allocates operands on cache-line
 boundaries, without which that path splits every vector load.
 """
 
-import math
-
 import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
@@ -142,42 +140,6 @@ def aligned_empty(rows, cols, like):
     buf = np.empty(rows * cols + extra, dtype=like.dtype)
     skip = ((-buf.ctypes.data) % ALIGNMENT) // like.itemsize
     return buf[skip:skip + rows * cols].reshape((rows, cols))
-
-
-#: Bytes of one allocation of :func:`aligned_arrays`: below glibc's largest
-#: mmap threshold (32 MiB, set by :mod:`seqnet._runtime.malloc`), so freed
-#: buffers are reused from the heap instead of being mapped (and their pages
-#: faulted in) anew on every call.
-ARENA_BYTES = 16 * 1024 * 1024
-
-
-def aligned_arrays(like, shapes):
-    """Uninitialised C-contiguous arrays of ``like``'s dtype, one per shape
-    in ``shapes``, each starting on a 64-byte boundary (Python only).
-
-    Consecutive arrays share an allocation up to :data:`ARENA_BYTES`, so a
-    call with several small arrays pays one allocation and one address query
-    where :func:`aligned_empty` per array costs a microsecond or more each."""
-    itemsize = like.itemsize
-    line = ALIGNMENT // itemsize
-    out, group, group_values = [], [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        padded = -(-size // line) * line
-        if group and (group_values + padded) * itemsize > ARENA_BYTES:
-            out += _carve(like, group, group_values + line)
-            group, group_values = [], 0
-        group.append((group_values, size, shape))
-        group_values += padded
-    return out + _carve(like, group, group_values + line)
-
-
-def _carve(like, group, values):
-    """The arrays ``(start, size, shape)`` of ``group`` in one new buffer of
-    ``values`` values, shifted to the first 64-byte boundary."""
-    buf = np.empty(values, dtype=like.dtype)
-    skip = ((-buf.ctypes.data) % ALIGNMENT) // like.itemsize
-    return [buf[skip + start:skip + start + size].reshape(shape) for start, size, shape in group]
 
 
 @register_jitable

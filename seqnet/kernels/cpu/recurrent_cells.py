@@ -20,7 +20,9 @@ row blocks of a chunk's "rows" arrays.
   operand of the single weight-gradient product; the state sits at columns
   ``F:F + H`` (:func:`state_col`).  ``cs`` (rows, H): LSTM cell states.
 
-Biases are added in the gate loops (:func:`bias_columns`).
+Biases are added in the gate loops, one per column of ``g`` (GRU: ``b_r,
+b_z, b_hn, b_in``; laid out by
+:func:`seqnet.kernels.cpu.recurrent_operands.prepare_forward`).
 
 One gate nonlinearity per loop function: each call site of a gate
 nonlinearity in one function counts against LLVM's inlining budget, and a
@@ -61,15 +63,6 @@ GATE_COLUMNS = {CELL_RNN: 1, CELL_LSTM: 4, CELL_GRU: 4}
 
 
 # ---------------------------------------------------------- columns of g
-def bias_columns(cell, b_ih, b_hh):
-    """The bias added to each column of ``g`` (GRU: ``b_r, b_z, b_hn, b_in``);
-    plain NumPy, called once per kernel call."""
-    if cell != CELL_GRU:
-        return b_ih + b_hh
-    H = b_ih.shape[0] // 3
-    return np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_hh[2 * H:], b_ih[2 * H:]])
-
-
 @inlined()
 def input_columns(cell, width):
     """Columns of ``g`` (``width`` of them) that hold input projections, as

@@ -7,8 +7,8 @@ the closure, so a model compiles the code of its own cell and dtype only
 (the closures of a factory share one cache file, keyed by the constants).
 The chunk threads call it through its address
 (:mod:`seqnet.kernels.cpu.chunk_threads`), and it reads its operands from
-the operand table at ``table`` (:mod:`seqnet.kernels.cpu.operand_table`;
-the cells below), filled by :mod:`seqnet.kernels.cpu.recurrent_driver`.
+the operand table at ``table`` (:mod:`seqnet.kernels.cpu.operand_table`),
+laid out and filled by :mod:`seqnet.kernels.cpu.recurrent_operands`.
 
 Per chunk (DESIGN.md section 4): the input projections are one product per
 block of steps, each step one small product ``h_{t-1} W_hh^T`` (forward) or
@@ -30,17 +30,10 @@ raised (it could not allocate a buffer) makes the pass raise.
 """
 
 import numpy as np
-from numba import njit
 
 from seqnet.kernels.cpu.blas import aligned_empty, gemm_core, piece_width
 from seqnet.kernels.cpu.jit import any_layout, chunk_kernel
-from seqnet.kernels.cpu.operand_table import (
-    CHUNK_SIGNATURE,
-    put,
-    rows_at,
-    table_at,
-    view,
-)
+from seqnet.kernels.cpu.operand_table import CHUNK_SIGNATURE, rows_at, table_at, view
 from seqnet.kernels.cpu.recurrent_cells import (
     CELL_GATES,
     CELL_GRU,
@@ -67,51 +60,38 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     zero_padding,
 )
 from seqnet.kernels.cpu.recurrent_common import CONTRACT
-from seqnet.kernels.cpu.spin_wait import COMPLETED, chunk_completed
-
-#: Scalar cells of a forward table: the direction, steps per time block,
-#: inference (1: the row buffers are per-thread workspaces of ``block``
-#: steps, reused block after block) and the values of one thread's workspace
-#: in each row buffer.
-REVERSE, BLOCK, RING, WS_H, WS_C, WS_G = 1, 2, 3, 4, 5, 6
-#: Scalar cells of a backward table: the direction, truncated BPTT's
-#: segment length and whether ``dx`` is wanted.
-NEED_DX, BPTT = 2, 3
-#: Arrays of a table, the same kinds in the same places in both directions
-#: (four 3-D, four 2-D and three 1-D float arrays, the lengths, the chunk
-#: boundaries), so one packer (:func:`pack_operands`) serves both.
-#: Forward: the batch ``x`` (B, T, F), ``W_hh^T`` in column blocks, the
-#: output ``h`` (B, T, H), an unused (0, 0, 0) array; ``W_ih^T`` (aligned),
-#: the initial state (``c0``: the LSTM's cell state, else ``h0`` again), the
-#: gate-column bias as one row.
-F_X, F_W_HH_B, F_H, F_W_IH_T, F_H0, F_C0, F_BIAS = 0, 1, 2, 4, 5, 6, 7
-#: Backward: the output gradient ``dh`` (B, T, H), the chunks' partial
-#: weight gradients (one row per chunk), ``dx``; the weights (``w_hh``
-#: aligned), the chunks' partial bias gradients.
-B_DH, B_DW_IH, B_DW_HH, B_DX, B_W_IH, B_W_HH, B_DB_IH, B_DB_HH = range(8)
-#: Both: the three flat row buffers (the chunk "rows" arrays of
-#: :mod:`seqnet.kernels.cpu.recurrent_chunks`: ``[x | h_prev | 1]`` rows,
-#: LSTM cell states, gate columns: the forward's cache, or per-thread
-#: workspaces), the lengths and the chunk boundaries.
-HBUF, CBUF, GBUF, LENGTHS, EDGES = 8, 9, 10, 11, 12
-#: Arrays in a table.
-N_ARRAYS = 13
-
-
-@njit(cache=True)
-def pack_operands(table, arrays3, arrays2, arrays1, lengths, edges):
-    """Put a pass's arrays into its table (the places above): the 3-D,
-    2-D and 1-D float arrays (four, four and three), then the lengths and
-    the chunk boundaries; clear the table's ``COMPLETED`` cell."""
-    table[COMPLETED] = 0
-    # one put per array: each is typed (its rank and dtype) where it stands
-    a0, a1, a2, a3 = arrays3
-    b0, b1, b2, b3 = arrays2
-    c0, c1, c2 = arrays1
-    put(table, 0, a0), put(table, 1, a1), put(table, 2, a2), put(table, 3, a3)
-    put(table, 4, b0), put(table, 5, b1), put(table, 6, b2), put(table, 7, b3)
-    put(table, HBUF, c0), put(table, CBUF, c1), put(table, GBUF, c2)
-    put(table, LENGTHS, lengths), put(table, EDGES, edges)
+from seqnet.kernels.cpu.recurrent_operands import (
+    AT_DB_HH,
+    AT_DB_IH,
+    AT_DW_HH,
+    B_DH,
+    B_DX,
+    B_PARTS,
+    B_W_HH,
+    B_W_IH,
+    BLOCK,
+    BPTT,
+    CBUF,
+    EDGES,
+    F_BIAS,
+    F_C0,
+    F_H,
+    F_H0,
+    F_W_HH_B,
+    F_W_IH_T,
+    F_X,
+    GBUF,
+    HBUF,
+    LENGTHS,
+    NEED_DX,
+    PART_STRIDE,
+    REVERSE,
+    RING,
+    WS_C,
+    WS_G,
+    WS_H,
+)
+from seqnet.kernels.cpu.spin_wait import chunk_completed
 
 
 def forward_kernel(cell, kind, dtype):
@@ -219,12 +199,15 @@ def backward_kernel(cell, kind, dtype):
         dh, lengths = view(address, B_DH, dtype, 3), view(address, LENGTHS, np.int64, 1)
         w_ih, w_hh = view(address, B_W_IH, dtype, 2), view(address, B_W_HH, dtype, 2)
         dx, edges = view(address, B_DX, dtype, 3), view(address, EDGES, np.int64, 1)
-        grads = (view(address, B_DW_IH, dtype, 3)[chunk], view(address, B_DW_HH, dtype, 3)[chunk],
-                 view(address, B_DB_IH, dtype, 2)[chunk], view(address, B_DB_HH, dtype, 2)[chunk])
         lo, hi = edges[chunk], edges[chunk + 1]
         nb, T = hi - lo, dh.shape[1]
         GH, H = w_hh.shape
         F = w_ih.shape[1]
+        part = chunk * t[PART_STRIDE]  # this chunk's row of partial gradients
+        grads = (rows_at(address, B_PARTS, part, GH, F, dtype),
+                 rows_at(address, B_PARTS, part + t[AT_DW_HH], GH, H, dtype),
+                 rows_at(address, B_PARTS, part + t[AT_DB_IH], 1, GH, dtype)[0],
+                 rows_at(address, B_PARTS, part + t[AT_DB_HH], 1, GH, dtype)[0])
         W, GW = F + H + 1, gate_columns * H
         xh = rows_at(address, HBUF, lo * (T + 1) * W, (T + 1) * nb, W, dtype)
         cs = rows_at(address, CBUF, lo * (T + 1) * H, (T + 1) * nb if lstm else 0, H, dtype)

@@ -4,17 +4,18 @@ Public kernels: ``recurrent_forward`` / ``recurrent_backward`` (one signature
 for the three cells, listed in :mod:`seqnet.kernels.contract`), re-exported
 by :mod:`seqnet.kernels.cpu.recurrent`.
 
-``keep_cache=False`` (inference) returns empty caches (no backward pass can
-follow): each chunk runs in a workspace of its thread that holds one block of
-steps (``recurrent_chunks.block_steps``), reused block after block.
+``keep_cache=False`` (inference) returns a cache no backward pass can take:
+each chunk runs in a workspace of its thread that holds one block of steps
+(``recurrent_chunks.block_steps``), reused block after block.
 
 The backward kernel takes back the ``cache`` of its forward kernel, and
 returns ``(dx, dw_ih, dw_hh, db_ih, db_hh)`` (``dx`` has shape (0, 0, 0)
 when ``need_dx`` is False).  ``cache`` is opaque (the CUDA twins keep their
-own): here three flat buffers (``[x | h_prev | 1]`` rows, LSTM cell states,
-gate activations: the chunk "rows" arrays of
-:mod:`seqnet.kernels.cpu.recurrent_chunks`) and the chunk boundaries they
-were laid out with.  A backward pass leaves the cache as it was.
+own): here the three flat row buffers (``[x | h_prev | 1]`` rows, LSTM cell
+states, gate activations: the chunk "rows" arrays of
+:mod:`seqnet.kernels.cpu.recurrent_chunks`) with their layout (None after
+an inference forward), and the chunk boundaries they were laid out with.
+A backward pass leaves the cache as it was.
 Conventions (lengths, reverse, truncated BPTT, flush to zero) are those of
 :mod:`seqnet.kernels.cpu.recurrent_common`; the per-step math is in
 :mod:`seqnet.kernels.cpu.recurrent_cells`.
@@ -23,10 +24,11 @@ Each row chunk runs its whole time loop in one call of a chunk kernel
 (:mod:`seqnet.kernels.cpu.recurrent_chunk_kernels`), and the chunks of a
 batch are shared out by the chunk threads
 (:mod:`seqnet.kernels.cpu.chunk_threads`).  This module prepares a call:
-the weights in the layouts the products read, the output and row buffers,
-and the operand table (:mod:`seqnet.kernels.cpu.operand_table`) the
-kernels read them from.  The chunks' weight gradients are summed here, in
-chunk order.
+a shape's chunks, threads and buffer sizes are worked out once (a
+:data:`Plan`), a call allocates its output and buffers and one compiled call
+(:mod:`seqnet.kernels.cpu.recurrent_operands`) lays the weights out and
+fills the operand table the kernels read.  The chunks' weight gradients are
+summed here, in chunk order.
 """
 
 import functools
@@ -35,12 +37,7 @@ from collections import namedtuple
 import numpy as np
 
 from seqnet.kernels.cpu.activations import RELU, TANH
-from seqnet.kernels.cpu.blas import (
-    aligned_arrays,
-    block_count,
-    fill_column_blocks,
-    piece_width,
-)
+from seqnet.kernels.cpu.blas import block_count, piece_width
 from seqnet.kernels.cpu.chunk_threads import get_chunk_threads, run_pass
 from seqnet.kernels.cpu.operand_table import new_table
 from seqnet.kernels.cpu.recurrent_cells import (
@@ -49,19 +46,10 @@ from seqnet.kernels.cpu.recurrent_cells import (
     CELL_LSTM,
     CELL_RNN,
     GATE_COLUMNS,
-    bias_columns,
 )
-from seqnet.kernels.cpu.recurrent_chunk_kernels import (
-    BPTT,
-    N_ARRAYS,
-    NEED_DX,
-    REVERSE,
-    WS_G,
-    backward_kernel,
-    forward_kernel,
-    pack_operands,
-)
+from seqnet.kernels.cpu.recurrent_chunk_kernels import backward_kernel, forward_kernel
 from seqnet.kernels.cpu.recurrent_chunks import block_steps, chunk_bounds
+from seqnet.kernels.cpu import recurrent_operands as ops
 
 
 #: Addresses of the chunk kernels compiled so far, by (direction, cell,
@@ -86,49 +74,87 @@ def _kernel_address(direction, cell, kind, dtype):
     return address
 
 
-def _line_multiple(n):
-    """``n`` rounded up to a multiple of 16 values (64 bytes of float32, two
-    lines of float64): rows of that many values keep every row of an aligned
-    array aligned."""
-    return -(-n // 16) * 16
+def _table(scalars):
+    """A read-only operand table with ``scalars`` in its cells from 1 on: the
+    template a call copies."""
+    table = new_table(ops.N_ARRAYS)
+    for cell, value in scalars.items():
+        table[cell] = value
+    table.flags.writeable = False
+    return table
 
 
-#: The layout of a forward pass of one shape (:func:`_forward_plan`): its
-#: threads, the scalar cells of its table (the direction left 0) and the
-#: shapes of the arrays it makes in one allocation: ``W_ih^T``, ``W_hh^T``
-#: in column blocks and the three flat row buffers.
-ForwardPlan = namedtuple("ForwardPlan", "threads scalars shapes")
+def _layout(*values):
+    layout = np.array(values, dtype=np.int64)
+    layout.flags.writeable = False
+    return layout
+
+
+#: What a pass of one shape needs besides its arrays, worked out once per
+#: shape: the chunk kernel's address, the chunk boundaries (read-only), the
+#: threads, the table's template (its scalars set, the direction 0), the
+#: ``layout`` argument of :func:`prepare_forward` / :func:`prepare_backward`
+#: and the values of the buffers the call allocates.
+Plan = namedtuple("Plan", "kernel edges threads table layout sizes")
 
 
 @functools.lru_cache(maxsize=256)
-def _forward_plan(cell, shape, H, keep, split):
-    """The :data:`ForwardPlan` of a forward pass over ``shape`` (B, T, F)
-    cut into ``split`` = (chunks, steps per time block, threads available).
+def _forward_plan(cell, kind, dtype, shape, H, keep, available):
+    """The :data:`Plan` of a forward pass over ``shape`` (B, T, F) with up
+    to ``available`` threads.
 
     The row buffers (:mod:`seqnet.kernels.cpu.recurrent_chunks`) hold the
     whole batch's cache (``keep``), or one workspace of a block of steps per
     thread, each thread's starting on a cache line (the scalar cells give
     the values per thread).  The products read ``W_ih^T`` and ``W_hh^T``
-    row-major from a cache line (:func:`~seqnet.kernels.cpu.blas.aligned_empty`),
-    ``W_hh^T`` in the column blocks of the per-step product's pieces
-    (:func:`~seqnet.kernels.cpu.blas.column_blocks`), cut for the widest
-    chunk: a chunk with a row less stays within the limit."""
-    (B, T, F), (n_chunks, block, available) = shape, split
+    row-major from a cache line, ``W_hh^T`` in the column blocks of the
+    per-step product's pieces (:func:`~seqnet.kernels.cpu.blas.column_blocks`),
+    cut for the widest chunk: a chunk with a row less stays within the
+    limit.  Every buffer has a cache line to spare for its alignment."""
+    B, T, F = shape
     W, GH, GW = F + H + 1, CELL_GATES[cell] * H, GATE_COLUMNS[cell] * H
+    edges = chunk_bounds(B, T * GW * W)  # forward multiply-adds per row
+    n_chunks = edges.shape[0] - 1
     rows = -(-B // n_chunks)  # chunks differ by at most one row
+    itemsize = np.dtype(dtype).itemsize
+    block = block_steps(rows, GW, itemsize, max(T, 1))
     threads = min(available, n_chunks)  # as run_pass takes them
     lstm = cell == CELL_LSTM
     if keep:
-        sizes = (0, 0, 0)
-        totals = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
+        workspace = (0, 0, 0)
+        rows_values = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
     else:
-        sizes = (_line_multiple((block + 1) * rows * W),
-                 _line_multiple((block + 1) * rows * H) if lstm else 0,
-                 _line_multiple(block * rows * GW))
-        totals = tuple(threads * size for size in sizes)
+        workspace = (ops.line_multiple((block + 1) * rows * W),
+                     ops.line_multiple((block + 1) * rows * H) if lstm else 0,
+                     ops.line_multiple(block * rows * GW))
+        rows_values = tuple(threads * size for size in workspace)
     width = piece_width(rows, H, GH)
-    shapes = ((F, GH), (block_count(GH, width), H, width)) + tuple((t,) for t in totals)
-    return ForwardPlan(threads, (0, block, int(not keep)) + sizes, shapes)
+    n_blocks = block_count(GH, width)
+    weights = ops.line_multiple(F * GH) + ops.line_multiple(n_blocks * H * width) + GW
+    table = _table({ops.BLOCK: block, ops.RING: int(not keep), ops.WS_H: workspace[0],
+                    ops.WS_C: workspace[1], ops.WS_G: workspace[2]})
+    layout = _layout(n_blocks, width, int(cell == CELL_GRU), *rows_values)
+    sizes = tuple(values + ops.LINE for values in (weights,) + rows_values)
+    return Plan(_kernel_address("forward", cell, kind, dtype), edges, threads, table, layout,
+                sizes)
+
+
+@functools.lru_cache(maxsize=256)
+def _backward_plan(cell, kind, dtype, shape, H, n_chunks):
+    """The :data:`Plan` of a backward pass over ``shape`` (B, T, F) cut into
+    ``n_chunks`` chunks (edges and threads None: the forward's edges, the
+    caller's threads at the time of the call); its ``layout`` is where the
+    parts of a chunk's row start, and the row's length.  Each
+    chunk's partial gradients are one row of ``dW_ih``, ``dW_hh``,
+    ``db_ih``, ``db_hh``, each on a cache line."""
+    F = shape[2]
+    GH = CELL_GATES[cell] * H
+    at = np.cumsum([0] + [ops.line_multiple(n) for n in (GH * F, GH * H, GH, GH)])
+    table = _table({ops.PART_STRIDE: at[4], ops.AT_DW_HH: at[1], ops.AT_DB_IH: at[2],
+                    ops.AT_DB_HH: at[3]})
+    sizes = (ops.line_multiple(GH * H) + n_chunks * int(at[4]) + ops.LINE,)
+    return Plan(_kernel_address("backward", cell, kind, dtype), None, None, table,
+                tuple(int(v) for v in at), sizes)
 
 
 def _writable_contiguous(a, dtype):
@@ -138,15 +164,9 @@ def _writable_contiguous(a, dtype):
 
 def _contiguous(dtype, *arrays):
     """The arrays C-contiguous, writable and of ``dtype`` (the kernels read
-    the table's memory as such, and :func:`pack_operands` is compiled for
+    the table's memory as such, and the table's fillers are compiled for
     writable arrays only); no copy where they are already."""
     return tuple(_writable_contiguous(a, dtype) for a in arrays)
-
-
-#: Empty arrays by dtype and number of dimensions: the unused 3-D array of
-#: a forward table, the buffers of an inference forward's cache.
-_EMPTY = {np.dtype(t).char: {n: np.zeros((0,) * n, dtype=t) for n in (1, 3)}
-          for t in (np.float32, np.float64)}
 
 
 def _lengths(lengths):
@@ -187,36 +207,26 @@ def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
     RNN only.  ``keep_cache=False`` (inference) returns an empty cache.
     """
     cell = _cell_code(cell)
+    dtype = x.dtype
     c0 = c0 if cell == CELL_LSTM else h0
-    w_ih, w_hh, b_ih, b_hh = _contiguous(x.dtype, w_ih, w_hh, b_ih, b_hh)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _contiguous(dtype, x, h0, c0, w_ih, w_hh, b_ih, b_hh)
     GH, H = w_hh.shape
     if GH != CELL_GATES[cell] * H or w_ih.shape[0] != GH:
         raise ValueError(f"weights of shapes {w_ih.shape}, {w_hh.shape} do not fit "
                          f"{CELL_GATES[cell]} gates of {H} units")
-    kernel = _kernel_address("forward", cell, kind, x.dtype)
     keep = bool(keep_cache)
-    B, T, F = x.shape
-    GW = GATE_COLUMNS[cell] * H
-    bounds = chunk_bounds(B, T * GW * (F + H + 1))  # forward multiply-adds per row
-    n_chunks = bounds.shape[0] - 1
-    block = block_steps(-(-B // n_chunks), GW, x.itemsize, max(T, 1))
-    plan = _forward_plan(cell, x.shape, H, keep, (n_chunks, block, get_chunk_threads()))
-    h = np.empty((B, T, H), dtype=x.dtype)  # every chunk fills its rows
-    w_ih_t, w_hh_b, *buffers = aligned_arrays(x, plan.shapes)
-    w_ih_t[...] = w_ih.T
-    fill_column_blocks(w_hh.T, w_hh_b)
-    x, h0, c0 = _contiguous(x.dtype, x, h0, c0)
-    table = new_table(N_ARRAYS)
-    table[REVERSE:WS_G + 1] = plan.scalars
-    table[REVERSE] = bool(reverse)
-    # the table holds addresses only: ``operands`` keeps the arrays alive
-    operands = ((x, w_hh_b, h, _EMPTY[x.dtype.char][3]),
-                (w_ih_t, h0, c0, bias_columns(cell, b_ih, b_hh).reshape(1, -1)),
-                tuple(buffers), _lengths(lengths), bounds)
-    pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks, plan.threads)
-    cache = operands[2] if keep else (_EMPTY[x.dtype.char][1],) * 3
-    return h, cache + (bounds,)
+    plan = _forward_plan(cell, kind, dtype, x.shape, H, keep, get_chunk_threads())
+    h = np.empty(x.shape[:2] + (H,), dtype=dtype)  # every chunk fills its rows
+    buffers = tuple(np.empty(n, dtype=dtype) for n in plan.sizes)
+    table = plan.table.copy()
+    table[ops.REVERSE] = bool(reverse)
+    lengths = _lengths(lengths)
+    # the table holds addresses only: the arrays stay referenced here until
+    # the pass is over
+    ops.prepare_forward(table, (x, h, h0, c0), (w_ih, w_hh, b_ih, b_hh), buffers, lengths,
+                        plan.edges, plan.layout)
+    run_pass(plan.kernel, table, plan.edges.shape[0] - 1, plan.threads)
+    return h, ((buffers[1:], plan.layout) if keep else None, plan.edges)
 
 
 def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind):
@@ -226,30 +236,31 @@ def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, n
     the LSTM's and GRU's gate gradients are ``recurrent_cells.lstm_grads`` /
     ``gru_grads``."""
     cell = _cell_code(cell)
-    w_ih, w_hh, dh = _contiguous(x.dtype, w_ih, w_hh, dh)
-    hbuf, cbuf, gbuf, bounds = cache
-    if hbuf.size == 0 and x.shape[0] > 0:
+    dtype = x.dtype
+    kept, edges = cache
+    if kept is None:
         raise ValueError("this cache comes from an inference forward (keep_cache=False)")
-    kernel = _kernel_address("backward", cell, kind, x.dtype)
+    rows, layout = kept
+    w_ih, w_hh, dh = _contiguous(dtype, w_ih, w_hh, dh)
     B, T, F = x.shape
     GH, H = w_hh.shape
-    n_chunks = bounds.shape[0] - 1
-    need_dx = bool(need_dx)
-    # the per-step products read W_hh in place from a cache line; every
-    # chunk overwrites its row of the partial gradients, and its rows of dx
-    w_hh_a, *grads = aligned_arrays(x, [(GH, H), (n_chunks, GH, F), (n_chunks, GH, H),
-                                        (n_chunks, GH), (n_chunks, GH)])
-    w_hh_a[...] = w_hh
-    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=x.dtype)
-    table = new_table(N_ARRAYS)
-    table[REVERSE], table[NEED_DX], table[BPTT] = bool(reverse), need_dx, int(bptt)
-    operands = ((dh, grads[0], grads[1], dx), (w_ih, w_hh_a, grads[2], grads[3]),
-                (hbuf, cbuf, gbuf), _lengths(lengths), bounds)  # alive until the kernels are done
-    pack_operands(table, *operands)
-    run_pass(kernel, table, n_chunks)
+    n_chunks = edges.shape[0] - 1
+    plan = _backward_plan(cell, kind, dtype, x.shape, H, n_chunks)
+    table = plan.table.copy()
+    table[ops.REVERSE], table[ops.NEED_DX] = bool(reverse), bool(need_dx)
+    table[ops.BPTT] = int(bptt)
+    dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=dtype)
+    buffer = np.empty(plan.sizes[0], dtype=dtype)
+    lengths = _lengths(lengths)
+    start = ops.prepare_backward(table, (dh, dx), (w_ih, w_hh), buffer, rows, lengths, edges,
+                                 layout)
+    run_pass(plan.kernel, table, n_chunks)
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
-    for part in grads:
-        for i in range(1, n_chunks):
-            part[0] += part[i]
-    return (dx,) + tuple(part[0] for part in grads)
+    at = plan.layout
+    parts = buffer[start:start + n_chunks * at[4]].reshape(n_chunks, at[4])
+    for i in range(1, n_chunks):
+        parts[0] += parts[i]
+    total = parts[0]
+    return (dx, total[:GH * F].reshape(GH, F), total[at[1]:at[1] + GH * H].reshape(GH, H),
+            total[at[2]:at[2] + GH], total[at[3]:at[3] + GH])
