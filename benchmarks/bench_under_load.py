@@ -10,6 +10,13 @@ excluded); the two thread settings alternate call by call, so both see the
 same load phases; times are medians of ``--repeats`` calls.
 
     python benchmarks/bench_under_load.py [--loads 0,1,2,4] [--repeats 3] [--no-torch] [--no-grid]
+    python benchmarks/bench_under_load.py --scale 20 --repeats 5 --no-torch --no-grid
+
+``--scale K`` runs K times the epochs per fit and predicts K times the rows:
+with three runnable processes on two cores, a fit of tens of milliseconds
+lands in whichever share of the cores the scheduler gives out at that
+moment, and its time scatters by a factor of two either way; fits of about
+a second average over those phases.
 
 It also times a ``GridSearchCV`` over an LSTM with ``n_jobs`` 1, 2 and -1 at
 each load (joblib's workers use ``cores // n_jobs`` threads each).
@@ -69,21 +76,30 @@ def _interleaved(fns, settings, repeats):
             for mode, per in times.items()}
 
 
-def _seqnet_case(model, repeats):
+#: Epochs per fit of each model (times ``--scale``).
+EPOCHS = {"mlp": 5, "lstm": 20, "gru": 20, "conv": 3}
+
+
+def _seqnet_case(model, repeats, scale):
     import seqnet
 
     X, y = _data(model)
+    epochs = EPOCHS[model] * scale
     make = {
-        "mlp": lambda: seqnet.MLPClassifier(hidden_layer_sizes=(256,), max_iter=5,
-                                            batch_size=200, random_state=0),
-        "lstm": lambda: seqnet.LSTMClassifier(hidden_layer_sizes=(64,), max_iter=20,
-                                              batch_size=67, random_state=0),
-        "gru": lambda: seqnet.GRUClassifier(hidden_layer_sizes=(64,), max_iter=20,
-                                            batch_size=67, random_state=0),
-        "conv": lambda: seqnet.ConvClassifier(filters=(16, 32), kernel_size=5, max_iter=3,
-                                              batch_size=64, random_state=0),
+        "mlp": lambda: seqnet.MLPClassifier(hidden_layer_sizes=(256,), max_iter=epochs,
+                                            batch_size=200, random_state=0, tol=0.0,
+                                            n_iter_no_change=epochs),
+        "lstm": lambda: seqnet.LSTMClassifier(hidden_layer_sizes=(64,), max_iter=epochs,
+                                              batch_size=67, random_state=0, tol=0.0,
+                                              n_iter_no_change=epochs),
+        "gru": lambda: seqnet.GRUClassifier(hidden_layer_sizes=(64,), max_iter=epochs,
+                                            batch_size=67, random_state=0, tol=0.0,
+                                            n_iter_no_change=epochs),
+        "conv": lambda: seqnet.ConvClassifier(filters=(16, 32), kernel_size=5, max_iter=epochs,
+                                              batch_size=64, random_state=0, tol=0.0,
+                                              n_iter_no_change=epochs),
     }[model]
-    Xp = np.concatenate([X] * max(1, 4000 // len(X)))
+    Xp = np.concatenate([X] * max(1, scale * 4000 // len(X)))
     est = make().fit(X[:64], y[:64])  # compile / load the kernels
     est.predict(Xp[:64])
     settings = {"default": lambda: seqnet.set_num_threads(None),
@@ -95,7 +111,7 @@ def _seqnet_case(model, repeats):
         seqnet.set_num_threads(None)
 
 
-def _torch_case(model, repeats):
+def _torch_case(model, repeats, scale):
     import torch
 
     default_threads = torch.get_num_threads()
@@ -125,7 +141,8 @@ def _torch_case(model, repeats):
             h = self.body(x)
             return self.out(h if model == "mlp" else h[0][:, -1])
 
-    epochs, batch = {"mlp": (5, 200), "conv": (3, 64)}.get(model, (20, 67))
+    epochs = EPOCHS[model] * scale
+    batch = {"mlp": 200, "conv": 64}.get(model, 67)
 
     def fit():
         net = Net()
@@ -138,7 +155,7 @@ def _torch_case(model, repeats):
         return net
 
     net = fit()
-    Xp = torch.cat([Xt] * max(1, 4000 // len(Xt)))
+    Xp = torch.cat([Xt] * max(1, scale * 4000 // len(Xt)))
 
     def predict():
         with torch.no_grad():
@@ -181,13 +198,13 @@ def _worker(args):
         print(json.dumps({str(n): _grid_case(n, args.repeats) for n in (1, 2, -1)}))
         return
     case = _seqnet_case if args.worker == "seqnet" else _torch_case
-    out = {m: case(m, args.repeats) for m in args.models.split(",")}
+    out = {m: case(m, args.repeats, args.scale) for m in args.models.split(",")}
     print(json.dumps(out))
 
 
 def _run(framework, args):
     cmd = [sys.executable, __file__, "--worker", framework, "--models", args.models,
-           "--repeats", str(args.repeats)]
+           "--repeats", str(args.repeats), "--scale", str(args.scale)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if res.returncode != 0:
         raise RuntimeError(res.stderr[-2000:])
@@ -214,13 +231,15 @@ def main():
     parser.add_argument("--loads", default="0,1,2,4")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scale", type=int, default=1,
+                        help="epochs per fit and rows per predict, times this")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-grid", action="store_true", help="skip the GridSearchCV timings")
     parser.add_argument("--worker", choices=["seqnet", "torch", "grid"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return _worker(args)
-    print(_machine())
+    print(_machine(), f"; scale {args.scale}, medians of {args.repeats}", sep="")
     frameworks = ["seqnet"] + ([] if args.no_torch else ["torch"])
     for load in (int(v) for v in args.loads.split(",")):
         spinners = [multiprocessing.Process(target=_spin, args=(3600,), daemon=True)
@@ -247,8 +266,9 @@ def main():
                 print(f"| {fw} | {m} | {fd:.3f} | {f1:.3f} | {fd / f1:.2f}x | "
                       f"{pd:.4f} | {p1:.4f} | {pd / p1:.2f}x |", flush=True)
         if grid:
-            print(f"\nGridSearchCV(LSTMClassifier, 4 candidates, cv=3): n_jobs=1 {grid['1']:.2f} s, "
-                  f"n_jobs=2 {grid['2']:.2f} s, n_jobs=-1 {grid['-1']:.2f} s", flush=True)
+            print(f"\nGridSearchCV(LSTMClassifier, 4 candidates, cv=3): "
+                  f"n_jobs=1 {grid['1']:.2f} s, n_jobs=2 {grid['2']:.2f} s, "
+                  f"n_jobs=-1 {grid['-1']:.2f} s", flush=True)
 
 
 if __name__ == "__main__":

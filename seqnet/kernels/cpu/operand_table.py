@@ -131,3 +131,53 @@ def put(typingctx, table, i, a):
         return context.get_dummy_value()
 
     return types.void(table, types.int64, a), codegen
+
+
+#: Byte boundary of :func:`first_aligned` (a cache line).
+LINE_BYTES = 64
+
+
+@intrinsic
+def first_aligned(typingctx, buf):
+    """Index of the first value of the 1-D array ``buf`` that sits on a
+    :data:`LINE_BYTES` boundary (plain integer arithmetic on its address,
+    where ``buf.ctypes.data`` would compile a ctypes object)."""
+    if not isinstance(buf, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        int64 = ir.IntType(64)
+        address = builder.ptrtoint(array.data, int64)
+        itemsize = int64(context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype)))
+        skip = builder.and_(builder.neg(address), int64(LINE_BYTES - 1))
+        return builder.udiv(skip, itemsize)
+
+    return types.int64(buf), codegen
+
+
+@intrinsic
+def put_part(typingctx, table, i, buf, start, shape):
+    """Values ``start:`` of the 1-D array ``buf`` read as a C-contiguous
+    array of ``shape`` (a tuple of up to three ints), as array ``i`` of
+    ``table``: the address of ``buf[start]``, then the dimensions.  Puts
+    a part of a larger buffer without making an array of it."""
+    if not (isinstance(buf, types.Array) and isinstance(shape, types.BaseTuple)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        table_type, _, buf_type, _, shape_type = signature.args
+        cells = context.make_array(table_type)(context, builder, args[0])
+        array = context.make_array(buf_type)(context, builder, args[2])
+        int64 = ir.IntType(64)
+        itemsize = int64(context.get_abi_sizeof(context.get_data_type(buf_type.dtype)))
+        address = builder.add(builder.ptrtoint(array.data, int64),
+                              builder.mul(args[3], itemsize))
+        dims = [context.cast(builder, builder.extract_value(args[4], d), shape_type[d],
+                             types.int64) for d in range(len(shape_type))]
+        first = builder.add(builder.mul(args[1], int64(ENTRY)), int64(FIRST_ARRAY))
+        for k, value in enumerate([address] + dims):
+            builder.store(value, builder.gep(cells.data, [builder.add(first, int64(k))]))
+        return context.get_dummy_value()
+
+    return types.void(table, types.int64, buf, types.int64, shape), codegen

@@ -22,7 +22,7 @@ row blocks of a chunk's "rows" arrays.
 
 Biases are added in the gate loops, one per column of ``g`` (GRU: ``b_r,
 b_z, b_hn, b_in``; laid out by
-:func:`seqnet.kernels.cpu.recurrent_operands.prepare_forward`).
+:func:`seqnet.kernels.cpu.recurrent_weights.forward_weights`).
 
 One gate nonlinearity per loop function: each call site of a gate
 nonlinearity in one function counts against LLVM's inlining budget, and a

@@ -7,8 +7,15 @@ the closure, so a model compiles the code of its own cell and dtype only
 (the closures of a factory share one cache file, keyed by the constants).
 The chunk threads call it through its address
 (:mod:`seqnet.kernels.cpu.chunk_threads`), and it reads its operands from
-the operand table at ``table`` (:mod:`seqnet.kernels.cpu.operand_table`),
-laid out and filled by :mod:`seqnet.kernels.cpu.recurrent_operands`.
+the operand table at ``table`` (:mod:`seqnet.kernels.cpu.operand_table`;
+the cells below), filled by one compiled call of :func:`pack_operands`.
+The two directions' tables hold the same kinds of arrays in the same
+places (three 3-D, four 2-D, the three row buffers, the lengths, the chunk
+boundaries), so one packer, compiled once per dtype, serves both.  It puts
+the row buffers from their first 64-byte boundary on
+(:func:`~seqnet.kernels.cpu.operand_table.first_aligned`): the same buffer
+gives the same start in both directions, so the backward pass finds the
+forward's cache where the forward wrote it.
 
 Per chunk (DESIGN.md section 4): the input projections are one product per
 block of steps, each step one small product ``h_{t-1} W_hh^T`` (forward) or
@@ -30,10 +37,19 @@ raised (it could not allocate a buffer) makes the pass raise.
 """
 
 import numpy as np
+from numba import njit
 
 from seqnet.kernels.cpu.blas import aligned_empty, gemm_core, piece_width
 from seqnet.kernels.cpu.jit import any_layout, chunk_kernel
-from seqnet.kernels.cpu.operand_table import CHUNK_SIGNATURE, rows_at, table_at, view
+from seqnet.kernels.cpu.operand_table import (
+    CHUNK_SIGNATURE,
+    first_aligned,
+    put,
+    put_part,
+    rows_at,
+    table_at,
+    view,
+)
 from seqnet.kernels.cpu.recurrent_cells import (
     CELL_GATES,
     CELL_GRU,
@@ -60,38 +76,57 @@ from seqnet.kernels.cpu.recurrent_chunks import (
     zero_padding,
 )
 from seqnet.kernels.cpu.recurrent_common import CONTRACT
-from seqnet.kernels.cpu.recurrent_operands import (
-    AT_DB_HH,
-    AT_DB_IH,
-    AT_DW_HH,
-    B_DH,
-    B_DX,
-    B_PARTS,
-    B_W_HH,
-    B_W_IH,
-    BLOCK,
-    BPTT,
-    CBUF,
-    EDGES,
-    F_BIAS,
-    F_C0,
-    F_H,
-    F_H0,
-    F_W_HH_B,
-    F_W_IH_T,
-    F_X,
-    GBUF,
-    HBUF,
-    LENGTHS,
-    NEED_DX,
-    PART_STRIDE,
-    REVERSE,
-    RING,
-    WS_C,
-    WS_G,
-    WS_H,
-)
-from seqnet.kernels.cpu.spin_wait import chunk_completed
+from seqnet.kernels.cpu.spin_wait import COMPLETED, chunk_completed
+
+
+#: Scalar cells of a forward table: the direction, steps per time block,
+#: inference (1: the row buffers are per-thread workspaces of ``block``
+#: steps, reused block after block) and the values of one thread's workspace
+#: in each row buffer.
+REVERSE, BLOCK, RING, WS_H, WS_C, WS_G = 1, 2, 3, 4, 5, 6
+#: Scalar cells of a backward table: the direction, whether ``dx`` is
+#: wanted, truncated BPTT's segment length, then the layout of one chunk's
+#: row of partial gradients: its length, and where ``dW_hh``, ``db_ih`` and
+#: ``db_hh`` start in it (``dW_ih`` at 0, the four side by side).
+NEED_DX, BPTT, PART_STRIDE, AT_DW_HH, AT_DB_IH, AT_DB_HH = 2, 3, 4, 5, 6, 7
+#: Arrays of a forward table: the batch ``x`` (B, T, F), the output ``h``
+#: (B, T, H), ``W_hh^T`` in column blocks; the initial state, ``c0`` (the
+#: LSTM's cell state, else ``h0`` again), ``W_ih^T``, the gate-column bias
+#: as one row.
+F_X, F_H, F_W_HH_B, F_H0, F_C0, F_W_IH_T, F_BIAS = range(7)
+#: Arrays of a backward table: the output gradient ``dh`` (B, T, H), ``dx``
+#: (slot 2 unused); the weights, the chunks' partial gradients (one row per
+#: chunk; slot 6 unused).
+B_DH, B_DX, B_W_IH, B_W_HH, B_PARTS = 0, 1, 3, 4, 5
+#: Both: the three flat row buffers (the chunk "rows" arrays of
+#: :mod:`seqnet.kernels.cpu.recurrent_chunks`: ``[x | h_prev | 1]`` rows,
+#: LSTM cell states, gate columns: the forward's cache, or per-thread
+#: workspaces), the lengths and the chunk boundaries.
+HBUF, CBUF, GBUF, LENGTHS, EDGES = 7, 8, 9, 10, 11
+#: Arrays in a table.
+N_ARRAYS = 12
+#: The table's cells are defined here, beside the kernels and the packer
+#: that use them: numba's cache keys a cached function on the contents of
+#: its own source file only, so a cell moved in another file would leave
+#: stale kernels in the cache.
+
+
+@njit(cache=True)
+def pack_operands(table, arrays3, arrays2, rows, values, lengths, edges):
+    """Put a pass's arrays into its table (the places above): three 3-D and
+    four 2-D float arrays, the three row buffers (``values`` values of each,
+    from its first cache line on), the lengths and the chunk boundaries;
+    clear the table's ``COMPLETED`` cell."""
+    table[COMPLETED] = 0
+    # one put per array: each is typed (its rank and dtype) where it stands
+    a0, a1, a2 = arrays3
+    b0, b1, b2, b3 = arrays2
+    put(table, 0, a0), put(table, 1, a1), put(table, 2, a2)
+    put(table, 3, b0), put(table, 4, b1), put(table, 5, b2), put(table, 6, b3)
+    put_part(table, HBUF, rows[0], first_aligned(rows[0]), (values[0],))
+    put_part(table, CBUF, rows[1], first_aligned(rows[1]), (values[1],))
+    put_part(table, GBUF, rows[2], first_aligned(rows[2]), (values[2],))
+    put(table, LENGTHS, lengths), put(table, EDGES, edges)
 
 
 def forward_kernel(cell, kind, dtype):

@@ -25,10 +25,12 @@ Each row chunk runs its whole time loop in one call of a chunk kernel
 batch are shared out by the chunk threads
 (:mod:`seqnet.kernels.cpu.chunk_threads`).  This module prepares a call:
 a shape's chunks, threads and buffer sizes are worked out once (a
-:data:`Plan`), a call allocates its output and buffers and one compiled call
-(:mod:`seqnet.kernels.cpu.recurrent_operands`) lays the weights out and
-fills the operand table the kernels read.  The chunks' weight gradients are
-summed here, in chunk order.
+:data:`ForwardPlan`, :data:`BackwardPlan`), and a call allocates its output
+and row buffers, lays the weights out in its thread's buffers
+(:mod:`seqnet.kernels.cpu.recurrent_weights`) and fills the operand table
+the kernels read with one compiled call
+(:func:`~seqnet.kernels.cpu.recurrent_chunk_kernels.pack_operands`).  The
+chunks' weight gradients are summed here, in chunk order.
 """
 
 import functools
@@ -47,9 +49,31 @@ from seqnet.kernels.cpu.recurrent_cells import (
     CELL_RNN,
     GATE_COLUMNS,
 )
-from seqnet.kernels.cpu.recurrent_chunk_kernels import backward_kernel, forward_kernel
+from seqnet.kernels.cpu.recurrent_chunk_kernels import (
+    AT_DB_HH,
+    AT_DB_IH,
+    AT_DW_HH,
+    BLOCK,
+    BPTT,
+    NEED_DX,
+    N_ARRAYS,
+    PART_STRIDE,
+    REVERSE,
+    RING,
+    WS_C,
+    WS_G,
+    WS_H,
+    backward_kernel,
+    forward_kernel,
+    pack_operands,
+)
 from seqnet.kernels.cpu.recurrent_chunks import block_steps, chunk_bounds
-from seqnet.kernels.cpu import recurrent_operands as ops
+from seqnet.kernels.cpu.recurrent_weights import (
+    LINE,
+    backward_weights,
+    forward_weights,
+    line_multiple,
+)
 
 
 #: Addresses of the chunk kernels compiled so far, by (direction, cell,
@@ -77,84 +101,75 @@ def _kernel_address(direction, cell, kind, dtype):
 def _table(scalars):
     """A read-only operand table with ``scalars`` in its cells from 1 on: the
     template a call copies."""
-    table = new_table(ops.N_ARRAYS)
+    table = new_table(N_ARRAYS)
     for cell, value in scalars.items():
         table[cell] = value
     table.flags.writeable = False
     return table
 
 
-def _layout(*values):
-    layout = np.array(values, dtype=np.int64)
-    layout.flags.writeable = False
-    return layout
-
-
-#: What a pass of one shape needs besides its arrays, worked out once per
-#: shape: the chunk kernel's address, the chunk boundaries (read-only), the
-#: threads, the table's template (its scalars set, the direction 0), the
-#: ``layout`` argument of :func:`prepare_forward` / :func:`prepare_backward`
-#: and the values of the buffers the call allocates.
-Plan = namedtuple("Plan", "kernel edges threads table layout sizes")
+#: What a forward pass of one shape needs besides its arrays, worked out
+#: once per shape: the chunk kernel's address, the chunk boundaries
+#: (read-only), the threads, the table's template (its scalars set, the
+#: direction 0), the column blocks of ``W_hh^T`` (count, width), the values
+#: the kernels use of each row buffer (a read-only int64 array) and the
+#: sizes to allocate them with.
+ForwardPlan = namedtuple("ForwardPlan", "kernel edges threads table blocks values sizes")
+#: The same for a backward pass: the kernel's address, the table's template
+#: and where the four parts of a chunk's row of partial gradients start,
+#: then the row's length.
+BackwardPlan = namedtuple("BackwardPlan", "kernel table at")
 
 
 @functools.lru_cache(maxsize=256)
 def _forward_plan(cell, kind, dtype, shape, H, keep, available):
-    """The :data:`Plan` of a forward pass over ``shape`` (B, T, F) with up
-    to ``available`` threads.
+    """The :data:`ForwardPlan` of a forward pass over ``shape`` (B, T, F)
+    with up to ``available`` threads.
 
     The row buffers (:mod:`seqnet.kernels.cpu.recurrent_chunks`) hold the
     whole batch's cache (``keep``), or one workspace of a block of steps per
     thread, each thread's starting on a cache line (the scalar cells give
-    the values per thread).  The products read ``W_ih^T`` and ``W_hh^T``
-    row-major from a cache line, ``W_hh^T`` in the column blocks of the
-    per-step product's pieces (:func:`~seqnet.kernels.cpu.blas.column_blocks`),
-    cut for the widest chunk: a chunk with a row less stays within the
-    limit.  Every buffer has a cache line to spare for its alignment."""
+    the values per thread), with a cache line to spare for their alignment.
+    ``W_hh^T`` is cut into the column blocks of the per-step product's
+    pieces (:func:`~seqnet.kernels.cpu.blas.column_blocks`) for the widest
+    chunk: a chunk with a row less stays within the limit."""
     B, T, F = shape
     W, GH, GW = F + H + 1, CELL_GATES[cell] * H, GATE_COLUMNS[cell] * H
     edges = chunk_bounds(B, T * GW * W)  # forward multiply-adds per row
     n_chunks = edges.shape[0] - 1
     rows = -(-B // n_chunks)  # chunks differ by at most one row
-    itemsize = np.dtype(dtype).itemsize
-    block = block_steps(rows, GW, itemsize, max(T, 1))
+    block = block_steps(rows, GW, np.dtype(dtype).itemsize, max(T, 1))
     threads = min(available, n_chunks)  # as run_pass takes them
     lstm = cell == CELL_LSTM
     if keep:
         workspace = (0, 0, 0)
-        rows_values = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
+        values = (B * (T + 1) * W, B * (T + 1) * H if lstm else 0, B * T * GW)
     else:
-        workspace = (ops.line_multiple((block + 1) * rows * W),
-                     ops.line_multiple((block + 1) * rows * H) if lstm else 0,
-                     ops.line_multiple(block * rows * GW))
-        rows_values = tuple(threads * size for size in workspace)
+        workspace = (line_multiple((block + 1) * rows * W),
+                     line_multiple((block + 1) * rows * H) if lstm else 0,
+                     line_multiple(block * rows * GW))
+        values = tuple(threads * size for size in workspace)
     width = piece_width(rows, H, GH)
-    n_blocks = block_count(GH, width)
-    weights = ops.line_multiple(F * GH) + ops.line_multiple(n_blocks * H * width) + GW
-    table = _table({ops.BLOCK: block, ops.RING: int(not keep), ops.WS_H: workspace[0],
-                    ops.WS_C: workspace[1], ops.WS_G: workspace[2]})
-    layout = _layout(n_blocks, width, int(cell == CELL_GRU), *rows_values)
-    sizes = tuple(values + ops.LINE for values in (weights,) + rows_values)
-    return Plan(_kernel_address("forward", cell, kind, dtype), edges, threads, table, layout,
-                sizes)
+    table = _table({BLOCK: block, RING: int(not keep), WS_H: workspace[0],
+                    WS_C: workspace[1], WS_G: workspace[2]})
+    read_only = np.array(values, dtype=np.int64)
+    read_only.flags.writeable = False
+    return ForwardPlan(_kernel_address("forward", cell, kind, dtype), edges, threads, table,
+                       (block_count(GH, width), width), read_only,
+                       tuple(n + LINE for n in values))
 
 
 @functools.lru_cache(maxsize=256)
-def _backward_plan(cell, kind, dtype, shape, H, n_chunks):
-    """The :data:`Plan` of a backward pass over ``shape`` (B, T, F) cut into
-    ``n_chunks`` chunks (edges and threads None: the forward's edges, the
-    caller's threads at the time of the call); its ``layout`` is where the
-    parts of a chunk's row start, and the row's length.  Each
-    chunk's partial gradients are one row of ``dW_ih``, ``dW_hh``,
-    ``db_ih``, ``db_hh``, each on a cache line."""
-    F = shape[2]
+def _backward_plan(cell, kind, dtype, F, H):
+    """The :data:`BackwardPlan` of a backward pass with ``F`` inputs and
+    ``H`` units.  Each chunk's partial gradients are one row of ``dW_ih``,
+    ``dW_hh``, ``db_ih``, ``db_hh`` side by side (the kernels copy them in
+    from an aligned product, and the rows are summed whole)."""
     GH = CELL_GATES[cell] * H
-    at = np.cumsum([0] + [ops.line_multiple(n) for n in (GH * F, GH * H, GH, GH)])
-    table = _table({ops.PART_STRIDE: at[4], ops.AT_DW_HH: at[1], ops.AT_DB_IH: at[2],
-                    ops.AT_DB_HH: at[3]})
-    sizes = (ops.line_multiple(GH * H) + n_chunks * int(at[4]) + ops.LINE,)
-    return Plan(_kernel_address("backward", cell, kind, dtype), None, None, table,
-                tuple(int(v) for v in at), sizes)
+    at = tuple(int(v) for v in np.cumsum([0, GH * F, GH * H, GH, GH]))
+    table = _table({PART_STRIDE: at[4], AT_DW_HH: at[1], AT_DB_IH: at[2],
+                    AT_DB_HH: at[3]})
+    return BackwardPlan(_kernel_address("backward", cell, kind, dtype), table, at)
 
 
 def _writable_contiguous(a, dtype):
@@ -217,16 +232,17 @@ def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
     keep = bool(keep_cache)
     plan = _forward_plan(cell, kind, dtype, x.shape, H, keep, get_chunk_threads())
     h = np.empty(x.shape[:2] + (H,), dtype=dtype)  # every chunk fills its rows
-    buffers = tuple(np.empty(n, dtype=dtype) for n in plan.sizes)
+    rows = tuple(np.empty(n, dtype=dtype) for n in plan.sizes)
+    w_ih_t, w_hh_b, bias = forward_weights(cell == CELL_GRU, w_ih, w_hh, b_ih, b_hh,
+                                           *plan.blocks)
     table = plan.table.copy()
-    table[ops.REVERSE] = bool(reverse)
-    lengths = _lengths(lengths)
+    table[REVERSE] = bool(reverse)
     # the table holds addresses only: the arrays stay referenced here until
     # the pass is over
-    ops.prepare_forward(table, (x, h, h0, c0), (w_ih, w_hh, b_ih, b_hh), buffers, lengths,
-                        plan.edges, plan.layout)
+    pack_operands(table, (x, h, w_hh_b), (h0, c0, w_ih_t, bias), rows, plan.values,
+                  _lengths(lengths), plan.edges)
     run_pass(plan.kernel, table, plan.edges.shape[0] - 1, plan.threads)
-    return h, ((buffers[1:], plan.layout) if keep else None, plan.edges)
+    return h, ((rows, plan.values) if keep else None, plan.edges)
 
 
 def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, need_dx, kind):
@@ -240,27 +256,26 @@ def recurrent_backward(cell, dh, x, lengths, w_ih, w_hh, cache, reverse, bptt, n
     kept, edges = cache
     if kept is None:
         raise ValueError("this cache comes from an inference forward (keep_cache=False)")
-    rows, layout = kept
+    rows, values = kept
     w_ih, w_hh, dh = _contiguous(dtype, w_ih, w_hh, dh)
     B, T, F = x.shape
     GH, H = w_hh.shape
     n_chunks = edges.shape[0] - 1
-    plan = _backward_plan(cell, kind, dtype, x.shape, H, n_chunks)
+    plan = _backward_plan(cell, kind, dtype, F, H)
     table = plan.table.copy()
-    table[ops.REVERSE], table[ops.NEED_DX] = bool(reverse), bool(need_dx)
-    table[ops.BPTT] = int(bptt)
+    table[REVERSE], table[NEED_DX] = bool(reverse), bool(need_dx)
+    table[BPTT] = int(bptt)
     dx = np.empty((B, T, F) if need_dx else (0, 0, 0), dtype=dtype)
-    buffer = np.empty(plan.sizes[0], dtype=dtype)
-    lengths = _lengths(lengths)
-    start = ops.prepare_backward(table, (dh, dx), (w_ih, w_hh), buffer, rows, lengths, edges,
-                                 layout)
+    at = plan.at
+    parts = np.empty((n_chunks, at[4]), dtype=dtype)  # every chunk overwrites its row
+    # slots 2 and 6 are unused (the forward's W_hh^T blocks and bias)
+    pack_operands(table, (dh, dx, dh), (w_ih, backward_weights(w_hh), parts, w_ih),
+                  rows, values, _lengths(lengths), edges)
     run_pass(plan.kernel, table, n_chunks)
     # the chunks' partial gradients summed in chunk order, so the result does
     # not depend on the thread count
-    at = plan.layout
-    parts = buffer[start:start + n_chunks * at[4]].reshape(n_chunks, at[4])
     for i in range(1, n_chunks):
         parts[0] += parts[i]
     total = parts[0]
-    return (dx, total[:GH * F].reshape(GH, F), total[at[1]:at[1] + GH * H].reshape(GH, H),
-            total[at[2]:at[2] + GH], total[at[3]:at[3] + GH])
+    return (dx, total[:GH * F].reshape(GH, F), total[at[1]:at[2]].reshape(GH, H),
+            total[at[2]:at[3]], total[at[3]:at[4]])
