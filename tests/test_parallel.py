@@ -297,6 +297,33 @@ def test_own_running_threads_are_not_busy_neighbours(monkeypatch):
     _threads._load_sample[0] = -1.0
 
 
+def test_a_task_runnable_for_one_reading_is_not_load(monkeypatch):
+    """A count of busy tasks takes effect when two readings in a row see it:
+    a command that runs for an instant leaves the threads alone, a busy
+    neighbour (seen by every reading) does not."""
+    from seqnet._runtime import threads as _threads
+
+    running = [1]  # the calling thread alone: an idle machine
+    monkeypatch.setattr(_threads, "_running_tasks", lambda: running[0])
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 1)
+    clock = [100.0]
+    monkeypatch.setattr(_threads.time, "monotonic", lambda: clock[0])
+    _threads._load_sample[:] = [-1.0, 0, 0]
+
+    def reading(tasks, after=0.2):
+        clock[0] += after  # past the reuse time of a reading
+        running[0] = tasks
+        return _threads._busy_tasks()
+
+    assert reading(1) == 0
+    assert reading(3) == 0  # a blip
+    assert reading(1) == 0
+    assert reading(3) == 0 and reading(3) == 2  # a neighbour that stays
+    assert reading(1) == 0  # and leaves
+    assert reading(3, after=5.0) == 2  # no recent reading to confirm against
+    _threads._load_sample[:] = [-1.0, 0, 0]
+
+
 def _spin(seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -10,7 +10,16 @@ single-threaded BLAS).
 import contextlib
 import importlib
 
+# the submodule, not seqnet.threads (the context manager of that name)
+from seqnet._runtime.malloc import tune_malloc
+from seqnet._runtime.threads import (
+    blas_limiter,
+    default_num_threads,
+    get_num_threads,
+    is_user_set,
+)
 from seqnet.kernels import cpu as _cpu
+from seqnet.kernels.cpu.chunk_threads import chunk_threads
 
 
 def cuda_available():
@@ -60,16 +69,6 @@ def thread_limits(owner):
     owner='chunks': the recurrent kernels called from this Python thread run
                    their batch chunks on n threads, BLAS 1.
     """
-    # the submodule, not seqnet.threads (the context manager of that name)
-    from seqnet._runtime.malloc import tune_malloc
-    from seqnet._runtime.threads import (
-        blas_limiter,
-        default_num_threads,
-        get_num_threads,
-        is_user_set,
-    )
-    from seqnet.kernels.cpu.chunk_threads import chunk_threads
-
     tune_malloc()
 
     n = get_num_threads()

@@ -35,8 +35,9 @@ half the time or less: on 2 cores with other processes busy, 2 threads were
 several times slower than 1 (``benchmarks/bench_under_load.py``).  So by
 default each fit / predict call reads how many tasks are runnable right now
 (Linux ``/proc/loadavg``, its fourth field, less this process's own running
-threads; read at most every 0.1 s) and uses no more threads than the cores left over, at
-least 1.  ``SEQNET_ADAPTIVE_THREADS=0`` turns this off; an explicit
+threads; read at most every 0.1 s, and a count holds once two readings in a
+row see it) and uses no more threads than the cores left over, at least 1.
+``SEQNET_ADAPTIVE_THREADS=0`` turns this off; an explicit
 ``set_num_threads(n)`` is always honoured as given.
 
 Numba's threading layer
@@ -154,7 +155,8 @@ def default_num_threads(adapt=False):
 
 
 _LOAD_TTL = 0.1  # seconds a /proc/loadavg reading is reused
-_load_sample = [-1.0, 0]  # [monotonic time, busy tasks]
+_LOAD_PAIR_S = 1.0  # two readings at most this far apart confirm each other
+_load_sample = [-1.0, 0, 0]  # [monotonic time, busy tasks, last raw count]
 
 
 def _busy_tasks():
@@ -167,17 +169,24 @@ def _busy_tasks():
     once, and idle (blocked) threads do not count.  Own threads are counted
     before and after the system's count and the larger count is taken: a
     chunk thread that stops spinning between the two reads is not taken for
-    a neighbour."""
+    a neighbour.  A count counts when the reading before it (at most
+    :data:`_LOAD_PAIR_S` earlier) saw as many: a process that is runnable
+    for an instant (a shell command, a short-lived helper) would otherwise
+    halve the threads of every call for the next :data:`_LOAD_TTL`, while a
+    busy neighbour is seen by both readings."""
     now = time.monotonic()
-    if now - _load_sample[0] < _LOAD_TTL:
+    last_time, _, last_count = _load_sample
+    if now - last_time < _LOAD_TTL:
         return _load_sample[1]
     try:
         own = _own_running_threads()
         running = _running_tasks() - max(own, _own_running_threads())
     except (OSError, ValueError, IndexError):
         running = 0
-    _load_sample[:] = [now, max(0, running)]
-    return _load_sample[1]
+    count = max(0, running)
+    busy = count if now - last_time > _LOAD_PAIR_S else min(count, last_count)
+    _load_sample[:] = [now, busy, count]
+    return busy
 
 
 def _running_tasks():
@@ -239,12 +248,15 @@ class _BlasLimiter:
         return self._libraries
 
     @staticmethod
-    def _set_counts(libraries, wanted):
+    def _set_counts(libraries, wanted, current=None):
         """Give each library its wanted count where its current one differs
-        (a library that reports no count is left alone)."""
-        for lib, want in zip(libraries, wanted):
-            current = lib.get_num_threads()
-            if current is not None and current != want:
+        (a library that reports no count is left alone); ``current``: the
+        counts just read, where the caller has them (each read is a call
+        into the library)."""
+        if current is None:
+            current = [lib.get_num_threads() for lib in libraries]
+        for lib, want, now in zip(libraries, wanted, current):
+            if now is not None and now != want:
                 lib.set_num_threads(want)
 
     @contextlib.contextmanager
@@ -253,9 +265,10 @@ class _BlasLimiter:
         stack = self._local.__dict__.setdefault("stack", [])
         with _state_lock:
             libraries = self._get_libraries()
+            current = None
             if self._depth == 0:
-                self._original = [lib.get_num_threads() for lib in libraries]
-            self._set_counts(libraries, [n] * len(libraries))
+                self._original = current = [lib.get_num_threads() for lib in libraries]
+            self._set_counts(libraries, [n] * len(libraries), current)
             self._depth += 1
             stack.append(n)
         try:
