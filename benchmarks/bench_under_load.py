@@ -78,6 +78,9 @@ def _interleaved(fns, settings, repeats):
 
 #: Epochs per fit of each model (times ``--scale``).
 EPOCHS = {"mlp": 5, "lstm": 20, "gru": 20, "conv": 3}
+#: Rows per predict (times ``--scale``): an MLP predicts 20,000 rows in about
+#: the time a recurrent model takes for 4,000.
+PREDICT_ROWS = {"mlp": 20000, "lstm": 4000, "gru": 4000, "conv": 4000}
 
 
 def _seqnet_case(model, repeats, scale):
@@ -99,7 +102,7 @@ def _seqnet_case(model, repeats, scale):
                                               batch_size=64, random_state=0, tol=0.0,
                                               n_iter_no_change=epochs),
     }[model]
-    Xp = np.concatenate([X] * max(1, scale * 4000 // len(X)))
+    Xp = np.concatenate([X] * max(1, scale * PREDICT_ROWS[model] // len(X)))
     est = make().fit(X[:64], y[:64])  # compile / load the kernels
     est.predict(Xp[:64])
     settings = {"default": lambda: seqnet.set_num_threads(None),
@@ -155,7 +158,7 @@ def _torch_case(model, repeats, scale):
         return net
 
     net = fit()
-    Xp = torch.cat([Xt] * max(1, scale * 4000 // len(Xt)))
+    Xp = torch.cat([Xt] * max(1, scale * PREDICT_ROWS[model] // len(Xt)))
 
     def predict():
         with torch.no_grad():

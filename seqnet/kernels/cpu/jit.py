@@ -11,7 +11,9 @@ Python, only from other ``@njit`` code.
 into machine code once for itself and then again inside every caller
 (numba links the callee's IR into the caller's module and optimises the
 whole), so a helper with a single caller pays twice.  The recurrent cells'
-step functions are inlined into their cell's chunk kernels this way.
+step functions are inlined into their cell's chunk kernels this way, except
+the LSTM's gradient loops, which run faster compiled on their own
+(``recurrent_cells``).
 
 **One specialization per dtype.**  numba compiles a function once per distinct argument types, and a C-contiguous
 block and a strided view of the same dtype are distinct types, as are a

@@ -42,10 +42,10 @@ import numpy as np
 from seqnet.kernels.contract import CELL_GATES as _CONTRACT_GATES
 from seqnet.kernels.contract import RELU
 from seqnet.kernels.cpu.blas import gemm_core, piece_width
-from seqnet.kernels.cpu.jit import any_layout
-from seqnet.kernels.cpu.jit import inlined
+from seqnet.kernels.cpu.jit import any_layout, helper, inlined
 from seqnet.kernels.cpu.recurrent_chunks import copy_block_core
 from seqnet.kernels.cpu.recurrent_common import (
+    CONTRACT,
     ONE,
     ZERO,
     ftz,
@@ -273,7 +273,11 @@ def rnn_grads(up, dh_n, hn, db, kind):
                 d[k] = ftz(d[k] * (ONE - h[k] * h[k]))
 
 
-@inlined()
+# The LSTM's two gradient loops are compiled on their own (``helper``), not
+# inlined into the backward chunk kernel: inlined, that kernel's backward
+# pass at (64, 50, 8, 64) took 2.33 ms against 2.00 ms (benchmarks/RESULTS.md,
+# "Sixth session"), for no gain in first-use time.
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_output_grads(gb, cn, db, dc_n):
     """With ``dH`` in ``db[:, 3H:]``: ``d_o = dH tanh(c) o (1 - o)``,
     ``dc_n += dH o (1 - tanh(c)^2)``."""
@@ -287,7 +291,7 @@ def _lstm_output_grads(gb, cn, db, dc_n):
             dc[k] = dc[k] + dH * o[k] * (ONE - tc * tc)
 
 
-@inlined()
+@helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_gate_grads(gb, cp, db, dc_n):
     """``d_i = dC g i (1 - i)``, ``d_f = dC c_prev f (1 - f)``,
     ``d_g = dC i (1 - g^2)``, ``dc_n = dC f``."""
