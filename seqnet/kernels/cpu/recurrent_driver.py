@@ -219,7 +219,8 @@ def recurrent_forward(cell, x, lengths, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
         h_t = (1 - z) n + z h_{t-1}
 
     ``c0`` is read by the LSTM only (None for the others), ``kind`` by the
-    RNN only.  ``keep_cache=False`` (inference) returns an empty cache.
+    RNN only.  ``keep_cache=False`` (inference) keeps no cache: the one it
+    returns makes :func:`recurrent_backward` raise.
     """
     cell = _cell_code(cell)
     dtype = x.dtype
