@@ -274,9 +274,9 @@ def rnn_grads(up, dh_n, hn, db, kind):
 
 
 # The LSTM's two gradient loops are compiled on their own (``helper``), not
-# inlined into the backward chunk kernel: inlined, that kernel's backward
-# pass at (64, 50, 8, 64) took 2.33 ms against 2.00 ms (benchmarks/RESULTS.md,
-# "Sixth session"), for no gain in first-use time.
+# inlined into the backward chunk kernel: LLVM optimised them less well
+# inside that large function, and the backward ran measurably slower for no
+# gain in first-use time (benchmarks/RESULTS.md, "Sixth session").
 @helper(error_model="numpy", fastmath=CONTRACT)
 def _lstm_output_grads(gb, cn, db, dc_n):
     """With ``dH`` in ``db[:, 3H:]``: ``d_o = dH tanh(c) o (1 - o)``,
