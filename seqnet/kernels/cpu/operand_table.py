@@ -18,6 +18,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
+from seqnet.kernels.cpu.blas import ALIGNMENT
+
 
 #: Cells per array: address, then three dimensions.
 ENTRY = 4
@@ -133,15 +135,12 @@ def put(typingctx, table, i, a):
     return types.void(table, types.int64, a), codegen
 
 
-#: Byte boundary of :func:`first_aligned` (a cache line).
-LINE_BYTES = 64
-
-
 @intrinsic
 def first_aligned(typingctx, buf):
     """Index of the first value of the 1-D array ``buf`` that sits on a
-    :data:`LINE_BYTES` boundary (plain integer arithmetic on its address,
-    where ``buf.ctypes.data`` would compile a ctypes object)."""
+    :data:`~seqnet.kernels.cpu.blas.ALIGNMENT` (cache line) boundary: plain
+    integer arithmetic on its address, where ``buf.ctypes.data`` would
+    compile a ctypes object."""
     if not isinstance(buf, types.Array):
         return None
 
@@ -150,7 +149,7 @@ def first_aligned(typingctx, buf):
         int64 = ir.IntType(64)
         address = builder.ptrtoint(array.data, int64)
         itemsize = int64(context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype)))
-        skip = builder.and_(builder.neg(address), int64(LINE_BYTES - 1))
+        skip = builder.and_(builder.neg(address), int64(ALIGNMENT - 1))
         return builder.udiv(skip, itemsize)
 
     return types.int64(buf), codegen
