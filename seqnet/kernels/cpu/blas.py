@@ -182,6 +182,9 @@ def fill_column_blocks(m, out):
     """Fill ``out`` (blocks, rows, width) with the column blocks of ``m``,
     as :func:`column_blocks` returns them."""
     width, cols = out.shape[2], m.shape[1]
+    if out.shape[0] == 1 and width == cols:  # one block: ``m`` itself
+        out[0] = m
+        return
     for k in range(out.shape[0]):
         c = k * width
         e = min(c + width, cols)

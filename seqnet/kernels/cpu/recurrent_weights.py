@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from seqnet.kernels.cpu.blas import ALIGNMENT, fill_column_blocks
+from seqnet.kernels.cpu.blas import aligned_empty, fill_column_blocks
 
 #: Values of a 64-byte cache line of float32 (two of float64): the unit the
 #: parts of a weight buffer are rounded up to (and the padding of the row
@@ -43,8 +43,8 @@ def _aligned_parts(dtype, shapes):
     """C-contiguous arrays of ``shapes`` in one new buffer, each on a cache
     line."""
     sizes = [line_multiple(int(np.prod(shape))) for shape in shapes]
-    buf = np.empty(sum(sizes) + LINE, dtype=dtype)
-    at = ((-buf.ctypes.data) % ALIGNMENT) // buf.itemsize
+    buf = aligned_empty(1, sum(sizes), np.empty(0, dtype=dtype))[0]
+    at = 0
     parts = []
     for shape, size in zip(shapes, sizes):
         parts.append(buf[at:at + int(np.prod(shape))].reshape(shape))
@@ -70,10 +70,7 @@ def forward_weights(gru, w_ih, w_hh, b_ih, b_hh, n_blocks, width):
     w_ih_t, w_hh_b, bias = _thread_buffers(key, w_ih.dtype,
                                            [(F, GH), (n_blocks, H, width), (1, GW)])
     w_ih_t[...] = w_ih.T
-    if n_blocks == 1 and width == GH:
-        w_hh_b[0] = w_hh.T
-    else:
-        fill_column_blocks(w_hh.T, w_hh_b)
+    fill_column_blocks(w_hh.T, w_hh_b)
     if gru:  # r and z: both biases; then b_hn (inside the reset gate's product), b_in
         np.add(b_ih[:2 * H], b_hh[:2 * H], out=bias[0, :2 * H])
         bias[0, 2 * H:3 * H] = b_hh[2 * H:]
