@@ -112,6 +112,16 @@ def rows_at(typingctx, address, i, first, rows, cols, dtype):
     return array_type(address, i, types.int64, types.int64, types.int64, dtype), codegen
 
 
+def _store_entry(context, builder, table_type, table, i, values):
+    """Store ``values`` (an address, then dimensions) in the cells of array
+    ``i`` of ``table``."""
+    cells = context.make_array(table_type)(context, builder, table)
+    int64 = ir.IntType(64)
+    first = builder.add(builder.mul(i, int64(ENTRY)), int64(FIRST_ARRAY))
+    for k, value in enumerate(values):
+        builder.store(value, builder.gep(cells.data, [builder.add(first, int64(k))]))
+
+
 @intrinsic
 def put(typingctx, table, i, a):
     """Array ``a`` (C-contiguous) as array ``i`` of ``table``: its data
@@ -122,14 +132,10 @@ def put(typingctx, table, i, a):
 
     def codegen(context, builder, signature, args):
         table_type, _, array_type = signature.args
-        cells = context.make_array(table_type)(context, builder, args[0])
         array = context.make_array(array_type)(context, builder, args[2])
-        int64 = ir.IntType(64)
-        first = builder.add(builder.mul(args[1], int64(ENTRY)), int64(FIRST_ARRAY))
-        values = [builder.ptrtoint(array.data, int64)]
-        values += cgutils.unpack_tuple(builder, array.shape, array_type.ndim)
-        for k, value in enumerate(values):
-            builder.store(value, builder.gep(cells.data, [builder.add(first, int64(k))]))
+        address = builder.ptrtoint(array.data, ir.IntType(64))
+        dims = cgutils.unpack_tuple(builder, array.shape, array_type.ndim)
+        _store_entry(context, builder, table_type, args[0], args[1], [address] + dims)
         return context.get_dummy_value()
 
     return types.void(table, types.int64, a), codegen
@@ -166,7 +172,6 @@ def put_part(typingctx, table, i, buf, start, shape):
 
     def codegen(context, builder, signature, args):
         table_type, _, buf_type, _, shape_type = signature.args
-        cells = context.make_array(table_type)(context, builder, args[0])
         array = context.make_array(buf_type)(context, builder, args[2])
         int64 = ir.IntType(64)
         itemsize = int64(context.get_abi_sizeof(context.get_data_type(buf_type.dtype)))
@@ -174,9 +179,7 @@ def put_part(typingctx, table, i, buf, start, shape):
                               builder.mul(args[3], itemsize))
         dims = [context.cast(builder, builder.extract_value(args[4], d), shape_type[d],
                              types.int64) for d in range(len(shape_type))]
-        first = builder.add(builder.mul(args[1], int64(ENTRY)), int64(FIRST_ARRAY))
-        for k, value in enumerate([address] + dims):
-            builder.store(value, builder.gep(cells.data, [builder.add(first, int64(k))]))
+        _store_entry(context, builder, table_type, args[0], args[1], [address] + dims)
         return context.get_dummy_value()
 
     return types.void(table, types.int64, buf, types.int64, shape), codegen
